@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# vow's one entry point for set-up, build, run and test.
+#   ./build.sh demo    install what is missing, build, run the main job
+#   ./build.sh test    install what is missing, build, run every test
+#   ./build.sh asan | tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer
+#   ./build.sh bench [ARGS]   build and run the benchmarks (Google Benchmark args pass through)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian bookworm packages the build needs.
+packages=(
+  build-essential cmake pkg-config
+  libboost1.81-dev libboost-thread1.81-dev
+  libconcurrentqueue-dev
+  libgtest-dev libbenchmark-dev
+)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "build.sh: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
+
+# In CI warnings are errors.
+if [ "${CI:-}" = "true" ]; then export VOW_WERROR=ON; fi
+
+workflow() { cmake --workflow --preset "$1"; }
+
+command=${1:-}
+shift || true
+case "$command" in
+  demo)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target executors_demo
+    ./build/default/examples/executors_demo "$@"
+    ;;
+  test) install_missing; workflow default ;;
+  asan) install_missing; workflow asan ;;
+  tsan) install_missing; workflow tsan ;;
+  bench)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target vow_bench
+    ./build/default/bench/vow_bench "$@"
+    ;;
+  *)
+    sed -n '2,7p' "$0"
+    exit 2
+    ;;
+esac

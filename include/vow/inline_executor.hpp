@@ -1,0 +1,26 @@
+// inline_executor: runs each task on the thread that hands it over.
+#pragma once
+
+#include "vow/executor.hpp"
+
+namespace vow {
+
+// Runs a task at once on the calling thread, trampolined: a task handed over
+// while another inline task is running on this thread is queued and run right
+// after it returns, not nested. So a chain of any length that schedules its
+// next step inline runs in constant stack depth, in FIFO order.
+//
+// Thread safety: stateless apart from a per-thread queue; use from any thread.
+// Destructor: nothing to do (the queue belongs to the thread, not the object).
+class inline_executor final : public executor {
+public:
+    inline_executor() = default;
+
+    void execute(task t) override;
+    bool running_in_this_thread() const noexcept override;
+
+    // A shared instance, for code that needs "run it right here".
+    static inline_executor& instance() noexcept;
+};
+
+}  // namespace vow

@@ -1,0 +1,110 @@
+// Timers: run a task at a point in time. real_timer follows the steady clock on
+// one thread of its own; manual_timer follows a virtual clock that only moves
+// when a test calls advance(), so timeouts and backoff are tested instantly.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <thread>
+
+#include "vow/executor.hpp"
+
+namespace vow {
+
+namespace detail {
+struct timer_node;
+class timer_core;
+}  // namespace detail
+
+// Refers to one scheduled task. Copyable; may outlive its timer (then cancel()
+// simply returns false).
+class timer_handle {
+public:
+    timer_handle() noexcept = default;
+
+    // Removes the task if it has not fired yet and destroys it unrun (outside
+    // any lock). Returns true when this call prevented it from running.
+    bool cancel() const;
+    // True while the task is scheduled and has neither fired nor been cancelled.
+    bool pending() const;
+
+private:
+    friend class detail::timer_core;
+    explicit timer_handle(std::shared_ptr<detail::timer_node> n) noexcept : node_(std::move(n)) {}
+    std::shared_ptr<detail::timer_node> node_;
+};
+
+class timer {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+    using duration = clock::duration;
+
+    virtual ~timer() = default;
+
+    virtual time_point now() const = 0;
+    // Runs `t` once `now() >= when` (on the timer's thread for real_timer, on
+    // the thread calling advance() for manual_timer). Tasks with equal deadlines
+    // run in the order they were scheduled. Keep tasks short: hand real work to
+    // an executor. Throws executor_shut_down after the timer is shut down.
+    virtual timer_handle schedule_at(time_point when, task t) = 0;
+
+    timer_handle schedule_after(duration d, task t) { return schedule_at(now() + d, std::move(t)); }
+
+    // Tasks scheduled and not yet fired or cancelled.
+    virtual std::size_t pending() const = 0;
+
+protected:
+    timer() = default;
+    timer(const timer&) = delete;
+    timer& operator=(const timer&) = delete;
+};
+
+// Thread safety: all members may be called from any thread, also from a task.
+// Destructor: stops the thread; tasks not yet fired are destroyed unrun.
+class real_timer final : public timer {
+public:
+    real_timer();
+    ~real_timer() override;
+
+    time_point now() const override;
+    timer_handle schedule_at(time_point when, task t) override;
+    std::size_t pending() const override;
+
+private:
+    void run();
+
+    std::shared_ptr<detail::timer_core> core_;
+    std::thread thread_;
+};
+
+// A virtual clock starting at time_point{} + 1h (so "now - d" stays positive).
+// Thread safety: all members may be called from any thread; tasks run on the
+// thread that calls advance()/advance_to()/run_due(), never under a lock.
+// Destructor: tasks not yet fired are destroyed unrun.
+class manual_timer final : public timer {
+public:
+    manual_timer();
+    ~manual_timer() override;
+
+    time_point now() const override;
+    timer_handle schedule_at(time_point when, task t) override;
+    std::size_t pending() const override;
+
+    // Moves the clock forward by `d`, firing every task that falls due on the
+    // way, in deadline order. While a task runs, now() equals its deadline, so
+    // tasks it schedules within the window fire in the same call.
+    // Returns the number of tasks fired.
+    std::size_t advance(duration d);
+    std::size_t advance_to(time_point t);
+    // Fires the tasks already due at now() without moving the clock.
+    std::size_t run_due();
+    // The earliest pending deadline, or time_point::max() when none.
+    time_point next_deadline() const;
+
+private:
+    std::shared_ptr<detail::timer_core> core_;
+};
+
+}  // namespace vow
