@@ -30,6 +30,11 @@ constexpr int spin_tries = 64;
 
 }  // namespace
 
+namespace {
+// The pool whose worker the calling thread is (for blocking waits to help).
+thread_local thread_pool::impl* this_thread_pool = nullptr;
+}  // namespace
+
 struct thread_pool::impl {
     // One cache line per worker: written only by its own worker.
     struct alignas(64) worker_slot {
@@ -74,6 +79,7 @@ struct thread_pool::impl {
 
     void worker_loop(std::size_t index) {
         detail::call_stack::frame running_here(this);
+        this_thread_pool = this;
         worker_slot& slot = slots[index];
         moodycamel::ConsumerToken token(queue);
         task t;
@@ -218,6 +224,17 @@ bool thread_pool::try_run_one() {
     detail::call_stack::frame running_here(impl_.get());
     impl::run(t);
     impl_->completed_elsewhere.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+bool thread_pool::this_thread_is_worker() noexcept { return this_thread_pool != nullptr; }
+
+bool thread_pool::run_one_for_this_worker() {
+    impl* pool = this_thread_pool;
+    task t;
+    if (pool == nullptr || !pool->queue.try_dequeue(t)) return false;
+    impl::run(t);
+    pool->completed_elsewhere.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
 

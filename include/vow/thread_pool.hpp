@@ -57,6 +57,11 @@ public:
     // waits on a worker use it so a pool cannot deadlock on its own queue.
     bool try_run_one();
 
+    // For blocking waits (future::get on a worker): whether the calling thread
+    // is a worker of some thread_pool, and running one queued task of that pool.
+    static bool this_thread_is_worker() noexcept;
+    static bool run_one_for_this_worker();
+
     state current_state() const noexcept;
     stats_snapshot stats() const noexcept;
     std::size_t size() const noexcept;

@@ -95,9 +95,19 @@ private:
         void (*destroy)(void*) noexcept;
     };
 
+    // std::invoke_r (C++23): a void signature discards whatever the callable returns.
+    template <class D>
+    static R call(D& f, Args&&... args) {
+        if constexpr (std::is_void_v<R>) {
+            std::invoke(f, std::forward<Args>(args)...);
+        } else {
+            return std::invoke(f, std::forward<Args>(args)...);
+        }
+    }
+
     template <class D>
     static constexpr operations inline_ops{
-        [](void* p, Args&&... args) -> R { return std::invoke(*static_cast<D*>(p), std::forward<Args>(args)...); },
+        [](void* p, Args&&... args) -> R { return call(*static_cast<D*>(p), std::forward<Args>(args)...); },
         [](void* from, void* to) noexcept {
             D* src = static_cast<D*>(from);
             ::new (to) D(std::move(*src));
@@ -108,7 +118,7 @@ private:
 
     template <class D>
     static constexpr operations heap_ops{
-        [](void* p, Args&&... args) -> R { return std::invoke(**static_cast<D**>(p), std::forward<Args>(args)...); },
+        [](void* p, Args&&... args) -> R { return call(**static_cast<D**>(p), std::forward<Args>(args)...); },
         [](void* from, void* to) noexcept { ::new (to) D*(*static_cast<D**>(from)); },
         [](void* p) noexcept { delete *static_cast<D**>(p); },
     };

@@ -1,0 +1,252 @@
+// The shared state behind promise<T>/future<T>. The part that does not depend
+// on T (completion, callbacks, waiting, cancellation) is state_base, compiled
+// once in src/future_state.cpp; state<T> adds only the result storage.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <stop_token>
+#include <utility>
+#include <vector>
+
+#include "vow/executor.hpp"
+#include "vow/result.hpp"
+#include "vow/unique_function.hpp"
+
+namespace vow::detail {
+
+class state_base;
+
+// Something waiting for a state to complete: a then-continuation, the
+// add_done_callback runner, a blocked get(). on_ready is called exactly once,
+// after the result is published; it must not throw.
+class callback_node {
+public:
+    virtual void on_ready(state_base& s) noexcept = 0;
+
+    callback_node* next = nullptr;  // owned by the state's list until on_ready
+    bool consumes = false;          // true for then/get: must wait for done-callbacks
+
+protected:
+    ~callback_node() = default;
+};
+
+// State machine (the atomic `head_` plus the `claimed` bit of `flags_`):
+//
+//     pending --try_claim()--> claimed --publish()--> done
+//        |                        |
+//        +-- attach(node): node pushed on head_ (any state but done)
+//
+// - pending: no result. Nodes attached by the consumer queue up on head_.
+// - claimed: exactly one completer (producer set_value/set_exception, cancel(),
+//   broken promise) won try_claim() and is writing the result. Any other
+//   completer loses and drops its value: a late set_value after cancel is
+//   harmless.
+// - done: head_ == done_tag; the result is immutable and visible to every
+//   thread that saw done with acquire. publish() took the list and ran its
+//   nodes in the order attached; a node attached after done runs at once on
+//   the attaching thread.
+//
+// Who may call what:
+// - try_claim/publish/fail: any thread (the producer, or any thread that cancels).
+// - attach, add_done_callback, the blocking waits: the consumer, i.e. the thread
+//   holding the future (a future is not shared between threads without a lock;
+//   shared_future has its own state of consumers).
+// - request_cancel, on_cancel, stop_token: any thread.
+//
+// Lifetime: intrusive reference count; the promise and the future each hold
+// one, a queued continuation holds one, a then-continuation holds one on the
+// future it waits on (released as soon as that one completes).
+class state_base {
+public:
+    state_base(const state_base&) = delete;
+    state_base& operator=(const state_base&) = delete;
+
+    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        // acq_rel: the last owner must see every write of the others before destroying.
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+    }
+
+    bool is_ready() const noexcept { return head_.load(std::memory_order_acquire) == done_tag(); }
+
+    // Completion, for producers: claim, then write the result, then publish.
+    bool try_claim() noexcept {
+        // acq_rel: a winner must see a cancel's writes; losers must not write.
+        return (flags_.fetch_or(claimed_bit, std::memory_order_acq_rel) & claimed_bit) == 0;
+    }
+    void publish() noexcept;
+    // claim + store the exception + publish. Returns false if already completed.
+    bool fail(std::exception_ptr e) noexcept;
+
+    // Consumers.
+    void attach(callback_node* n) noexcept;
+    void add_done_callback(unique_function<void(state_base&)> cb);
+    void wait();                                                        // until done
+    bool wait_until(std::chrono::steady_clock::time_point deadline);    // until done or deadline
+    void wait_consumable();  // until done and every done-callback has run (before a get())
+    bool has_done_callbacks() const noexcept { return has_done_callbacks_; }  // consumer only
+    void mark_observed() noexcept { flags_.fetch_or(observed_bit, std::memory_order_relaxed); }
+    bool exception_was_observed() const noexcept {
+        return (flags_.load(std::memory_order_relaxed) & observed_bit) != 0;
+    }
+
+    // The executor that then(f) and done-callbacks run on.
+    executor& bound_executor() const noexcept { return *executor_.load(std::memory_order_acquire); }
+    void bind(executor& ex) noexcept { executor_.store(&ex, std::memory_order_release); }
+
+    // Cancellation (any thread): completes the state with cancelled_error if it
+    // is not done yet, requests stop on its stop_token, runs on_cancel hooks and
+    // forwards the request upstream. Idempotent.
+    void request_cancel() noexcept;
+    bool cancel_requested() const noexcept {
+        return (flags_.load(std::memory_order_acquire) & cancel_bit) != 0;
+    }
+    std::stop_token stop_token();
+    void on_cancel(unique_function<void()> hook);
+    // The state this one waits on (then/unwrap/co_await); a cancel is passed to
+    // it. Takes a reference; it is dropped when `up` completes (drop_upstream).
+    void set_upstream(state_base* up) noexcept;
+    void drop_upstream() noexcept;
+
+    // Store an exception into the result storage (the caller won try_claim).
+    virtual void store_exception(std::exception_ptr e) noexcept = 0;
+    virtual std::exception_ptr stored_exception() const noexcept = 0;
+
+protected:
+    state_base() noexcept = default;
+    virtual ~state_base();
+    virtual void destroy() noexcept { delete this; }
+    // From a derived destructor: hands an exception nobody looked at to the
+    // unobserved-error handler (cancellations are never reported).
+    void report_if_unobserved(const std::exception_ptr& e) const noexcept;
+
+private:
+    static constexpr std::uint32_t claimed_bit = 1;
+    static constexpr std::uint32_t cancel_bit = 2;
+    static constexpr std::uint32_t observed_bit = 4;
+
+    static callback_node* done_tag() noexcept;
+    void run_node(callback_node* n) noexcept;
+    state_base* cancel_this() noexcept;  // returns the upstream reference to pass the cancel on
+    void run_done_callbacks() noexcept;
+    void schedule_done_callbacks() noexcept;
+
+    class callbacks_node : public callback_node {
+    public:
+        void on_ready(state_base& s) noexcept override { s.schedule_done_callbacks(); }
+    };
+
+    std::atomic<std::uint32_t> refs_{2};      // promise + future
+    std::atomic<std::uint32_t> flags_{0};     // claimed / cancel requested / observed
+    std::atomic<callback_node*> head_{nullptr};  // attached nodes (LIFO) or done_tag
+    std::atomic<state_base*> upstream_{nullptr};  // exchange() hands it to exactly one of cancel/drop
+    std::atomic<executor*> executor_{nullptr};  // set by the consumer (via); read by the callback runner
+
+    // Slow paths, all guarded by mutex_: done-callbacks, the one consuming node
+    // that waits for them, and cancellation hooks.
+    std::mutex mutex_;
+    bool has_done_callbacks_ = false;  // written by the consumer before attaching a consuming node
+    std::vector<unique_function<void(state_base&)>> done_callbacks_;
+    bool callbacks_node_attached_ = false;
+    bool callbacks_running_ = false;
+    callback_node* deferred_consumer_ = nullptr;
+    std::stop_source stop_source_{std::nostopstate};
+    std::vector<unique_function<void()>> cancel_hooks_;
+    callbacks_node callbacks_node_;
+};
+
+// Adds the result storage. The result lives in `storage_` once claimed.
+template <class T>
+class state : public state_base {
+public:
+    state() noexcept = default;
+
+    template <class... Args>
+    void store_value(Args&&... args) {
+        ::new (static_cast<void*>(&storage_)) result<T>(std::in_place, std::forward<Args>(args)...);
+        constructed_ = true;
+    }
+    void store_exception(std::exception_ptr e) noexcept override {
+        ::new (static_cast<void*>(&storage_)) result<T>(std::move(e));
+        constructed_ = true;
+    }
+    std::exception_ptr stored_exception() const noexcept override {
+        return constructed_ ? get_result().exception() : nullptr;
+    }
+
+    // Only after done (is_ready() with acquire, or from a node's on_ready).
+    result<T>& get_result() noexcept { return *std::launder(reinterpret_cast<result<T>*>(&storage_)); }
+    const result<T>& get_result() const noexcept {
+        return *std::launder(reinterpret_cast<const result<T>*>(&storage_));
+    }
+
+    // Completes with a value unless already completed. Returns whether it did.
+    template <class... Args>
+    bool set_value(Args&&... args) {
+        if (!try_claim()) return false;
+        try {
+            store_value(std::forward<Args>(args)...);
+        } catch (...) {
+            store_exception(std::current_exception());
+        }
+        publish();
+        return true;
+    }
+
+    static state* create() { return new state(); }
+
+private:
+protected:
+    ~state() override {
+        if (!constructed_) return;
+        if (get_result().has_exception()) report_if_unobserved(get_result().exception());
+        get_result().~result<T>();
+    }
+
+    alignas(result<T>) unsigned char storage_[sizeof(result<T>)];
+    bool constructed_ = false;  // written by the claimer before publish
+};
+
+// An owning pointer to a state (one reference).
+template <class S>
+class state_ptr {
+public:
+    state_ptr() noexcept = default;
+    explicit state_ptr(S* s) noexcept : s_(s) {}  // adopts a reference
+    state_ptr(const state_ptr& o) noexcept : s_(o.s_) {
+        if (s_) s_->add_ref();
+    }
+    state_ptr(state_ptr&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    state_ptr& operator=(state_ptr o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~state_ptr() {
+        if (s_) s_->release();
+    }
+
+    static state_ptr share(S* s) noexcept {
+        s->add_ref();
+        return state_ptr(s);
+    }
+
+    S* get() const noexcept { return s_; }
+    S* operator->() const noexcept { return s_; }
+    S& operator*() const noexcept { return *s_; }
+    explicit operator bool() const noexcept { return s_ != nullptr; }
+    S* detach() noexcept { return std::exchange(s_, nullptr); }
+
+private:
+    S* s_ = nullptr;
+};
+
+// Reports an exception nobody observed (see set_unobserved_error_handler).
+void report_unobserved(std::exception_ptr e) noexcept;
+
+}  // namespace vow::detail

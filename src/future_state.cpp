@@ -1,0 +1,372 @@
+#include "vow/detail/future_state.hpp"
+
+#include <condition_variable>
+#include <cstdio>
+
+#include "vow/thread_pool.hpp"
+
+#include "vow/errors.hpp"
+#include "vow/future.hpp"
+
+namespace vow {
+
+namespace {
+
+void print_unobserved(std::exception_ptr e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "vow: unobserved exception in a dropped future: %s\n", ex.what());
+    } catch (...) {
+        std::fprintf(stderr, "vow: unobserved exception of unknown type in a dropped future\n");
+    }
+}
+
+std::mutex handler_mutex;
+unobserved_error_handler current_handler = print_unobserved;  // guarded by handler_mutex
+
+}  // namespace
+
+unobserved_error_handler set_unobserved_error_handler(unobserved_error_handler h) noexcept {
+    std::lock_guard lock(handler_mutex);
+    unobserved_error_handler previous = current_handler;
+    current_handler = h ? h : print_unobserved;
+    return previous;
+}
+
+}  // namespace vow
+
+namespace vow::detail {
+
+void report_unobserved(std::exception_ptr e) noexcept {
+    unobserved_error_handler h;
+    {
+        std::lock_guard lock(handler_mutex);
+        h = current_handler;
+    }
+    h(std::move(e));  // user code: never under our lock
+}
+
+namespace {
+
+// A blocked thread's node. The waiter owns it; mutex+condvar (rather than an
+// atomic wait) so that the signalling thread is done touching it before the
+// waiter can return and destroy it.
+struct blocking_waiter final : callback_node {
+    std::mutex m;
+    std::condition_variable cv;
+    bool ready = false;  // guarded by m
+
+    void on_ready(state_base&) noexcept override {
+        std::lock_guard lock(m);
+        ready = true;
+        cv.notify_one();
+    }
+    void wait() {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return ready; });
+    }
+};
+
+// A timed waiter may give up before the state completes, so the node is shared
+// between the waiter and the state's list; the last of the two frees it.
+struct timed_waiter final : callback_node {
+    std::mutex m;
+    std::condition_variable cv;
+    bool ready = false;               // guarded by m
+    std::atomic<int> owners{2};       // waiter + list; acq_rel on release
+
+    void on_ready(state_base&) noexcept override {
+        {
+            std::lock_guard lock(m);
+            ready = true;
+            cv.notify_one();
+        }
+        release();
+    }
+    void release() noexcept {
+        if (owners.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+};
+
+// Brief spin before blocking: a cross-thread handoff usually completes within a
+// few microseconds, far cheaper to catch than a futex sleep and wake-up.
+constexpr int spin_before_blocking = 2000;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Waiting on a worker of a pool that must itself run the completing task would
+// deadlock a small pool: such a wait runs the pool's queued work meanwhile, and
+// blocks only in short slices when there is none. Returns false when the
+// calling thread is not a pool worker.
+bool help_while_waiting(state_base& s, const std::chrono::steady_clock::time_point* deadline) {
+    if (!thread_pool::this_thread_is_worker()) return false;
+    auto* w = new timed_waiter;
+    s.attach(w);
+    for (;;) {
+        while (!s.is_ready() && thread_pool::run_one_for_this_worker()) {
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (s.is_ready() || (deadline && now >= *deadline)) break;
+        auto slice = now + std::chrono::milliseconds(1);
+        if (deadline && *deadline < slice) slice = *deadline;
+        std::unique_lock lock(w->m);
+        if (w->cv.wait_until(lock, slice, [&] { return w->ready; })) break;
+    }
+    w->release();
+    return true;
+}
+
+}  // namespace
+
+state_base::~state_base() {
+    if (state_base* up = upstream_.exchange(nullptr, std::memory_order_acq_rel)) up->release();
+}
+
+callback_node* state_base::done_tag() noexcept {
+    // Never dereferenced: a unique address meaning "done, list consumed".
+    static char tag alignas(callback_node);
+    return reinterpret_cast<callback_node*>(&tag);
+}
+
+void state_base::publish() noexcept {
+    // acq_rel: release publishes the result; acquire sees the nodes' contents.
+    callback_node* list = head_.exchange(done_tag(), std::memory_order_acq_rel);
+    callback_node* in_order = nullptr;
+    while (list != nullptr) {  // the list is LIFO; reverse to run in attach order
+        callback_node* next = list->next;
+        list->next = in_order;
+        in_order = list;
+        list = next;
+    }
+    while (in_order != nullptr) {
+        callback_node* next = in_order->next;  // read first: on_ready may free the node
+        run_node(in_order);
+        in_order = next;
+    }
+}
+
+bool state_base::fail(std::exception_ptr e) noexcept {
+    if (!try_claim()) return false;
+    store_exception(std::move(e));
+    publish();
+    return true;
+}
+
+void state_base::attach(callback_node* n) noexcept {
+    callback_node* h = head_.load(std::memory_order_acquire);
+    for (;;) {
+        if (h == done_tag()) {
+            run_node(n);
+            return;
+        }
+        n->next = h;
+        // release: the node's contents; acquire on failure: may see done.
+        if (head_.compare_exchange_weak(h, n, std::memory_order_release, std::memory_order_acquire)) return;
+    }
+}
+
+void state_base::run_node(callback_node* n) noexcept {
+    if (n->consumes && has_done_callbacks_) {
+        std::lock_guard lock(mutex_);
+        if (callbacks_running_ || !done_callbacks_.empty()) {
+            deferred_consumer_ = n;  // the callback runner starts it when done
+            return;
+        }
+    }
+    n->on_ready(*this);
+}
+
+void state_base::add_done_callback(unique_function<void(state_base&)> cb) {
+    bool attach_runner = false;
+    bool run_now = false;
+    {
+        std::lock_guard lock(mutex_);
+        has_done_callbacks_ = true;
+        done_callbacks_.push_back(std::move(cb));
+        if (!callbacks_node_attached_) {
+            callbacks_node_attached_ = true;
+            attach_runner = true;
+        } else if (is_ready() && !callbacks_running_) {
+            callbacks_running_ = true;  // done, runner idle: start another round
+            run_now = true;
+        }
+    }
+    if (attach_runner) {
+        attach(&callbacks_node_);
+    } else if (run_now) {
+        schedule_done_callbacks();
+    }
+}
+
+void state_base::schedule_done_callbacks() noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        callbacks_running_ = true;
+    }
+    add_ref();
+    struct runner {
+        state_base* s;
+        bool ran = false;
+        runner(state_base* st) noexcept : s(st) {}
+        runner(runner&& o) noexcept : s(std::exchange(o.s, nullptr)), ran(o.ran) {}
+        runner& operator=(runner&&) = delete;
+        void operator()() {
+            ran = true;
+            s->run_done_callbacks();
+        }
+        ~runner() {
+            if (!s) return;
+            if (!ran) s->run_done_callbacks();  // executor refused: never drop a callback
+            s->release();
+        }
+    };
+    try {
+        bound_executor().execute(runner(this));
+    } catch (...) {
+        // Refused: the runner's destructor ran the callbacks on this thread.
+    }
+}
+
+void state_base::run_done_callbacks() noexcept {
+    mark_observed();
+    for (;;) {
+        std::vector<unique_function<void(state_base&)>> batch;
+        callback_node* consumer = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (done_callbacks_.empty()) {
+                callbacks_running_ = false;
+                consumer = std::exchange(deferred_consumer_, nullptr);
+            } else {
+                batch.swap(done_callbacks_);
+            }
+        }
+        if (batch.empty()) {
+            if (consumer) consumer->on_ready(*this);
+            return;
+        }
+        for (auto& cb : batch) {
+            try {
+                cb(*this);
+            } catch (...) {
+                report_unobserved(std::current_exception());  // like Python: log, go on
+            }
+        }
+    }
+}
+
+void state_base::wait() {
+    if (is_ready()) return;
+    for (int i = 0; i < spin_before_blocking; ++i) {
+        cpu_relax();
+        if (is_ready()) return;
+    }
+    if (help_while_waiting(*this, nullptr)) return;
+    blocking_waiter w;
+    attach(&w);
+    w.wait();
+}
+
+bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) {
+    if (is_ready()) return true;
+    if (help_while_waiting(*this, &deadline)) return is_ready();
+    auto* w = new timed_waiter;
+    attach(w);
+    bool ready;
+    {
+        std::unique_lock lock(w->m);
+        ready = w->cv.wait_until(lock, deadline, [&] { return w->ready; });
+    }
+    w->release();
+    return ready;
+}
+
+void state_base::wait_consumable() {
+    if (!has_done_callbacks_) {
+        wait();
+        return;
+    }
+    blocking_waiter w;
+    w.consumes = true;
+    attach(&w);
+    w.wait();
+}
+
+void state_base::request_cancel() noexcept {
+    // Iterative, not recursive: a cancel may travel up a chain of 100,000 thens.
+    state_base* up = cancel_this();
+    while (up != nullptr) {
+        state_base* next = up->cancel_this();
+        up->release();
+        up = next;
+    }
+}
+
+state_base* state_base::cancel_this() noexcept {
+    std::stop_source source{std::nostopstate};
+    std::vector<unique_function<void()>> hooks;
+    {
+        std::lock_guard lock(mutex_);
+        if (flags_.fetch_or(cancel_bit | observed_bit, std::memory_order_acq_rel) & cancel_bit) return nullptr;
+        source = stop_source_;
+        hooks.swap(cancel_hooks_);
+    }
+    fail(std::make_exception_ptr(cancelled_error()));
+    if (source.stop_possible()) source.request_stop();
+    for (auto& hook : hooks) {
+        try {
+            hook();
+        } catch (...) {
+            report_unobserved(std::current_exception());
+        }
+    }
+    return upstream_.exchange(nullptr, std::memory_order_acq_rel);  // the caller owns this reference
+}
+
+std::stop_token state_base::stop_token() {
+    std::lock_guard lock(mutex_);
+    if (!stop_source_.stop_possible()) {
+        stop_source_ = std::stop_source();
+        if (cancel_requested()) stop_source_.request_stop();
+    }
+    return stop_source_.get_token();
+}
+
+void state_base::on_cancel(unique_function<void()> hook) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!cancel_requested()) {
+            cancel_hooks_.push_back(std::move(hook));
+            return;
+        }
+    }
+    hook();  // already cancelled: run at once, outside the lock
+}
+
+void state_base::set_upstream(state_base* up) noexcept {
+    up->add_ref();
+    if (state_base* old = upstream_.exchange(up, std::memory_order_acq_rel)) old->release();
+    // A cancel that came before the link existed must still reach `up`.
+    if (cancel_requested()) {
+        if (state_base* mine = upstream_.exchange(nullptr, std::memory_order_acq_rel)) {
+            mine->request_cancel();
+            mine->release();
+        }
+    }
+}
+
+void state_base::drop_upstream() noexcept {
+    if (state_base* up = upstream_.exchange(nullptr, std::memory_order_acq_rel)) up->release();
+}
+
+void state_base::report_if_unobserved(const std::exception_ptr& e) const noexcept {
+    if (exception_was_observed() || is_cancelled_exception(e)) return;
+    report_unobserved(e);
+}
+
+}  // namespace vow::detail
