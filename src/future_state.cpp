@@ -91,7 +91,7 @@ struct timed_waiter final : callback_node {
 
 // Brief spin before blocking: a cross-thread handoff usually completes within a
 // few microseconds, far cheaper to catch than a futex sleep and wake-up.
-constexpr int spin_before_blocking = 2000;
+constexpr int spin_before_blocking = 500;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)

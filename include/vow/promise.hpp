@@ -85,7 +85,7 @@ private:
     void abandon() noexcept {
         if (!state_) return;
         if (future_retrieved_) {
-            state_->fail(std::make_exception_ptr(broken_promise()));
+            if (!state_->is_claimed()) state_->fail(std::make_exception_ptr(broken_promise()));
         } else {
             state_->release();  // the reference reserved for the future
         }

@@ -81,6 +81,7 @@ public:
         return (flags_.fetch_or(claimed_bit, std::memory_order_acq_rel) & claimed_bit) == 0;
     }
     void publish() noexcept;
+    bool is_claimed() const noexcept { return (flags_.load(std::memory_order_acquire) & claimed_bit) != 0; }
     // claim + store the exception + publish. Returns false if already completed.
     bool fail(std::exception_ptr e) noexcept;
 
