@@ -14,6 +14,7 @@
 #include "vow/errors.hpp"
 #include "vow/executor.hpp"
 #include "vow/result.hpp"
+#include "vow/timer.hpp"
 
 namespace vow {
 
@@ -131,6 +132,11 @@ public:
     void cancel() const noexcept;
     bool is_cancelled() const noexcept;
 
+    // The same result, or timeout_error if it is not done within `d` (the
+    // input is then cancelled). The deadline runs on `t`.
+    template <class Rep, class Period>
+    future<T> within(std::chrono::duration<Rep, Period> d, timer& t = default_timer()) &&;
+
     shared_future<T> share() &&;
 
     executor& bound_executor() const { return checked().bound_executor(); }
@@ -172,4 +178,17 @@ auto submit(executor& ex, F&& f);
 }  // namespace vow
 
 #include "vow/detail/future_impl.hpp"
+#include "vow/detail/timeout.hpp"
 #include "vow/shared_future.hpp"  // defines future<T>::share()
+
+namespace vow {
+
+template <class T>
+template <class Rep, class Period>
+future<T> future<T>::within(std::chrono::duration<Rep, Period> d, timer& t) && {
+    checked();
+    auto deadline = t.now() + std::chrono::ceil<timer::duration>(d);
+    return future<T>(detail::timeout_state<T>::start(std::move(state_), t, deadline));
+}
+
+}  // namespace vow

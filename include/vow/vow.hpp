@@ -1,6 +1,7 @@
 // Everything of vow's core (not vow::http) in one include.
 #pragma once
 
+#include "vow/bounded.hpp"
 #include "vow/coro.hpp"
 #include "vow/errors.hpp"
 #include "vow/executor.hpp"
@@ -9,8 +10,11 @@
 #include "vow/manual_executor.hpp"
 #include "vow/promise.hpp"
 #include "vow/result.hpp"
+#include "vow/retry.hpp"
 #include "vow/shared_future.hpp"
 #include "vow/strand.hpp"
 #include "vow/thread_pool.hpp"
+#include "vow/time.hpp"
 #include "vow/timer.hpp"
 #include "vow/unique_function.hpp"
+#include "vow/when.hpp"

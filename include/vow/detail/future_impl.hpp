@@ -402,7 +402,8 @@ struct submit_call {
 template <class Out, class F>
 class submit_task {
 public:
-    submit_task(state<Out>* s, F&& f) : s_(s), fn_(std::move(f)) {}
+    template <class G>  // G: F, F& or const F& (submit takes lvalue callables too, and copies them)
+    submit_task(state<Out>* s, G&& f) : s_(s), fn_(std::forward<G>(f)) {}
     submit_task(submit_task&& o) noexcept(std::is_nothrow_move_constructible_v<F>)
         : s_(std::exchange(o.s_, nullptr)), fn_(std::move(o.fn_)) {}
     submit_task& operator=(submit_task&&) = delete;
