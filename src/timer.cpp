@@ -6,43 +6,76 @@
 
 namespace vow {
 
+namespace {
+
+// Cancels and releases entries taken out of a stopped core (outside its lock).
+void cancel_all(std::vector<detail::timer_node*> nodes) {
+    for (detail::timer_node* n : nodes) {
+        if (n->claim(detail::timer_node::cancelled)) {
+            task doomed = std::move(n->work);
+        }
+        n->release();
+    }
+}
+
+// Claims and runs a popped entry; a cancelled one is just released.
+bool fire(detail::timer_node* n) {
+    bool ran = false;
+    if (n->claim(detail::timer_node::fired)) {
+        task due = std::move(n->work);
+        due();
+        ran = true;
+    }
+    n->release();
+    return ran;
+}
+
+}  // namespace
+
 // ---- timer_handle ----------------------------------------------------------
 
-bool timer_handle::cancel() const {
-    if (!node_) return false;
-    std::shared_ptr<detail::timer_core> core = node_->owner.lock();
-    if (!core) return false;
-    task doomed;
-    {
-        std::lock_guard lock(core->mutex);
-        doomed = core->remove_locked(*node_);
-    }
-    // A cancelled earliest deadline leaves the real timer's thread waking up
-    // early once and going back to sleep: cheaper than waking it now.
-    return static_cast<bool>(doomed);  // destroyed unrun here, outside the lock
+timer_handle::timer_handle(const timer_handle& other) noexcept : node_(other.node_) {
+    if (node_) node_->add_ref();
 }
 
-bool timer_handle::pending() const {
-    if (!node_) return false;
-    std::shared_ptr<detail::timer_core> core = node_->owner.lock();
-    if (!core) return false;
-    std::lock_guard lock(core->mutex);
-    return node_->heap_index != detail::timer_node::not_queued;
+timer_handle::~timer_handle() {
+    if (node_) node_->release();
 }
+
+bool timer_handle::cancel() const {
+    if (!node_ || !node_->claim(detail::timer_node::cancelled)) return false;
+    task doomed = std::move(node_->work);  // destroyed unrun here, outside any lock
+    return true;
+}
+
+bool timer_handle::pending() const { return node_ && node_->is_scheduled(); }
 
 // ---- real_timer ------------------------------------------------------------
 
 real_timer::real_timer() : core_(std::make_shared<detail::timer_core>()) {
-    thread_ = std::thread([this] {
+    thread_ = std::thread([core = core_] {
         pthread_setname_np(pthread_self(), "vow-timer");
-        run();
+        std::unique_lock lock(core->mutex);
+        while (!core->stopping) {
+            detail::timer_node* first = core->top_locked();
+            if (first == nullptr) {
+                core->wakeup.wait(lock);
+            } else if (clock::now() < first->deadline) {
+                core->wakeup.wait_until(lock, first->deadline);
+            } else {
+                detail::timer_node* due = core->pop_top_locked();
+                lock.unlock();
+                fire(due);
+                lock.lock();
+            }
+        }
     });
 }
 
 real_timer::~real_timer() {
-    std::vector<task> doomed = core_->stop();
+    cancel_all(core_->stop());
     if (thread_.get_id() == std::this_thread::get_id()) {
-        thread_.detach();  // destroyed from one of its own tasks
+        thread_.detach();  // destroyed from one of its own tasks; the thread holds the core
     } else {
         thread_.join();
     }
@@ -59,29 +92,7 @@ timer_handle real_timer::schedule_at(time_point when, task t) {
 
 std::size_t real_timer::pending() const {
     std::lock_guard lock(core_->mutex);
-    return core_->size_locked();
-}
-
-void real_timer::run() {
-    // Holds its own reference: the timer may be destroyed by one of its tasks.
-    std::shared_ptr<detail::timer_core> core = core_;
-    std::unique_lock lock(core->mutex);
-    while (!core->stopping) {
-        detail::timer_node* first = core->top_locked();
-        if (first == nullptr) {
-            core->wakeup.wait(lock);
-            continue;
-        }
-        if (clock::now() < first->deadline) {
-            core->wakeup.wait_until(lock, first->deadline);
-            continue;
-        }
-        task due = core->pop_top_locked();
-        lock.unlock();
-        due();
-        due.reset();
-        lock.lock();
-    }
+    return core_->sweep_locked();
 }
 
 // ---- manual_timer ----------------------------------------------------------
@@ -90,7 +101,7 @@ manual_timer::manual_timer() : core_(std::make_shared<detail::timer_core>()) {
     core_->virtual_now = time_point{} + std::chrono::hours(1);
 }
 
-manual_timer::~manual_timer() { core_->stop(); }
+manual_timer::~manual_timer() { cancel_all(core_->stop()); }
 
 timer::time_point manual_timer::now() const {
     std::lock_guard lock(core_->mutex);
@@ -104,7 +115,7 @@ timer_handle manual_timer::schedule_at(time_point when, task t) {
 
 std::size_t manual_timer::pending() const {
     std::lock_guard lock(core_->mutex);
-    return core_->size_locked();
+    return core_->sweep_locked();
 }
 
 std::size_t manual_timer::advance(duration d) { return advance_to(now() + d); }
@@ -112,7 +123,7 @@ std::size_t manual_timer::advance(duration d) { return advance_to(now() + d); }
 std::size_t manual_timer::advance_to(time_point target) {
     std::size_t fired = 0;
     for (;;) {
-        task due;
+        detail::timer_node* due = nullptr;
         {
             std::lock_guard lock(core_->mutex);
             detail::timer_node* first = core_->top_locked();
@@ -123,8 +134,7 @@ std::size_t manual_timer::advance_to(time_point target) {
             if (core_->virtual_now < first->deadline) core_->virtual_now = first->deadline;
             due = core_->pop_top_locked();
         }
-        due();
-        ++fired;
+        if (fire(due)) ++fired;
     }
 }
 

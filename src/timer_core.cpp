@@ -1,95 +1,70 @@
 #include "timer_core.hpp"
 
+#include <algorithm>
+
 #include "vow/errors.hpp"
 
 namespace vow::detail {
 
 timer_handle timer_core::push(timer::time_point when, task t, bool& became_first) {
-    auto node = std::make_shared<timer_node>();
-    node->deadline = when;
-    node->work = std::move(t);
-    node->owner = weak_from_this();
+    auto* node = new timer_node(when, std::move(t));
     {
         std::lock_guard lock(mutex);
         if (!stopping) {
+            if (heap_.size() >= sweep_at_) {
+                sweep_locked();
+                sweep_at_ = std::max<std::size_t>(1024, 2 * heap_.size());
+            }
             node->sequence = next_sequence_++;
             heap_.push_back(node);
-            node->heap_index = heap_.size() - 1;
-            sift_up(heap_.size() - 1);
+            std::push_heap(heap_.begin(), heap_.end(), later{});
             became_first = heap_.front() == node;
-            return timer_handle(std::move(node));
+            return timer_handle(node);
         }
     }
-    node->work.reset();  // outside the lock
+    node->claim(timer_node::cancelled);
+    task doomed = std::move(node->work);  // destroyed outside the lock
+    node->release();
+    node->release();
     throw executor_shut_down();
 }
 
-task timer_core::pop_top_locked() { return erase_at(0); }
-
-task timer_core::remove_locked(timer_node& n) {
-    if (n.heap_index == timer_node::not_queued) return {};
-    return erase_at(n.heap_index);
+timer_node* timer_core::top_locked() noexcept {
+    while (!heap_.empty() && !heap_.front()->is_scheduled()) pop_top_locked()->release();
+    return heap_.empty() ? nullptr : heap_.front();
 }
 
-std::vector<task> timer_core::stop() {
-    std::vector<task> doomed;
-    std::lock_guard lock(mutex);
-    stopping = true;
-    doomed.reserve(heap_.size());
-    for (auto& n : heap_) {
-        n->heap_index = timer_node::not_queued;
-        doomed.push_back(std::move(n->work));
-    }
-    heap_.clear();
-    wakeup.notify_all();
-    return doomed;
-}
-
-task timer_core::erase_at(std::size_t i) {
-    std::shared_ptr<timer_node> removed = std::move(heap_[i]);
-    removed->heap_index = timer_node::not_queued;
-    std::shared_ptr<timer_node> last = std::move(heap_.back());
+timer_node* timer_core::pop_top_locked() noexcept {
+    std::pop_heap(heap_.begin(), heap_.end(), later{});
+    timer_node* n = heap_.back();
     heap_.pop_back();
-    if (i < heap_.size()) {
-        place(i, std::move(last));
-        if (i > 0 && earlier(*heap_[i], *heap_[(i - 1) / 2])) {
-            sift_up(i);
-        } else {
-            sift_down(i);
-        }
-    }
-    return std::move(removed->work);
+    return n;
 }
 
-void timer_core::place(std::size_t i, std::shared_ptr<timer_node> n) noexcept {
-    n->heap_index = i;
-    heap_[i] = std::move(n);
+std::size_t timer_core::sweep_locked() noexcept {
+    std::size_t before = heap_.size();
+    std::erase_if(heap_, [](timer_node* n) {
+        if (n->is_scheduled()) return false;
+        n->release();
+        return true;
+    });
+    if (heap_.size() != before) std::make_heap(heap_.begin(), heap_.end(), later{});
+    return heap_.size();
 }
 
-void timer_core::sift_up(std::size_t i) noexcept {
-    std::shared_ptr<timer_node> moving = std::move(heap_[i]);
-    while (i > 0) {
-        std::size_t parent = (i - 1) / 2;
-        if (!earlier(*moving, *heap_[parent])) break;
-        place(i, std::move(heap_[parent]));
-        i = parent;
+std::vector<timer_node*> timer_core::stop() {
+    std::vector<timer_node*> all;
+    {
+        std::lock_guard lock(mutex);
+        stopping = true;
+        all.swap(heap_);
     }
-    place(i, std::move(moving));
+    wakeup.notify_all();
+    return all;
 }
 
-void timer_core::sift_down(std::size_t i) noexcept {
-    const std::size_t n = heap_.size();
-    if (i >= n) return;
-    std::shared_ptr<timer_node> moving = std::move(heap_[i]);
-    for (;;) {
-        std::size_t child = 2 * i + 1;
-        if (child >= n) break;
-        if (child + 1 < n && earlier(*heap_[child + 1], *heap_[child])) ++child;
-        if (!earlier(*heap_[child], *moving)) break;
-        place(i, std::move(heap_[child]));
-        i = child;
-    }
-    place(i, std::move(moving));
+timer_core::~timer_core() {
+    for (timer_node* n : heap_) n->release();
 }
 
 }  // namespace vow::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <thread>
+#include <utility>
 
 #include "vow/executor.hpp"
 
@@ -17,22 +18,30 @@ struct timer_node;
 class timer_core;
 }  // namespace detail
 
-// Refers to one scheduled task. Copyable; may outlive its timer (then cancel()
-// simply returns false).
+// Refers to one scheduled task. Copyable and cheap; may outlive its timer
+// (then cancel() simply returns false).
 class timer_handle {
 public:
     timer_handle() noexcept = default;
+    timer_handle(const timer_handle& other) noexcept;
+    timer_handle(timer_handle&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+    timer_handle& operator=(timer_handle other) noexcept {
+        std::swap(node_, other.node_);
+        return *this;
+    }
+    ~timer_handle();
 
-    // Removes the task if it has not fired yet and destroys it unrun (outside
-    // any lock). Returns true when this call prevented it from running.
+    // Prevents the task from running if it has not fired yet, and destroys it
+    // unrun on the calling thread, outside any lock. O(1): the timer drops the
+    // entry lazily. Returns true when this call prevented the task from running.
     bool cancel() const;
     // True while the task is scheduled and has neither fired nor been cancelled.
     bool pending() const;
 
 private:
     friend class detail::timer_core;
-    explicit timer_handle(std::shared_ptr<detail::timer_node> n) noexcept : node_(std::move(n)) {}
-    std::shared_ptr<detail::timer_node> node_;
+    explicit timer_handle(detail::timer_node* n) noexcept : node_(n) {}  // adopts a reference
+    detail::timer_node* node_ = nullptr;
 };
 
 class timer {
@@ -52,7 +61,8 @@ public:
 
     timer_handle schedule_after(duration d, task t) { return schedule_at(now() + d, std::move(t)); }
 
-    // Tasks scheduled and not yet fired or cancelled.
+    // Tasks scheduled and not yet fired or cancelled. O(n) (it also sweeps
+    // cancelled entries): for tests and diagnostics.
     virtual std::size_t pending() const = 0;
 
 protected:
@@ -73,7 +83,6 @@ public:
     std::size_t pending() const override;
 
 private:
-    void run();
 
     std::shared_ptr<detail::timer_core> core_;
     std::thread thread_;
