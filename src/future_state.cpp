@@ -103,15 +103,24 @@ inline void cpu_relax() noexcept {
 // deadlock a small pool: such a wait runs the pool's queued work meanwhile, and
 // blocks only in short slices when there is none. Returns false when the
 // calling thread is not a pool worker.
-bool help_while_waiting(state_base& s, const std::chrono::steady_clock::time_point* deadline) {
+// A consuming wait (get) is over only once the done-callbacks ran too, which
+// the node learns last (on_ready is deferred until then).
+bool help_while_waiting(state_base& s, const std::chrono::steady_clock::time_point* deadline,
+                        bool consumes = false) {
     if (!thread_pool::this_thread_is_worker()) return false;
     auto* w = new timed_waiter;
+    w->consumes = consumes;
     s.attach(w);
+    auto over = [&] {
+        if (!consumes) return s.is_ready();
+        std::lock_guard lock(w->m);
+        return w->ready;
+    };
     for (;;) {
-        while (!s.is_ready() && thread_pool::run_one_for_this_worker()) {
+        while (!over() && thread_pool::run_one_for_this_worker()) {
         }
         auto now = std::chrono::steady_clock::now();
-        if (s.is_ready() || (deadline && now >= *deadline)) break;
+        if (over() || (deadline && now >= *deadline)) break;
         auto slice = now + std::chrono::milliseconds(1);
         if (deadline && *deadline < slice) slice = *deadline;
         std::unique_lock lock(w->m);
@@ -191,8 +200,10 @@ void state_base::add_done_callback(unique_function<void(state_base&)> cb) {
         if (!callbacks_node_attached_) {
             callbacks_node_attached_ = true;
             attach_runner = true;
-        } else if (is_ready() && !callbacks_running_) {
-            callbacks_running_ = true;  // done, runner idle: start another round
+        } else if (callbacks_node_fired_ && !callbacks_running_) {
+            // Done and runner idle: start another round. Not on is_ready() alone: until
+            // publish reaches the node, it will start the round with this callback in it.
+            callbacks_running_ = true;
             run_now = true;
         }
     }
@@ -206,6 +217,7 @@ void state_base::add_done_callback(unique_function<void(state_base&)> cb) {
 void state_base::schedule_done_callbacks() noexcept {
     {
         std::lock_guard lock(mutex_);
+        callbacks_node_fired_ = true;
         callbacks_running_ = true;
     }
     add_ref();
@@ -291,6 +303,7 @@ void state_base::wait_consumable() {
         wait();
         return;
     }
+    if (help_while_waiting(*this, nullptr, true)) return;
     blocking_waiter w;
     w.consumes = true;
     attach(&w);

@@ -60,8 +60,10 @@ real_timer::real_timer() : core_(std::make_shared<detail::timer_core>()) {
             detail::timer_node* first = core->top_locked();
             if (first == nullptr) {
                 core->wakeup.wait(lock);
-            } else if (clock::now() < first->deadline) {
-                core->wakeup.wait_until(lock, first->deadline);
+            } else if (const time_point deadline = first->deadline; clock::now() < deadline) {
+                // A copy: wait_until reads it again after waking, when `first`
+                // may have been swept or freed by stop() while the lock was free.
+                core->wakeup.wait_until(lock, deadline);
             } else {
                 detail::timer_node* due = core->pop_top_locked();
                 lock.unlock();

@@ -69,7 +69,7 @@ private:
         call_task& operator=(call_task&&) = delete;
         ~call_task() {
             if (!op_) return;
-            op_->settle(index_, result<R>(std::make_exception_ptr(executor_shut_down())));
+            op_->dropped(index_);
             op_->release();
         }
         void operator()() {
@@ -88,7 +88,7 @@ private:
         try {
             ex_.execute(call_task(this, i));
         } catch (const executor_shut_down&) {
-            // call_task's destructor recorded executor_shut_down for item i.
+            // call_task's destructor recorded executor_shut_down for item i and the rest.
         }
     }
 
@@ -136,6 +136,31 @@ private:
             all_done = done_ == items_.size();
         }
         if (next) launch(*next);
+        if (all_done) finish();
+    }
+
+    // Item i's call was refused or dropped unrun, so the executor is shut down
+    // and refuses every later call: the items not started yet fail with
+    // executor_shut_down here, in one loop. (Launching them one by one would
+    // recurse through the refusing executor once per item and overflow the
+    // stack on a long range.)
+    void dropped(std::size_t i) noexcept {
+        auto shut_down = std::make_exception_ptr(executor_shut_down());
+        std::size_t first = 0;
+        std::size_t last = 0;
+        {
+            std::lock_guard lock(mutex_);
+            first = last = next_;
+            if (!this->is_claimed()) last = next_ = items_.size();
+        }
+        slots_[i].outcome.emplace(shut_down);
+        for (std::size_t j = first; j < last; ++j) slots_[j].outcome.emplace(shut_down);
+        bool all_done = false;
+        {
+            std::lock_guard lock(mutex_);
+            done_ += 1 + (last - first);
+            all_done = done_ == items_.size();
+        }
         if (all_done) finish();
     }
 

@@ -242,7 +242,7 @@ private:
             backoff = std::exchange(backoff_, {});
             deadline = std::exchange(deadline_, {});
         }
-        if (current) current->request_cancel();
+        if (current && !current->is_ready()) current->request_cancel();  // a finished attempt is left alone
         backoff.cancel();
         deadline.cancel();
     }

@@ -22,6 +22,10 @@ public:
     static constexpr std::size_t default_batch = 64;
 
     explicit strand(executor& inner, std::size_t batch = default_batch);
+    // A strand over another strand (without this, `strand(other)` would pick
+    // the deleted copy constructor).
+    explicit strand(strand& inner, std::size_t batch = default_batch)
+        : strand(static_cast<executor&>(inner), batch) {}
     ~strand() override;
 
     // Throws executor_shut_down when the wrapped executor rejects the turn.

@@ -130,8 +130,11 @@ private:
         }
     }
 
+    // Inputs already done are left alone: a stop request would still reach
+    // their producer's on_cancel hooks after it delivered (e.g. the winner).
     void cancel_inputs() noexcept {
-        for (auto& s : slots_) s.input->request_cancel();
+        for (auto& s : slots_)
+            if (!s.input->is_ready()) s.input->request_cancel();
     }
 
     result<T>& input_result(std::size_t i) noexcept { return slots_[i].input->get_result(); }
@@ -235,8 +238,8 @@ private:
         (std::get<I>(inputs_)->attach(&slots_[I]), ...);
     }
 
-    void cancel_inputs() noexcept {
-        std::apply([](auto&... in) { (in->request_cancel(), ...); }, inputs_);
+    void cancel_inputs() noexcept {  // skips inputs already done, as fan_in does
+        std::apply([](auto&... in) { ((in->is_ready() ? void() : in->request_cancel()), ...); }, inputs_);
     }
 
     void arrived(state_base& s) noexcept {

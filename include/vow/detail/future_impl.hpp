@@ -77,13 +77,40 @@ public:
         auto& in = static_cast<state<T>&>(done);
         target_->drop_upstream();
         if (in.get_result().has_exception()) in.mark_observed();
-        complete_from(*target_, std::move(in.get_result()));
-        target_->release();
+        in.add_ref();
+        // Through the inline trampoline, not directly: an asynchronous loop (a
+        // task returning the future of the next step) nests 100,000 forwarders,
+        // which would otherwise complete recursively.
+        inline_executor::instance().execute(complete_task(std::exchange(target_, nullptr), &in));
         delete this;
     }
 
 private:
     explicit forwarder(state<T>* t) noexcept : target_(t) { consumes = true; }
+
+    // Moves the inner result into the target. Never dropped unrun.
+    class complete_task {
+    public:
+        complete_task(state<T>* target, state<T>* in) noexcept : target_(target), in_(in) {}
+        complete_task(complete_task&& o) noexcept
+            : target_(std::exchange(o.target_, nullptr)), in_(std::exchange(o.in_, nullptr)) {}
+        complete_task& operator=(complete_task&&) = delete;
+        ~complete_task() {
+            if (target_ != nullptr) (*this)();
+        }
+        void operator()() {
+            state<T>* target = std::exchange(target_, nullptr);
+            state<T>* in = std::exchange(in_, nullptr);
+            complete_from(*target, std::move(in->get_result()));
+            target->release();
+            in->release();
+        }
+
+    private:
+        state<T>* target_;  // owned reference
+        state<T>* in_;      // owned reference
+    };
+
     state<T>* target_;  // owned reference
 };
 
@@ -138,10 +165,11 @@ public:
             return;
         }
         if constexpr (Mode != pass::result) {
-            if (failed) {  // an error skips f and flows on, without an executor hop
+            if (failed) {  // an error skips f and flows on, without a hop to ex_
                 fn_.reset();
-                this->fail(up.get_result().exception());
-                this->release();
+                // Through the inline trampoline, not directly: failing a pending
+                // chain of 100,000 thens would otherwise recurse once per link.
+                inline_executor::instance().execute(fail_task(this, up.get_result().exception()));
                 return;
             }
         }
@@ -178,6 +206,26 @@ private:
     private:
         then_state* self_;  // owned reference
         state<T>* up_;      // owned reference
+    };
+
+    // Fails this future with the upstream's error (on the inline trampoline).
+    class fail_task {
+    public:
+        fail_task(then_state* self, std::exception_ptr e) noexcept : self_(self), error_(std::move(e)) {}
+        fail_task(fail_task&& o) noexcept : self_(std::exchange(o.self_, nullptr)), error_(std::move(o.error_)) {}
+        fail_task& operator=(fail_task&&) = delete;
+        ~fail_task() {
+            if (self_ != nullptr) (*this)();  // never dropped: an error must not get lost
+        }
+        void operator()() {
+            then_state* self = std::exchange(self_, nullptr);
+            self->fail(std::move(error_));
+            self->release();
+        }
+
+    private:
+        then_state* self_;             // owned reference (the upstream list's)
+        std::exception_ptr error_;
     };
 
     void run(state<T>& up) noexcept {

@@ -155,6 +155,7 @@ private:
     bool has_done_callbacks_ = false;  // written by the consumer before attaching a consuming node
     std::vector<unique_function<void(state_base&)>> done_callbacks_;
     bool callbacks_node_attached_ = false;
+    bool callbacks_node_fired_ = false;  // publish reached the node; not merely is_ready()
     bool callbacks_running_ = false;
     callback_node* deferred_consumer_ = nullptr;
     std::stop_source stop_source_{std::nostopstate};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "vow/detail/future_state.hpp"
+#include "vow/errors.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::detail {
@@ -20,6 +21,9 @@ public:
         self->add_ref();                          // held by the timer task
         try {
             self->deadline_ = t.schedule_at(deadline, expire_task(self));
+        } catch (const executor_shut_down&) {
+            // The timer refused: expire_task's destructor failed the result with
+            // executor_shut_down and cancelled the input, as sleep_until does.
         } catch (...) {
             self->release();  // the list's reference: the input is never attached
             self->release();
@@ -46,8 +50,13 @@ private:
         explicit expire_task(timeout_state* s) noexcept : self_(s) {}
         expire_task(expire_task&& o) noexcept : self_(std::exchange(o.self_, nullptr)) {}
         expire_task& operator=(expire_task&&) = delete;
+        // Dropped unrun: a no-op once the result is complete (the input finished
+        // or the result was cancelled); otherwise the timer is gone, and the
+        // result must not wait forever for a deadline that can no longer fire.
         ~expire_task() {
-            if (self_) self_->release();
+            if (!self_) return;
+            if (self_->fail(std::make_exception_ptr(executor_shut_down()))) self_->input_->request_cancel();
+            self_->release();
         }
         void operator()() {
             timeout_state* self = std::exchange(self_, nullptr);
