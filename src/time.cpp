@@ -40,6 +40,6 @@ future<void> sleep_until(timer::time_point when, timer& t, executor& ex) {
     return f;
 }
 
-future<void> sleep_for(timer::duration d, timer& t, executor& ex) { return sleep_until(t.now() + d, t, ex); }
+future<void> sleep_for(timer::duration d, timer& t, executor& ex) { return sleep_until(t.deadline_after(d), t, ex); }
 
 }  // namespace vow

@@ -23,6 +23,7 @@ namespace vow {
 // as one of the at most `limit` in flight finishes. Calls run on `ex`. The
 // result holds one result<R> per item, in input order, and never fails on an
 // item's error. Cancelling it cancels the calls in flight and starts no more.
+// On a multi-threaded executor, f may be called from several threads at once.
 template <class Range, class F>
 auto bounded_map(Range&& items, std::size_t limit, F f, executor& ex = default_executor());
 

@@ -187,7 +187,7 @@ template <class T>
 template <class Rep, class Period>
 future<T> future<T>::within(std::chrono::duration<Rep, Period> d, timer& t) && {
     checked();
-    auto deadline = t.now() + std::chrono::ceil<timer::duration>(d);
+    auto deadline = t.deadline_after(std::chrono::ceil<timer::duration>(d));
     return future<T>(detail::timeout_state<T>::start(std::move(state_), t, deadline));
 }
 

@@ -28,7 +28,9 @@ public:
     explicit result(std::in_place_t, Args&&... args)
         : storage_(std::in_place_index<0>, std::forward<Args>(args)...) {}
     result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}
-    result(std::exception_ptr e) : storage_(std::in_place_index<1>, std::move(e)) {}
+    // A null exception_ptr would make a result with neither value nor error:
+    // it is stored as a usage_error instead.
+    result(std::exception_ptr e) : storage_(std::in_place_index<1>, e ? std::move(e) : null_error()) {}
 
     bool has_value() const noexcept { return storage_.index() == 0; }
     bool has_exception() const noexcept { return storage_.index() == 1; }
@@ -46,6 +48,9 @@ public:
     }
 
 private:
+    static std::exception_ptr null_error() {
+        return std::make_exception_ptr(usage_error("vow: result built from a null exception_ptr"));
+    }
     void check() const {
         if (has_exception()) std::rethrow_exception(std::get<1>(storage_));
     }

@@ -35,7 +35,7 @@ struct retry_policy {
     double multiplier = 2.0;
     duration max_delay = std::chrono::seconds(30);  // caps the backoff and any hint
     jitter jitter_mode = jitter::full;
-    // Total budget from the start of the first attempt: at the deadline the
+    // Total budget from the retry() call: at the deadline the
     // attempt in flight is cancelled and the retry fails with timeout_error; a
     // backoff that would end past it is not waited for (the last error is kept).
     std::optional<duration> deadline;
@@ -96,7 +96,7 @@ public:
         if (policy_.deadline) {
             this->add_ref();
             try {
-                timer_handle h = timer_.schedule_at(*started_at_ + *policy_.deadline, deadline_task(this));
+                timer_handle h = timer_.schedule_at(timer::saturating_add(*started_at_, *policy_.deadline), deadline_task(this));
                 std::lock_guard lock(mutex_);
                 deadline_ = h;
             } catch (const executor_shut_down&) {
@@ -211,7 +211,7 @@ private:
             if (policy_.delay_hint) {
                 if (auto hint = policy_.delay_hint(e)) delay = std::min(*hint, policy_.max_delay);
             }
-            if (policy_.deadline && timer_.now() + delay >= *started_at_ + *policy_.deadline) {
+            if (policy_.deadline && timer_.deadline_after(delay) >= timer::saturating_add(*started_at_, *policy_.deadline)) {
                 return fail_and_stop(e);  // no time left to wait for another attempt
             }
             if (policy_.on_retry) policy_.on_retry(attempt, e, delay);

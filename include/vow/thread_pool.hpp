@@ -1,5 +1,6 @@
 // thread_pool: a fixed set of named worker threads sharing one lock-free
-// queue (moodycamel::ConcurrentQueue). The default executor is one of these.
+// queue (moodycamel::ConcurrentQueue), from which each worker takes small
+// batches that idle workers may steal. The default executor is one of these.
 #pragma once
 
 #include <cstddef>

@@ -59,7 +59,14 @@ public:
     // an executor. Throws executor_shut_down after the timer is shut down.
     virtual timer_handle schedule_at(time_point when, task t) = 0;
 
-    timer_handle schedule_after(duration d, task t) { return schedule_at(now() + d, std::move(t)); }
+    timer_handle schedule_after(duration d, task t) { return schedule_at(deadline_after(d), std::move(t)); }
+
+    // now() + d, saturating at time_point::max() instead of overflowing.
+    time_point deadline_after(duration d) const { return saturating_add(now(), d); }
+    static time_point saturating_add(time_point t, duration d) noexcept {
+        if (d > duration::zero() && t > time_point::max() - d) return time_point::max();
+        return t + d;
+    }
 
     // Tasks scheduled and not yet fired or cancelled. O(n) (it also sweeps
     // cancelled entries): for tests and diagnostics.

@@ -142,23 +142,29 @@ private:
     void arrived(std::size_t i) noexcept {
         auto& r = input_result(i);
         if (r.has_exception()) slots_[i].input->mark_observed();
+        // A decided result first claims the output, then stops the other inputs,
+        // then publishes: whoever sees the result sees the others already told.
         if constexpr (Kind == fan_in_kind::all) {
-            if (r.has_exception() && this->fail(r.exception())) cancel_inputs();  // fail fast
+            if (r.has_exception() && this->try_claim()) {  // fail fast
+                cancel_inputs();
+                this->store_exception(r.exception());
+                this->publish();
+            }
         } else if constexpr (Kind == fan_in_kind::any) {
             if (this->try_claim()) {
+                cancel_inputs();
                 this->store_value(output{i, std::move(r)});
                 this->publish();
-                cancel_inputs();
             }
         } else if constexpr (Kind == fan_in_kind::first_success) {
             if (r.has_value() && this->try_claim()) {
+                cancel_inputs();
                 if constexpr (std::is_void_v<T>) {
                     this->store_value();
                 } else {
                     this->store_value(std::move(r).value());
                 }
                 this->publish();
-                cancel_inputs();
             }
         }
         // acq_rel: the last arrival must see every other arrival's writes.
@@ -246,7 +252,11 @@ private:
         if (std::exception_ptr e = s.stored_exception()) {
             s.mark_observed();
             if constexpr (!Settled) {
-                if (this->fail(e)) cancel_inputs();
+                if (this->try_claim()) {  // fail fast: stop the others, then publish
+                    cancel_inputs();
+                    this->store_exception(e);
+                    this->publish();
+                }
             }
         }
         if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {

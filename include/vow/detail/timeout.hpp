@@ -60,8 +60,12 @@ private:
         }
         void operator()() {
             timeout_state* self = std::exchange(self_, nullptr);
-            if (self->fail(std::make_exception_ptr(timeout_error("vow: deadline exceeded")))) {
+            // Claim, cancel the input, then publish: whoever sees the timeout sees
+            // the input already told to stop.
+            if (self->try_claim()) {
                 self->input_->request_cancel();
+                self->store_exception(std::make_exception_ptr(timeout_error("vow: deadline exceeded")));
+                self->publish();
             }
             self->release();
         }
