@@ -58,7 +58,9 @@ void race(int rounds, Setup setup, First first, Second second, Check check) {
         for (int i = (round / 2) % 64; i > 0; --i) detail::cpu_relax();
     };
     unsigned generation = 0;  // each thread counts the rendezvous it passed
-    std::jthread helper([&] {
+    // std::thread, not jthread: g++ 12 warns (maybe-uninitialized) inside
+    // jthread's stop_source under -fsanitize=address -O1.
+    std::thread helper([&] {
         unsigned mine = 0;
         for (int round = 0;; ++round) {
             sync.arrive_and_wait(++mine);  // round set up (or stop)
@@ -79,6 +81,7 @@ void race(int rounds, Setup setup, First first, Second second, Check check) {
     }
     stop = true;
     sync.arrive_and_wait(++generation);
+    helper.join();
 }
 
 }  // namespace vow_test
