@@ -140,10 +140,33 @@ private:
     coro_promise_base& promise_;
 };
 
-template <class T>
-class coro_promise : public coro_promise_base {
+// What a vow coroutine may co_await: vow futures, resume_on, and any other
+// awaitable unchanged. Shared by coro_promise<T> and coro_promise<void>.
+class coro_awaits : public coro_promise_base {
 public:
-    coro_promise() : coro_promise_base(state<T>::create()) {}
+    template <class U>
+    future_awaiter<U> await_transform(future<U>&& f) {
+        if (!f.valid()) throw usage_error("vow: co_await on an invalid future");
+        return future_awaiter<U>(then_access<U>::take(f), *this);
+    }
+    template <class U>
+    future_awaiter<U> await_transform(future<U>& f) {
+        return await_transform(std::move(f));
+    }
+    resume_on_awaiter await_transform(resume_on r) { return resume_on_awaiter(*r.ex, *this); }
+    template <class A>
+    A&& await_transform(A&& other) {
+        return std::forward<A>(other);
+    }
+
+protected:
+    using coro_promise_base::coro_promise_base;
+};
+
+template <class T>
+class coro_promise : public coro_awaits {
+public:
+    coro_promise() : coro_awaits(state<T>::create()) {}
 
     future<T> get_return_object() {
         state_->bind(inline_executor::instance());
@@ -155,26 +178,12 @@ public:
         static_cast<state<T>*>(state_)->set_value(std::forward<V>(v));
     }
 
-    template <class U>
-    future_awaiter<U> await_transform(future<U>&& f) {
-        if (!f.valid()) throw usage_error("vow: co_await on an invalid future");
-        return future_awaiter<U>(then_access<U>::take(f), *this);
-    }
-    template <class U>
-    future_awaiter<U> await_transform(future<U>& f) {
-        return await_transform(std::move(f));
-    }
-    resume_on_awaiter await_transform(resume_on r) { return resume_on_awaiter(*r.ex, *this); }
-    template <class A>
-    A&& await_transform(A&& other) {
-        return std::forward<A>(other);
-    }
 };
 
 template <>
-class coro_promise<void> : public coro_promise_base {
+class coro_promise<void> : public coro_awaits {
 public:
-    coro_promise() : coro_promise_base(state<void>::create()) {}
+    coro_promise() : coro_awaits(state<void>::create()) {}
 
     future<void> get_return_object() {
         state_->bind(inline_executor::instance());
@@ -182,20 +191,6 @@ public:
     }
     void return_void() { static_cast<state<void>*>(state_)->set_value(); }
 
-    template <class U>
-    future_awaiter<U> await_transform(future<U>&& f) {
-        if (!f.valid()) throw usage_error("vow: co_await on an invalid future");
-        return future_awaiter<U>(then_access<U>::take(f), *this);
-    }
-    template <class U>
-    future_awaiter<U> await_transform(future<U>& f) {
-        return await_transform(std::move(f));
-    }
-    resume_on_awaiter await_transform(resume_on r) { return resume_on_awaiter(*r.ex, *this); }
-    template <class A>
-    A&& await_transform(A&& other) {
-        return std::forward<A>(other);
-    }
 };
 
 }  // namespace detail
