@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstdio>
 
+#include "cpu_relax.hpp"
 #include "vow/thread_pool.hpp"
 
 #include "vow/errors.hpp"
@@ -92,12 +93,6 @@ struct timed_waiter final : callback_node {
 // Brief spin before blocking: a cross-thread handoff usually completes within a
 // few microseconds, far cheaper to catch than a futex sleep and wake-up.
 constexpr int spin_before_blocking = 500;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
 
 // Waiting on a worker of a pool that must itself run the completing task would
 // deadlock a small pool: such a wait runs the pool's queued work meanwhile, and

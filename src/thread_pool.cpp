@@ -23,6 +23,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include "call_stack.hpp"
+#include "cpu_relax.hpp"
 #include "vow/errors.hpp"
 
 // Design (chosen by bench/executor_bench.cpp, see docs/benchmarks.md):
@@ -62,6 +63,8 @@ constexpr std::size_t batch_capacity = 32;
 // catch a producer that is mid-burst, far too short to burn a core.
 constexpr int spin_tries = 64;
 
+using detail::cpu_relax;
+
 // A sequentially consistent fence. Every use pairs "write; fence; read" on one
 // side with the same on the other, so that one side sees the other. Under
 // ThreadSanitizer, which ignores fences, it is a read-modify-write of one
@@ -73,12 +76,6 @@ inline void full_fence() noexcept {
     fence_word.fetch_add(0, std::memory_order_seq_cst);
 #else
     std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
 #endif
 }
 

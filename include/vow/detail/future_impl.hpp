@@ -406,31 +406,30 @@ bool future<T>::is_cancelled() const noexcept {
     return state_ && state_->is_ready() && state_->get_result().is_cancelled();
 }
 
+namespace detail {
+// A future completed by `complete(state)` before anyone sees it, bound inline.
+template <class T, class Complete>
+future<T> completed_future(Complete&& complete) {
+    auto* s = state<T>::create();
+    s->bind(inline_executor::instance());
+    std::forward<Complete>(complete)(*s);
+    s->release();  // the producer's reference
+    return then_access<T>::make(state_ptr<state<T>>(s));
+}
+}  // namespace detail
+
 template <class T>
 future<std::decay_t<T>> make_ready_future(T&& value) {
-    using V = std::decay_t<T>;
-    auto* s = detail::state<V>::create();
-    s->bind(inline_executor::instance());
-    s->set_value(std::forward<T>(value));
-    s->release();  // the producer's reference
-    return detail::then_access<V>::make(detail::state_ptr<detail::state<V>>(s));
+    return detail::completed_future<std::decay_t<T>>([&](auto& s) { s.set_value(std::forward<T>(value)); });
 }
 
 inline future<void> make_ready_future() {
-    auto* s = detail::state<void>::create();
-    s->bind(inline_executor::instance());
-    s->set_value();
-    s->release();
-    return detail::then_access<void>::make(detail::state_ptr<detail::state<void>>(s));
+    return detail::completed_future<void>([](auto& s) { s.set_value(); });
 }
 
 template <class T>
 future<T> make_exceptional_future(std::exception_ptr e) {
-    auto* s = detail::state<T>::create();
-    s->bind(inline_executor::instance());
-    s->fail(std::move(e));
-    s->release();
-    return detail::then_access<T>::make(detail::state_ptr<detail::state<T>>(s));
+    return detail::completed_future<T>([&](auto& s) { s.fail(std::move(e)); });
 }
 
 template <class T, class E>
