@@ -1,0 +1,112 @@
+#include "cli.hpp"
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "exit_codes.hpp"
+
+namespace vow_get {
+namespace {
+
+// Reads URLs from a file (or stdin for "-"): one per line; blank lines and
+// lines starting with '#' are skipped, surrounding blanks trimmed.
+std::vector<std::string> read_url_file(const std::string& name) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (name != "-") {
+        file.open(name);
+        if (!file) throw CLI::ValidationError("-i", "cannot read " + name);
+        in = &file;
+    }
+    std::vector<std::string> urls;
+    std::string line;
+    while (std::getline(*in, line)) {
+        std::size_t b = 0, e = line.size();
+        while (b < e && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
+        while (e > b && std::isspace(static_cast<unsigned char>(line[e - 1]))) --e;
+        if (b == e || line[b] == '#') continue;
+        urls.push_back(line.substr(b, e - b));
+    }
+    return urls;
+}
+
+bool is_sha256_hex(const std::string& s) {
+    if (s.size() != 64) return false;
+    for (char c : s) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
+    config cfg;
+    CLI::App app{"vow-get: download files concurrently, with retries, timeouts and resume.\n"
+                 "Each file is saved under the last path segment of its URL, with a .part\n"
+                 "file beside it until it is complete. Ctrl-C keeps .part files; run the\n"
+                 "same command again to resume.",
+                 "vow-get"};
+    app.set_version_flag("--version", std::string("vow-get ") + VOW_GET_VERSION);
+    app.add_option("URL", cfg.urls, "URLs to download (http:// or https://)");
+    app.add_option("-o,--output-dir", cfg.output_dir, "folder to save the files in (default: .)");
+    app.add_option("-i,--input-file", cfg.url_file, "read more URLs from FILE, one per line ('-': stdin)");
+    app.add_option("-j,--jobs", cfg.jobs, "downloads in flight at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+        ->capture_default_str();
+    app.add_option("--per-host", cfg.per_host, "connections per host (default: same as -j)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+    app.add_option("--retries", cfg.retries, "extra attempts after a retryable failure")
+        ->check(CLI::Range(0, 100))
+        ->capture_default_str();
+    app.add_option("--timeout", cfg.total_timeout_s, "total seconds allowed per attempt (default 3600)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--connect-timeout", cfg.connect_timeout_s,
+                   "seconds for resolve + connect + TLS handshake (default 10)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--idle-timeout", cfg.idle_timeout_s,
+                   "seconds without a byte before giving up (default 30)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
+    app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
+    app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
+    bool no_resume = false;
+    app.add_flag("--no-resume", no_resume, "start over instead of continuing a .part file");
+    app.add_flag("-q,--quiet", cfg.quiet, "no progress output; failures are still reported");
+    app.add_flag("--json", cfg.json, "print one JSON object per finished item on stdout");
+    app.add_flag("--demo", cfg.demo,
+                 "download a scripted set from an in-process fault-injecting server");
+
+    try {
+        app.parse(argc, argv);
+        cfg.resume = !no_resume;
+        cfg.output_dir_given = app.count("-o") > 0;
+        if (cfg.url_file) {
+            auto more = read_url_file(*cfg.url_file);
+            cfg.urls.insert(cfg.urls.end(), more.begin(), more.end());
+        }
+        if (cfg.demo && !cfg.urls.empty()) {
+            throw CLI::ValidationError("--demo", "takes no URLs");
+        }
+        if (!cfg.demo && cfg.urls.empty()) {
+            throw CLI::ValidationError("URL", "no URL given (try --help, or --demo)");
+        }
+        if (cfg.sha256) {
+            if (!is_sha256_hex(*cfg.sha256)) {
+                throw CLI::ValidationError("--sha256", "expects 64 hexadecimal digits");
+            }
+            if (cfg.urls.size() != 1) throw CLI::ValidationError("--sha256", "needs exactly one URL");
+        }
+        if (cfg.per_host == 0) cfg.per_host = cfg.jobs;
+    } catch (const CLI::ParseError& e) {
+        // --help and --version arrive here too, with exit code 0.
+        int code = app.exit(e);
+        return exit_now{code == 0 ? exit_ok : exit_usage};
+    }
+    return cfg;
+}
+
+}  // namespace vow_get

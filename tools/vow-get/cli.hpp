@@ -1,0 +1,41 @@
+// The command line of vow-get, parsed by CLI11 into a plain config that the
+// rest of the tool reads; nothing else in the tool knows about CLI11.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace vow_get {
+
+struct config {
+    std::vector<std::string> urls;             // positional URLs, then those of -i, in order
+    std::filesystem::path output_dir = ".";    // -o
+    bool output_dir_given = false;             // -o was on the command line
+    std::optional<std::string> url_file;       // -i ("-" is stdin)
+    std::size_t jobs = 4;                      // -j: downloads in flight
+    std::size_t per_host = 0;                  // --per-host; 0: same as jobs
+    int retries = 3;                           // --retries: extra attempts after the first
+    std::optional<double> total_timeout_s;     // --timeout
+    std::optional<double> connect_timeout_s;   // --connect-timeout
+    std::optional<double> idle_timeout_s;      // --idle-timeout
+    std::optional<std::string> sha256;         // --sha256 (one URL only)
+    std::optional<std::string> ca_file;        // --ca-file
+    bool insecure = false;                     // --insecure
+    bool resume = true;                        // cleared by --no-resume
+    bool quiet = false;                        // -q
+    bool json = false;                         // --json
+    bool demo = false;                         // --demo
+};
+
+// What parsing decided: run with a config, or exit now with this code (after
+// --help / --version, or a usage error that has already been printed).
+struct exit_now {
+    int code;
+};
+
+std::variant<config, exit_now> parse_command_line(int argc, char** argv);
+
+}  // namespace vow_get

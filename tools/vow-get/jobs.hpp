@@ -1,0 +1,66 @@
+// Runs a list of downloads with at most N in flight, one client::download per
+// item so each one reports its own start, retries, progress and end. The loop
+// lives on the calling thread and sleeps on the wakeup pipe: a finished
+// download or a SIGINT/SIGTERM wakes it; on a signal it cancels every future
+// in flight (their .part files stay) and starts nothing more.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "error_text.hpp"
+#include "progress_view.hpp"
+#include "signals.hpp"
+#include "vow/http/client.hpp"
+
+namespace vow_get {
+
+struct job {
+    std::string url;
+    std::filesystem::path path;  // the final file; path.part while incomplete
+    std::string name;            // what the view shows
+    vow::http::request_options options;  // the runner adds its progress and retry hooks
+};
+
+enum class job_state { not_started, done, failed, cancelled };
+
+struct retry_record {
+    int attempt = 0;  // the attempt that failed, 1-based
+    error_description why;
+    std::chrono::steady_clock::duration delay{};
+};
+
+struct job_outcome {
+    job_state state = job_state::not_started;
+    std::optional<vow::http::download_result> result;  // when done
+    std::exception_ptr error;                          // when failed or cancelled
+    std::optional<error_description> why;              // when failed or cancelled
+    std::vector<retry_record> retries;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+struct run_report {
+    std::vector<job_outcome> outcomes;  // one per job, in job order
+    int interrupt_signal = 0;           // SIGINT/SIGTERM that stopped the run, or 0
+};
+
+// Jobs for the config's URLs: each saved under file_name_for(url) in the output
+// folder; a name used twice in one run gets ".1", ".2", ... like wget.
+std::vector<job> jobs_from(const config& cfg);
+vow::http::client_options client_options_from(const config& cfg);
+vow::http::request_options request_options_from(const config& cfg);
+
+// Runs `jobs`; prints one JSON line per finished item on stdout when `json`.
+run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std::size_t parallel,
+                    progress_view& view, wakeup_pipe& wake, bool json);
+
+// Prints the failures, or what Ctrl-C left unfinished, and returns the exit code.
+int summarize(const std::vector<job>& jobs, const run_report& report, progress_view& view);
+
+}  // namespace vow_get

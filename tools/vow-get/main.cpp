@@ -1,0 +1,55 @@
+// vow-get: downloads URLs concurrently with vow::http, or runs --demo.
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <variant>
+
+#include "cli.hpp"
+#include "demo.hpp"
+#include "exit_codes.hpp"
+#include "jobs.hpp"
+#include "progress_view.hpp"
+#include "signals.hpp"
+#include "vow/http/client.hpp"
+#include "vow/thread_pool.hpp"
+
+namespace {
+
+int download_urls(const vow_get::config& cfg) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.output_dir, ec);
+    if (ec) {
+        std::fprintf(stderr, "vow-get: cannot create %s: %s\n", cfg.output_dir.string().c_str(),
+                     ec.message().c_str());
+        return vow_get::exit_some_failed;
+    }
+    auto jobs = vow_get::jobs_from(cfg);
+
+    // Declaration order is destruction order in reverse: the client goes first
+    // (cancelling and joining its I/O), then the pool runs what callbacks are
+    // left, and only then do the view and the pipe those callbacks use go away.
+    vow_get::wakeup_pipe wake;
+    wake.catch_interrupts();
+    vow_get::progress_view view(vow_get::choose_view_mode(cfg.quiet));
+    vow::thread_pool callbacks(2, "vow-get-cb");
+    auto options = vow_get::client_options_from(cfg);
+    options.completion_executor = &callbacks;
+    vow::http::client client(options);
+
+    auto report = vow_get::run_jobs(client, jobs, cfg.jobs, view, wake, cfg.json);
+    return vow_get::summarize(jobs, report, view);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto parsed = vow_get::parse_command_line(argc, argv);
+    if (auto* stop = std::get_if<vow_get::exit_now>(&parsed)) return stop->code;
+    const auto& cfg = std::get<vow_get::config>(parsed);
+    try {
+        return cfg.demo ? vow_get::run_demo(cfg) : download_urls(cfg);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "vow-get: %s\n", e.what());
+        return vow_get::exit_some_failed;
+    }
+}

@@ -1,0 +1,251 @@
+#include "progress_view.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "format.hpp"
+
+namespace vow_get {
+namespace {
+
+constexpr auto redraw_interval = std::chrono::milliseconds(200);  // 5 frames a second
+constexpr std::size_t bar_cells = 20;
+
+std::size_t terminal_width(int fd) {
+    winsize ws{};
+    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+    return 80;
+}
+
+std::string fit(std::string s, std::size_t width) {
+    if (s.size() > width) s.resize(width);
+    return s;
+}
+
+std::string pad_or_cut(const std::string& s, std::size_t width) {
+    if (s.size() > width) return width > 3 ? s.substr(0, width - 3) + "..." : s.substr(0, width);
+    return s + std::string(width - s.size(), ' ');
+}
+
+}  // namespace
+
+view_mode choose_view_mode(bool quiet, int fd) {
+    if (quiet) return view_mode::quiet;
+    const char* term = std::getenv("TERM");
+    if (::isatty(fd) && !(term && std::strcmp(term, "dumb") == 0)) return view_mode::bars;
+    return view_mode::plain;
+}
+
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7f) ? '?' : c;
+    }
+    return out;
+}
+
+progress_view::progress_view(view_mode mode, int fd) : mode_(mode), fd_(fd) {}
+
+progress_view::~progress_view() { close(); }
+
+void progress_view::set_total_items(std::size_t n) {
+    std::lock_guard lock(mutex_);
+    total_items_ = n;
+}
+
+void progress_view::started(std::size_t id, const std::string& name, const std::string& url) {
+    std::lock_guard lock(mutex_);
+    item& it = active_[id];
+    it.name = printable(name);
+    it.started = clock::now();
+    if (mode_ == view_mode::plain) emit_locked("start  " + it.name + "  " + printable(url), false);
+}
+
+void progress_view::progressed(std::size_t id, const vow::http::progress& p) {
+    std::lock_guard lock(mutex_);
+    auto found = active_.find(id);
+    if (found == active_.end()) return;  // a late report after the item ended
+    item& it = found->second;
+    it.received = p.received;
+    it.total = p.total;
+    it.rate = p.bytes_per_second;
+    it.note.clear();
+}
+
+void progress_view::retrying(std::size_t id, int attempt, const error_description& why,
+                             clock::duration delay) {
+    std::lock_guard lock(mutex_);
+    std::string name;
+    if (auto found = active_.find(id); found != active_.end()) {
+        name = found->second.name;
+        found->second.note = "retry in " + format_seconds(delay) + " (" + printable(why.message) + ")";
+        found->second.rate = 0;
+    }
+    emit_locked("retry  " + name + "  attempt " + std::to_string(attempt) + " failed: " +
+                    printable(why.message) + "; retrying in " + format_seconds(delay),
+                false);
+}
+
+void progress_view::finished(std::size_t id, const vow::http::download_result& r) {
+    std::lock_guard lock(mutex_);
+    auto found = active_.find(id);
+    if (found == active_.end()) return;
+    auto elapsed = clock::now() - found->second.started;
+    double secs = std::chrono::duration<double>(elapsed).count();
+    std::string line = "done   " + found->second.name + "  " + format_bytes(r.size) + " in " +
+                       format_seconds(elapsed);
+    if (secs > 0) line += " (" + format_rate(static_cast<double>(r.transferred) / secs) + ")";
+    if (r.resumed_from > 0) line += ", resumed from " + format_bytes(r.resumed_from);
+    if (r.status == 416) line += ", already complete";
+    active_.erase(found);
+    ++done_;
+    finished_bytes_ += r.transferred;
+    emit_locked(line, false);
+}
+
+void progress_view::failed(std::size_t id, const error_description& why) {
+    std::lock_guard lock(mutex_);
+    std::string name;
+    if (auto found = active_.find(id); found != active_.end()) {
+        name = found->second.name;
+        active_.erase(found);
+    }
+    ++failed_;
+    emit_locked("failed " + name + "  " + printable(why.message), true);
+}
+
+void progress_view::cancelled(std::size_t id) {
+    std::lock_guard lock(mutex_);
+    active_.erase(id);
+}
+
+void progress_view::info(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    emit_locked(line, false);
+}
+
+void progress_view::important(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    emit_locked(line, true);
+}
+
+void progress_view::tick() {
+    std::lock_guard lock(mutex_);
+    redraw_locked(false);
+}
+
+void progress_view::close() {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    if (mode_ == view_mode::bars) {
+        redraw_locked(true);
+        if (cursor_hidden_) write_all("\x1b[?25h");
+        cursor_hidden_ = false;
+    }
+    closed_ = true;
+}
+
+void progress_view::emit_locked(const std::string& line, bool always) {
+    if (mode_ == view_mode::quiet && !always) return;
+    if (mode_ == view_mode::bars && !closed_) {
+        pending_lines_.push_back(line);
+        return;
+    }
+    write_all(printable(line) + "\n");
+}
+
+void progress_view::redraw_locked(bool force) {
+    if (mode_ != view_mode::bars || closed_) return;
+    auto now = clock::now();
+    if (!force && pending_lines_.empty() && now - last_frame_ < redraw_interval) return;
+    last_frame_ = now;
+
+    std::size_t width = terminal_width(fd_) - 1;  // never touch the last column: no auto-wrap
+    std::string frame;
+    if (!cursor_hidden_) {
+        frame += "\x1b[?25l";
+        cursor_hidden_ = true;
+    }
+    if (drawn_lines_ > 0) frame += "\x1b[" + std::to_string(drawn_lines_) + "A";
+    frame += '\r';
+    for (const auto& line : pending_lines_) frame += "\x1b[2K" + printable(line) + "\n";
+    pending_lines_.clear();
+    std::size_t lines = 0;
+    for (const auto& [id, it] : active_) {
+        frame += "\x1b[2K" + bar_line(it, width) + "\n";
+        ++lines;
+    }
+    frame += "\x1b[2K" + total_line(width) + "\n";
+    ++lines;
+    frame += "\x1b[J";  // erase whatever the previous, taller frame left below
+    drawn_lines_ = lines;
+    write_all(frame);
+}
+
+std::string progress_view::bar_line(const item& it, std::size_t width) const {
+    std::string right;
+    if (it.total && *it.total > 0) {
+        double frac = static_cast<double>(it.received) / static_cast<double>(*it.total);
+        if (frac > 1) frac = 1;
+        auto filled = static_cast<std::size_t>(frac * bar_cells);
+        right += " [" + std::string(filled, '#') + std::string(bar_cells - filled, '-') + "]";
+        char pct[8];
+        std::snprintf(pct, sizeof pct, "%4d%%", static_cast<int>(frac * 100));
+        right += pct;
+        right += " " + format_bytes(it.received) + "/" + format_bytes(*it.total);
+    } else {
+        right += " " + format_bytes(it.received);
+    }
+    if (!it.note.empty()) {
+        right += "  " + it.note;
+    } else {
+        right += "  " + format_rate(it.rate);
+        if (it.total && it.rate > 0 && *it.total > it.received) {
+            auto eta = std::chrono::seconds(
+                static_cast<long long>(static_cast<double>(*it.total - it.received) / it.rate + 0.5));
+            right += "  ETA " + format_clock(eta);
+        }
+    }
+    std::size_t name_width = 24;
+    if (width > right.size() && width - right.size() < name_width) name_width = width - right.size();
+    if (name_width < 8) name_width = 8;
+    return fit(pad_or_cut(it.name, name_width) + right, width);
+}
+
+std::string progress_view::total_line(std::size_t width) const {
+    std::uint64_t bytes = finished_bytes_;
+    double rate = 0;
+    for (const auto& [id, it] : active_) {
+        bytes += it.received;
+        rate += it.rate;
+    }
+    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - start_);
+    std::string line = "total: " + std::to_string(done_) + "/" + std::to_string(total_items_) + " done";
+    if (failed_ > 0) line += ", " + std::to_string(failed_) + " failed";
+    line += ", " + std::to_string(active_.size()) + " active, " + format_bytes(bytes) + ", " +
+            format_rate(rate) + ", " + format_clock(elapsed);
+    return fit(line, width);
+}
+
+void progress_view::write_all(const std::string& bytes) const {
+    const char* p = bytes.data();
+    std::size_t left = bytes.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd_, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;  // nowhere to report a broken terminal; drop the frame
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace vow_get

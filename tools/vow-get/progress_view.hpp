@@ -1,0 +1,101 @@
+// What vow-get shows while it works. On a terminal: one live bar per active
+// download and a total line, redrawn a few times a second in one write (cursor
+// up, rewrite, erase the rest), with event lines scrolling above the bars.
+// Elsewhere: one plain line per event (start, retry, done, failed) and no
+// control characters at all. Everything goes to one fd (stderr by default).
+//
+// Thread safety: every method may be called from any thread (progress and
+// retry hooks arrive on the client's executor); one mutex guards the state.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error_text.hpp"
+#include "vow/http/client.hpp"
+
+namespace vow_get {
+
+enum class view_mode {
+    bars,   // a terminal
+    plain,  // a pipe or file: one line per event
+    quiet,  // -q: failures and the summary only
+};
+
+// bars when `fd` is a terminal (and TERM is not "dumb"), plain otherwise;
+// quiet wins over both.
+view_mode choose_view_mode(bool quiet, int fd = 2);
+
+// Replaces control characters (ESC, CR, ...) so a server's text can never
+// move our cursor or break the plain format.
+std::string printable(std::string_view text);
+
+class progress_view {
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit progress_view(view_mode mode, int fd = 2);
+    ~progress_view();  // close()
+    progress_view(const progress_view&) = delete;
+    progress_view& operator=(const progress_view&) = delete;
+
+    view_mode mode() const noexcept { return mode_; }
+    void set_total_items(std::size_t n);
+
+    void started(std::size_t id, const std::string& name, const std::string& url);
+    void progressed(std::size_t id, const vow::http::progress& p);
+    void retrying(std::size_t id, int attempt, const error_description& why, clock::duration delay);
+    void finished(std::size_t id, const vow::http::download_result& r);
+    void failed(std::size_t id, const error_description& why);
+    // Stopped by Ctrl-C: leaves the bars, without an event line.
+    void cancelled(std::size_t id);
+
+    // A line for people (summaries); not shown when quiet.
+    void info(const std::string& line);
+    // A line that is always shown (failures, what was left after Ctrl-C).
+    void important(const std::string& line);
+
+    // Bars: redraws when the last frame is older than the redraw interval.
+    void tick();
+    // Bars: draws the final frame and shows the cursor again. Idempotent.
+    void close();
+
+private:
+    struct item {
+        std::string name;
+        clock::time_point started;
+        std::uint64_t received = 0;
+        std::optional<std::uint64_t> total;
+        double rate = 0;
+        std::string note;  // e.g. "retry in 1.0 s (HTTP 503)"
+    };
+
+    void emit_locked(const std::string& line, bool always);
+    void redraw_locked(bool force);
+    std::string bar_line(const item& it, std::size_t width) const;
+    std::string total_line(std::size_t width) const;
+    void write_all(const std::string& bytes) const;
+
+    const view_mode mode_;
+    const int fd_;
+
+    std::mutex mutex_;  // guards everything below
+    std::map<std::size_t, item> active_;  // by id: bars in start order
+    std::vector<std::string> pending_lines_;  // bars: event lines for the next frame
+    std::size_t drawn_lines_ = 0;   // bar lines on screen, below the cursor's row
+    bool cursor_hidden_ = false;
+    bool closed_ = false;
+    clock::time_point last_frame_{};
+    clock::time_point start_ = clock::now();
+    std::size_t total_items_ = 0;
+    std::size_t done_ = 0;
+    std::size_t failed_ = 0;
+    std::uint64_t finished_bytes_ = 0;  // transferred by finished items
+};
+
+}  // namespace vow_get
