@@ -1,0 +1,433 @@
+// End-to-end tests of the vow-get command: the real binary against a
+// loopback_server in this process. Files must be byte-exact, exit codes and
+// --json lines must say what happened, Ctrl-C must leave a .part that the next
+// run resumes, and output must suit where it goes (bars on a terminal, plain
+// lines without control characters elsewhere).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "child_process.hpp"
+#include "flat_json.hpp"
+#include "vow/http/loopback_server.hpp"
+
+namespace fs = std::filesystem;
+using vow::http::loopback_server;
+using vow_test::child_process;
+using vow_test::flat_object;
+using vow_test::process_result;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+bool has_control_characters(const std::string& s) {
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\n') || u == 0x7f) return true;
+    }
+    return false;
+}
+
+std::string sha256_hex(const std::string& data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+// A port on 127.0.0.1 that nothing listens on (bound, then released).
+unsigned short closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+std::string describe(const process_result& r) {
+    return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.term_signal) +
+           (r.timed_out ? " TIMED OUT" : "") + "\n--- stdout ---\n" + r.out + "\n--- stderr ---\n" + r.err;
+}
+
+const std::string* text_field(const flat_object& o, const std::string& key) {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : std::get_if<std::string>(&it->second);
+}
+std::optional<double> number_field(const flat_object& o, const std::string& key) {
+    auto it = o.find(key);
+    if (it == o.end()) return std::nullopt;
+    if (auto* d = std::get_if<double>(&it->second)) return *d;
+    return std::nullopt;
+}
+std::optional<bool> bool_field(const flat_object& o, const std::string& key) {
+    auto it = o.find(key);
+    if (it == o.end()) return std::nullopt;
+    if (auto* b = std::get_if<bool>(&it->second)) return *b;
+    return std::nullopt;
+}
+
+class vow_get : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { server_ = new loopback_server(loopback_server::options{true, 2}); }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+
+    void SetUp() override {
+        std::string templ = (fs::temp_directory_path() / "vow-get-e2e-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+        dir_ = templ;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    static std::string url(const std::string& target) { return server_->http_url(target); }
+    // A fresh key for the server's per-key fault counters.
+    static std::string key() { return "e2e-" + std::to_string(::getpid()) + "-" + std::to_string(++keys_); }
+
+    // vow-get -o <dir> args...
+    std::vector<std::string> command(std::vector<std::string> args) const {
+        std::vector<std::string> argv{VOW_GET_PATH, "-o", dir_.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    }
+
+    // The --json lines of `out`, each parsed; fails the test on a malformed one.
+    static std::vector<flat_object> json_lines(const std::string& out) {
+        std::vector<flat_object> objects;
+        std::istringstream in(out);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty()) continue;
+            auto o = vow_test::parse_flat_object(line);
+            EXPECT_TRUE(o.has_value()) << "not a flat JSON object: " << line;
+            if (o) objects.push_back(std::move(*o));
+        }
+        return objects;
+    }
+    // The JSON object whose "file" ends with `name`.
+    static const flat_object* for_file(const std::vector<flat_object>& objects, const std::string& name) {
+        for (const auto& o : objects) {
+            const std::string* f = text_field(o, "file");
+            if (f && fs::path(*f).filename() == name) return &o;
+        }
+        return nullptr;
+    }
+
+    // Waits (bounded) until `path` holds at least `bytes` bytes.
+    static bool wait_for_size(const fs::path& path, std::uint64_t bytes, std::chrono::seconds limit) {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            std::error_code ec;
+            auto n = fs::file_size(path, ec);
+            if (!ec && n >= bytes) return true;
+            // Watching another process's file: polling is the only way to see it grow.
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+
+    void expect_file_is_body(const std::string& name, std::uint64_t size) const {
+        fs::path p = dir_ / name;
+        ASSERT_TRUE(fs::exists(p)) << p;
+        std::string got = read_file(p);
+        ASSERT_EQ(got.size(), size) << p;
+        EXPECT_TRUE(got == loopback_server::body(size)) << p << " differs from the server's bytes";
+        EXPECT_FALSE(fs::exists(fs::path(p) += ".part")) << "a .part was left beside " << p;
+    }
+
+    // Interrupts a rate-limited download with `sig` once its .part has bytes,
+    // then checks exit 130, the .part kept, and the report of what was left.
+    void interrupt_mid_download(int sig, std::uint64_t size, std::uint64_t& kept) {
+        std::string name = std::to_string(size);
+        child_process child(command({url("/bytes/" + name + "?rate=262144"), url("/bytes/1000?rate=10")}));
+        fs::path part = dir_ / (name + ".part");
+        ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
+        child.send_signal(sig);
+        process_result r = child.wait(std::chrono::seconds(30));
+        ASSERT_EQ(r.exit_code, 130) << describe(r);
+        ASSERT_TRUE(fs::exists(part)) << describe(r);
+        kept = fs::file_size(part);
+        EXPECT_GT(kept, 0u);
+        EXPECT_LT(kept, size);
+        EXPECT_FALSE(fs::exists(dir_ / name));
+        EXPECT_NE(r.err.find("interrupted"), std::string::npos) << describe(r);
+        EXPECT_NE(r.err.find(name + ".part"), std::string::npos) << "the report names what was kept\n" << describe(r);
+        EXPECT_NE(r.err.find("1000"), std::string::npos) << "the report names the other item\n" << describe(r);
+    }
+
+    static loopback_server* server_;
+    static inline int keys_ = 0;
+    fs::path dir_;
+};
+
+loopback_server* vow_get::server_ = nullptr;
+
+TEST_F(vow_get, downloads_every_url_byte_exact_and_exits_0) {
+    process_result r = vow_test::run(
+        command({url("/bytes/1048576"), url("/bytes/300000?chunked=1"), url("/bytes/1")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1048576", 1048576);
+    expect_file_is_body("300000", 300000);
+    expect_file_is_body("1", 1);
+}
+
+TEST_F(vow_get, reads_urls_from_a_file_and_skips_comments_and_blank_lines) {
+    fs::path list = dir_ / "urls.txt";
+    std::ofstream(list) << "# two files\n\n  " << url("/bytes/1234") << "  \n" << url("/bytes/4321") << "\n";
+    process_result r = vow_test::run(command({"-i", list.string(), "-j", "1"}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1234", 1234);
+    expect_file_is_body("4321", 4321);
+}
+
+TEST_F(vow_get, a_name_used_twice_gets_a_numbered_suffix) {
+    process_result r = vow_test::run(command({url("/bytes/777"), url("/bytes/777?chunked=1")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("777", 777);
+    expect_file_is_body("777.1", 777);
+}
+
+TEST_F(vow_get, some_failures_exit_1_and_each_is_reported_with_its_typed_reason) {
+    process_result r = vow_test::run(command({"--retries", "0", "--idle-timeout", "1", url("/bytes/2000"),
+                                              url("/status/404"), url("/bytes/100000?stall_after=10")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("2000", 2000);
+    EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("timeout (idle)"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("2 of 3 failed"), std::string::npos) << describe(r);
+    EXPECT_TRUE(fs::exists(dir_ / "100000.part")) << "a failed download keeps its .part";
+}
+
+TEST_F(vow_get, a_refused_connection_is_reported_as_a_connect_error) {
+    std::string dead = "http://127.0.0.1:" + std::to_string(closed_port()) + "/file.bin";
+    process_result r = vow_test::run(command({"--json", "--retries", "0", dead}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "ok"), false);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr);
+    EXPECT_EQ(*text_field(objects[0], "error"), "connect") << describe(r);
+}
+
+TEST_F(vow_get, usage_errors_exit_2) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {},
+             {"--no-such-option", url("/bytes/1")},
+             {"-j", "0", url("/bytes/1")},
+             {"--retries", "many", url("/bytes/1")},
+             {"--sha256", "xyz", url("/bytes/1")},
+             {"--sha256", std::string(64, 'a'), url("/bytes/1"), url("/bytes/2")},
+             {"-i", (dir_ / "missing-list.txt").string()},
+             {"--demo", url("/bytes/1")},
+         }) {
+        std::vector<std::string> argv{VOW_GET_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        process_result r = vow_test::run(argv);
+        std::string shown;
+        for (const auto& a : args) shown += a + " ";
+        EXPECT_EQ(r.exit_code, 2) << "vow-get " << shown << "\n" << describe(r);
+        EXPECT_FALSE(r.err.empty()) << "a usage error says what was wrong: vow-get " << shown;
+    }
+}
+
+TEST_F(vow_get, help_and_version_exit_0) {
+    process_result help = vow_test::run({VOW_GET_PATH, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << describe(help);
+    for (const char* option : {"--output-dir", "--input-file", "--jobs", "--per-host", "--retries", "--timeout",
+                               "--connect-timeout", "--idle-timeout", "--sha256", "--ca-file", "--insecure",
+                               "--no-resume", "--quiet", "--json", "--demo", "--version"}) {
+        EXPECT_NE(help.out.find(option), std::string::npos) << option << " missing from --help";
+    }
+    process_result version = vow_test::run({VOW_GET_PATH, "--version"});
+    EXPECT_EQ(version.exit_code, 0) << describe(version);
+    EXPECT_NE(version.out.find(VOW_GET_EXPECTED_VERSION), std::string::npos) << describe(version);
+}
+
+TEST_F(vow_get, json_prints_one_parsable_object_per_item) {
+    std::string flaky = url("/bytes/5000?fail=1&status=503&retry_after=1&key=" + key());
+    process_result r = vow_test::run(command({"--json", url("/bytes/65536"), url("/status/404"), flaky}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 3u) << describe(r);
+
+    const flat_object* ok = for_file(objects, "65536");
+    ASSERT_NE(ok, nullptr) << describe(r);
+    EXPECT_EQ(bool_field(*ok, "ok"), true);
+    EXPECT_EQ(number_field(*ok, "size"), 65536.0);
+    EXPECT_EQ(number_field(*ok, "status"), 200.0);
+    EXPECT_EQ(number_field(*ok, "retries"), 0.0);
+    ASSERT_NE(text_field(*ok, "url"), nullptr);
+    EXPECT_EQ(*text_field(*ok, "url"), url("/bytes/65536"));
+    EXPECT_TRUE(number_field(*ok, "seconds").has_value());
+
+    const flat_object* missing = for_file(objects, "404");
+    ASSERT_NE(missing, nullptr) << describe(r);
+    EXPECT_EQ(bool_field(*missing, "ok"), false);
+    ASSERT_NE(text_field(*missing, "error"), nullptr);
+    EXPECT_EQ(*text_field(*missing, "error"), "http");
+    EXPECT_EQ(number_field(*missing, "http_status"), 404.0);
+    EXPECT_EQ(number_field(*missing, "retries"), 0.0) << "a 404 is not worth retrying";
+
+    const flat_object* retried = for_file(objects, "5000");
+    ASSERT_NE(retried, nullptr) << describe(r);
+    EXPECT_EQ(bool_field(*retried, "ok"), true);
+    EXPECT_EQ(number_field(*retried, "retries"), 1.0);
+    ASSERT_NE(text_field(*retried, "url"), nullptr);
+    EXPECT_EQ(*text_field(*retried, "url"), flaky) << "the & and = of the URL survive escaping";
+    expect_file_is_body("5000", 5000);
+}
+
+TEST_F(vow_get, sha256_accepts_the_right_digest_and_rejects_a_wrong_one) {
+    std::string right = sha256_hex(loopback_server::body(100000));
+    process_result good = vow_test::run(command({"--json", "--sha256", right, url("/bytes/100000")}));
+    ASSERT_EQ(good.exit_code, 0) << describe(good);
+    expect_file_is_body("100000", 100000);
+    auto objects = json_lines(good.out);
+    ASSERT_EQ(objects.size(), 1u);
+    ASSERT_NE(text_field(objects[0], "sha256"), nullptr) << describe(good);
+    EXPECT_EQ(*text_field(objects[0], "sha256"), right);
+
+    std::string wrong(64, '0');
+    process_result bad = vow_test::run(command({"--json", "--sha256", wrong, url("/bytes/5555")}));
+    ASSERT_EQ(bad.exit_code, 1) << describe(bad);
+    objects = json_lines(bad.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(bad);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr);
+    EXPECT_EQ(*text_field(objects[0], "error"), "checksum");
+    EXPECT_FALSE(fs::exists(dir_ / "5555"));
+    EXPECT_FALSE(fs::exists(dir_ / "5555.part")) << "a .part with the wrong bytes can never be resumed";
+}
+
+TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) {
+    constexpr std::uint64_t size = 4 << 20;
+    std::uint64_t kept = 0;
+    interrupt_mid_download(SIGINT, size, kept);
+    if (HasFatalFailure()) return;
+
+    std::string name = std::to_string(size);
+    process_result r = vow_test::run(command({"--json", url("/bytes/" + name)}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body(name, size);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    auto resumed_from = number_field(objects[0], "resumed_from");
+    ASSERT_TRUE(resumed_from.has_value()) << describe(r);
+    EXPECT_GE(*resumed_from, static_cast<double>(kept)) << "the second run continued the .part";
+    EXPECT_EQ(number_field(objects[0], "status"), 206.0);
+}
+
+TEST_F(vow_get, sigterm_also_cancels_and_exits_130) {
+    std::uint64_t kept = 0;
+    interrupt_mid_download(SIGTERM, 3 << 20, kept);
+}
+
+TEST_F(vow_get, no_resume_starts_over_instead_of_continuing_a_part) {
+    std::string name = "20000";
+    fs::path part = dir_ / (name + ".part");
+    std::ofstream(part, std::ios::binary) << std::string(5000, 'X');  // not the server's bytes
+    process_result r = vow_test::run(command({"--json", "--no-resume", url("/bytes/" + name)}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body(name, 20000);
+}
+
+TEST_F(vow_get, plain_output_has_one_line_per_event_and_no_control_characters) {
+    std::string flaky = url("/bytes/3000?fail=1&status=503&retry_after=1&key=" + key());
+    process_result r = vow_test::run(command({url("/bytes/200000?rate=200000"), flaky, url("/status/404")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_FALSE(has_control_characters(r.out)) << describe(r);
+    EXPECT_FALSE(has_control_characters(r.err)) << describe(r);
+    for (const char* event : {"start  200000", "done   200000", "retry  3000", "HTTP 503", "retrying in",
+                              "done   3000", "failed 404"}) {
+        EXPECT_NE(r.err.find(event), std::string::npos) << "no '" << event << "' line\n" << describe(r);
+    }
+}
+
+TEST_F(vow_get, quiet_prints_nothing_on_success) {
+    process_result r = vow_test::run(command({"-q", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "");
+    expect_file_is_body("1000", 1000);
+}
+
+TEST_F(vow_get, https_works_with_the_servers_ca_file_and_fails_as_tls_without_it) {
+    fs::path ca = dir_ / "ca.pem";
+    std::ofstream(ca) << server_->ca_pem();
+    std::string target = server_->https_url("/bytes/70000");
+    process_result good = vow_test::run(command({"--ca-file", ca.string(), target}));
+    ASSERT_EQ(good.exit_code, 0) << describe(good);
+    expect_file_is_body("70000", 70000);
+    fs::remove(dir_ / "70000");
+
+    process_result bad = vow_test::run(command({"--json", "--retries", "0", target}));
+    ASSERT_EQ(bad.exit_code, 1) << describe(bad);
+    auto objects = json_lines(bad.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(bad);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr);
+    EXPECT_EQ(*text_field(objects[0], "error"), "tls") << describe(bad);
+
+    process_result insecure = vow_test::run(command({"--insecure", target}));
+    ASSERT_EQ(insecure.exit_code, 0) << describe(insecure);
+    expect_file_is_body("70000", 70000);
+}
+
+TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
+    child_process child(command({url("/bytes/1048576?rate=700000"), url("/bytes/65536")}),
+                        child_process::io::terminal, 100);
+    process_result r = child.wait(std::chrono::seconds(60));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.out.find("\x1b["), std::string::npos) << "no escape sequences: " << describe(r);
+    EXPECT_NE(r.out.find("\x1b[?25l"), std::string::npos) << "the cursor is hidden while drawing";
+    EXPECT_NE(r.out.find("\x1b[?25h"), std::string::npos) << "and shown again at the end";
+    EXPECT_NE(r.out.find("%"), std::string::npos) << "no percentage: " << describe(r);
+    EXPECT_NE(r.out.find("[#"), std::string::npos) << "no bar: " << describe(r);
+    EXPECT_NE(r.out.find("total: 2/2 done"), std::string::npos) << describe(r);
+    expect_file_is_body("1048576", 1048576);
+    expect_file_is_body("65536", 65536);
+}
+
+TEST_F(vow_get, demo_shows_every_case_as_expected) {
+    auto started = std::chrono::steady_clock::now();
+    process_result r = vow_test::run({VOW_GET_PATH, "--demo"}, std::chrono::seconds(90));
+    auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_FALSE(has_control_characters(r.err)) << describe(r);
+    EXPECT_NE(r.err.find("every case behaved as expected"), std::string::npos) << describe(r);
+    EXPECT_LT(took, std::chrono::seconds(30)) << describe(r);
+}
+
+}  // namespace
