@@ -12,7 +12,10 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-thread1.81-dev
   libconcurrentqueue-dev
+  libboost-url1.81-dev libssl-dev openssl
+  libcurl4-openssl-dev libcli11-dev
   libgtest-dev libbenchmark-dev
+  tmux
 )
 
 install_missing() {

@@ -1,0 +1,123 @@
+// vow::http::client: HTTP/1.1 and HTTPS on Boost.Beast, returning vow futures.
+// It owns its I/O thread(s) and a keep-alive connection pool; every future it
+// returns completes on the executor the user picked, never on an I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vow/executor.hpp"
+#include "vow/future.hpp"
+#include "vow/http/errors.hpp"
+#include "vow/http/headers.hpp"
+#include "vow/http/options.hpp"
+#include "vow/timer.hpp"
+
+namespace vow::http {
+
+namespace detail {
+class client_core;
+}
+
+struct response {
+    unsigned status = 0;
+    std::string reason;
+    header_map headers;
+    std::string body;
+    std::string url;  // after redirects
+};
+
+struct download_result {
+    std::filesystem::path path;       // the final file
+    std::uint64_t size = 0;           // its size in bytes
+    std::uint64_t transferred = 0;    // body bytes received by this call (all attempts)
+    std::uint64_t resumed_from = 0;   // bytes already in .part when the last attempt started
+    unsigned status = 0;              // 200, 206, or 416 for an already complete file
+    std::string url;                  // after redirects
+    std::optional<std::string> sha256;  // hex, when one was asked for
+};
+
+// The result of streaming a body to a sink.
+struct stream_result {
+    unsigned status = 0;
+    header_map headers;
+    std::uint64_t size = 0;
+    std::string url;
+};
+
+struct tls_options {
+    bool verify_peer = true;              // system CAs + host name verification
+    std::optional<std::string> ca_file;   // PEM file of extra trusted CAs
+    std::optional<std::string> ca_pem;    // the same, given in memory
+    bool insecure = false;                // skip verification: for tests only
+};
+
+struct client_options {
+    int io_threads = 1;
+    executor* completion_executor = nullptr;  // default: vow::default_executor()
+    timer* retry_timer = nullptr;             // backoffs of options.retry; default: vow::default_timer()
+    tls_options tls;
+    std::size_t max_connections = 64;         // in flight, all hosts together
+    std::size_t max_connections_per_host = 8;
+    std::size_t max_idle_per_host = 4;        // kept alive in the pool
+    std::chrono::seconds idle_keep_alive{30}; // a pooled connection older than this is closed
+    std::string user_agent = "vow-http/0.1";
+    request_options defaults;                 // used by the overloads without options
+};
+
+// One entry of download_all().
+struct batch_item {
+    std::string url;
+    std::filesystem::path path;  // empty: the URL's last path segment, in the folder
+};
+
+class client {
+public:
+    explicit client(client_options options = {});
+    // Cancels what is in flight (their futures fail with cancelled_error) and
+    // joins the I/O threads.
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // The response with its body in memory (at most options.max_body_size).
+    // Non-2xx fails with status_error.
+    future<response> get(const std::string& url);
+    future<response> get(const std::string& url, request_options options);
+
+    // Streams the body to `path`.part, then renames it to `path`. Resumes an
+    // existing .part when options.resume; the .part stays on failure or cancel.
+    future<download_result> download(const std::string& url, std::filesystem::path path);
+    future<download_result> download(const std::string& url, std::filesystem::path path,
+                                     request_options options);
+
+    // Body bytes go to `sink`, in order, on the completion executor, one call at
+    // a time; the next read waits for the sink, so memory stays bounded. A sink
+    // that throws fails the request with that exception.
+    using sink = std::function<void(std::span<const char>)>;
+    future<stream_result> stream(const std::string& url, sink body_sink);
+    future<stream_result> stream(const std::string& url, sink body_sink, request_options options);
+
+    // Downloads every item into `folder`, at most max_connections in flight and
+    // max_connections_per_host per host; one result per item, in input order.
+    future<std::vector<result<download_result>>> download_all(std::vector<batch_item> items,
+                                                              std::filesystem::path folder,
+                                                              request_options options);
+
+    executor& completion_executor() noexcept;
+    const client_options& options() const noexcept;
+
+private:
+    std::shared_ptr<detail::client_core> core_;
+};
+
+// The file name wget would use: the URL's last path segment, or "index.html".
+std::string file_name_for(const std::string& url);
+
+}  // namespace vow::http

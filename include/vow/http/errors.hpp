@@ -1,0 +1,99 @@
+// The errors vow::http reports. All derive from vow::error; each carries what a
+// caller needs to decide what to do next (the status, the error_code, ...).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "vow/errors.hpp"
+#include "vow/http/headers.hpp"
+
+namespace vow::http {
+
+// The URL could not be parsed, or its scheme is not http/https.
+class invalid_url : public vow::error {
+public:
+    using vow::error::error;
+};
+
+// The server answered with a status outside 2xx (after redirects were followed).
+class status_error : public vow::error {
+public:
+    status_error(unsigned status, std::string reason, header_map headers, std::string url);
+
+    unsigned status() const noexcept { return status_; }
+    const std::string& reason() const noexcept { return reason_; }
+    const header_map& headers() const noexcept { return headers_; }
+    const std::string& url() const noexcept { return url_; }
+    // Retry-After as a delay from when the response arrived (delta-seconds or
+    // an HTTP-date); unset when absent or unparsable.
+    std::optional<std::chrono::seconds> retry_after() const noexcept { return retry_after_; }
+
+private:
+    unsigned status_;
+    std::string reason_;
+    header_map headers_;
+    std::string url_;
+    std::optional<std::chrono::seconds> retry_after_;
+};
+
+// Resolve, connect, TLS or socket I/O failed; code() says how.
+class transport_error : public vow::error {
+public:
+    transport_error(std::error_code code, const std::string& what);
+    const std::error_code& code() const noexcept { return code_; }
+
+private:
+    std::error_code code_;
+};
+
+// The server sent something that is not valid HTTP/1.1 (garbage status line,
+// oversized headers, a body shorter than its Content-Length, ...).
+class protocol_error : public vow::error {
+public:
+    using vow::error::error;
+};
+
+// A body kept in memory grew past request_options::max_body_size.
+class body_limit_error : public vow::error {
+public:
+    using vow::error::error;
+};
+
+// Redirects looped, exceeded the limit, or tried https -> http when not allowed.
+class redirect_error : public vow::error {
+public:
+    using vow::error::error;
+};
+
+// The downloaded file's SHA-256 did not match the one asked for; the .part
+// file was removed (it can never become right by resuming).
+class checksum_error : public vow::error {
+public:
+    checksum_error(std::string expected, std::string actual);
+    const std::string& expected() const noexcept { return expected_; }
+    const std::string& actual() const noexcept { return actual_; }
+
+private:
+    std::string expected_;
+    std::string actual_;
+};
+
+// Writing the downloaded bytes (or renaming the .part file) failed.
+class file_error : public vow::error {
+public:
+    file_error(std::error_code code, const std::string& what);
+    const std::error_code& code() const noexcept { return code_; }
+
+private:
+    std::error_code code_;
+};
+
+// Parses a Retry-After value: delta-seconds or an IMF-fixdate HTTP-date
+// (RFC 9110 10.2.3), relative to `now`. Dates in the past give 0s.
+std::optional<std::chrono::seconds> parse_retry_after(const std::string& value,
+                                                      std::chrono::system_clock::time_point now);
+
+}  // namespace vow::http

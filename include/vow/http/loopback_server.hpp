@@ -1,0 +1,78 @@
+// loopback_server: a Boost.Beast HTTP and HTTPS server on 127.0.0.1 that
+// injects faults on demand. Tests, benchmarks and `vow-get --demo` use it.
+// It binds port 0 (the OS picks) and generates a self-signed certificate at
+// start-up; trust it with ca_pem().
+//
+// Routes (every fault is chosen by the request, so one server serves all tests):
+//   /bytes/N              N deterministic bytes (byte i == byte_at(i)); honours
+//                         Range: bytes=a- and bytes=a-b (206, 416 past the end)
+//                         and If-Range; sends ETag "n-N" and a fixed Last-Modified.
+//     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
+//     ?rate=B             at most B body bytes per second (slow)
+//     ?stall_after=K      send K body bytes, then nothing (the connection stays open)
+//     ?reset_after=K      send K body bytes, then reset the connection (RST)
+//     ?short_after=K      announce the full length, send K bytes, close cleanly
+//     ?faults=M&key=S     apply the stall/reset/short fault to the first M
+//                         requests with this key only (default: every request)
+//     ?fail=M&status=C&retry_after=R&key=S
+//                         the first M requests with key S get status C (e.g. 503,
+//                         429) with Retry-After: R (seconds) when R is given
+//   /status/C             an empty response with status C (404, 500, ...)
+//   /redirect/N?to=T      N redirects (302) in a chain, then Location: T
+//   /redirect-code/C?to=T one redirect with status C (301, 303, 307, 308)
+//   /redirect-relative?to=T  Location is a relative reference
+//   /redirect-loop        redirects to itself forever
+//   /to-http?to=T         (over HTTPS) redirects to http://127.0.0.1:<http_port>T
+//   /garbage              a garbage status line, then close
+//   /big-headers          a response whose header block is 1 MiB
+//   /hang                 reads the request and never answers
+//   /echo-headers         200 with the request's header block as the body
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace vow::http {
+
+class loopback_server {
+public:
+    struct options {
+        bool tls = true;   // also listen for HTTPS on a second port
+        int threads = 1;   // I/O threads of the server
+    };
+
+    loopback_server();
+    explicit loopback_server(options opts);
+    // Stops listening, closes every connection and joins the threads.
+    ~loopback_server();
+    loopback_server(const loopback_server&) = delete;
+    loopback_server& operator=(const loopback_server&) = delete;
+
+    unsigned short http_port() const noexcept;
+    unsigned short https_port() const noexcept;  // 0 when options.tls is false
+    // "http://127.0.0.1:<port>" + target; target starts with '/'.
+    std::string http_url(std::string_view target) const;
+    std::string https_url(std::string_view target) const;
+
+    // The self-signed certificate (PEM) the HTTPS side presents; it is its own CA
+    // and names 127.0.0.1 and localhost.
+    const std::string& ca_pem() const noexcept;
+
+    // Requests seen so far with ?key=S (faults and fail counters use the same count).
+    std::size_t requests_with_key(std::string_view key) const;
+    // TCP connections accepted so far (both ports): tests of keep-alive reuse.
+    std::size_t connections_accepted() const noexcept;
+
+    // Byte i of every /bytes/N body, and the first n of them.
+    static char byte_at(std::uint64_t i) noexcept;
+    static std::string body(std::uint64_t n);
+
+private:
+    class impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vow::http

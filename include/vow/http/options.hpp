@@ -1,0 +1,55 @@
+// What a request may be told: timeouts, redirects, body limit, progress,
+// resume and checksum. Defaults are finite: no request can hang forever.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vow/retry.hpp"
+
+namespace vow::http {
+
+// A snapshot of a transfer's body bytes (never header or chunk framing).
+struct progress {
+    std::uint64_t received = 0;              // body bytes of this file so far, resumed part included
+    std::optional<std::uint64_t> total;      // full size when the server said it
+    double bytes_per_second = 0;             // over this attempt
+};
+
+struct request_options {
+    using duration = std::chrono::steady_clock::duration;
+
+    std::string method = "GET";
+    std::string body;  // sent as-is; set Content-Type in `headers`
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    duration connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
+    duration idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
+    duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included
+
+    int max_redirects = 10;
+    bool allow_https_to_http = false;
+
+    // get(): a body larger than this fails with body_limit_error.
+    std::uint64_t max_body_size = 64ull << 20;
+
+    // Called on the client's executor a few times a second, and once at the end.
+    std::function<void(const progress&)> on_progress;
+    std::chrono::milliseconds progress_interval{250};
+
+    // download(): continue an existing `path.part` with Range/If-Range.
+    bool resume = true;
+    // download(): hex SHA-256 the finished file must have before it is renamed.
+    std::optional<std::string> sha256;
+
+    // When set, the request is retried by vow::retry with this policy; build
+    // one with http::retry_policy(). Each retry of a download resumes.
+    std::optional<vow::retry_policy> retry;
+};
+
+}  // namespace vow::http

@@ -1,0 +1,134 @@
+#include "vow/http/client.hpp"
+
+#include "client_impl.hpp"
+#include "consumers.hpp"
+#include "request.hpp"
+#include "url.hpp"
+#include "vow/bounded.hpp"
+#include "vow/promise.hpp"
+#include "vow/retry.hpp"
+
+namespace vow::http {
+
+namespace {
+
+using detail::client_core;
+
+// Starts one request on an I/O worker; the future completes on the user side.
+template <class Result, class Consumer>
+future<Result> start(const std::shared_ptr<client_core>& core, const std::string& url_text, request_options options,
+                     std::unique_ptr<Consumer> consumer) {
+    detail::target_url url;
+    try {
+        url = detail::parse_url(url_text);
+    } catch (...) {
+        return make_exceptional_future<Result>(std::current_exception()).via(core->completion_executor());
+    }
+    promise<Result> p;
+    auto fut = std::move(p.get_future()).via(core->completion_executor());
+    auto& worker = core->pick_worker();
+    Consumer* result_source = consumer.get();
+    auto op = std::make_shared<detail::request_op>(core, worker, std::move(url), std::move(options),
+                                                   std::move(consumer));
+    p.on_cancel([weak = std::weak_ptr<detail::request_op>(op)] {
+        if (auto o = weak.lock()) o->cancel();
+    });
+    auto coroutine = op->run();
+    detail::asio::co_spawn(
+        worker.ctx, std::move(coroutine),
+        [op, result_source, p = std::move(p)](std::exception_ptr error) mutable {
+            result<Result> r = error ? result<Result>(error) : result<Result>(result_source->take_result());
+            op->deliver([p = std::move(p), r = std::move(r)](std::exception_ptr override) mutable {
+                if (override) {
+                    p.set_exception(override);
+                } else {
+                    p.set_result(std::move(r));
+                }
+            });
+        });
+    return fut;
+}
+
+// Wraps `attempt` in vow::retry when the options ask for it.
+template <class Result, class Attempt>
+future<Result> with_retry(client_core& core, request_options& options, Attempt attempt) {
+    if (!options.retry) return attempt(std::move(options));
+    auto policy = std::move(*options.retry);
+    options.retry.reset();
+    return vow::retry(
+        std::move(policy), [attempt, options]() mutable { return attempt(options); }, core.retry_timer(),
+        core.completion_executor());
+}
+
+}  // namespace
+
+client::client(client_options options) : core_(std::make_shared<client_core>(std::move(options))) {}
+
+client::~client() { core_->shutdown(); }
+
+future<response> client::get(const std::string& url) { return get(url, core_->options().defaults); }
+
+future<response> client::get(const std::string& url, request_options options) {
+    return with_retry<response>(*core_, options, [core = core_, url](request_options o) {
+        auto limit = o.max_body_size;
+        return start<response>(core, url, std::move(o), std::make_unique<detail::memory_consumer>(limit));
+    });
+}
+
+future<download_result> client::download(const std::string& url, std::filesystem::path path) {
+    return download(url, std::move(path), core_->options().defaults);
+}
+
+future<download_result> client::download(const std::string& url, std::filesystem::path path,
+                                         request_options options) {
+    // Bytes received by earlier attempts count in `transferred` of the last.
+    return with_retry<download_result>(*core_, options, [core = core_, url, path](request_options o) {
+        auto consumer = std::make_unique<detail::file_consumer>(path, o.resume, o.sha256);
+        return start<download_result>(core, url, std::move(o), std::move(consumer));
+    });
+}
+
+future<stream_result> client::stream(const std::string& url, sink body_sink) {
+    return stream(url, std::move(body_sink), core_->options().defaults);
+}
+
+future<stream_result> client::stream(const std::string& url, sink body_sink, request_options options) {
+    // A retried stream starts over: the sink sees the body again from byte 0.
+    return with_retry<stream_result>(*core_, options, [core = core_, url, body_sink](request_options o) {
+        return start<stream_result>(core, url, std::move(o), std::make_unique<detail::sink_consumer>(body_sink));
+    });
+}
+
+future<std::vector<result<download_result>>> client::download_all(std::vector<batch_item> items,
+                                                                  std::filesystem::path folder,
+                                                                  request_options options) {
+    auto limit = std::max<std::size_t>(1, core_->options().max_connections);
+    return bounded_map(
+        std::move(items), limit,
+        [this, folder, options](batch_item& item) {
+            auto path = item.path.empty() ? folder / file_name_for(item.url)
+                                          : (item.path.is_absolute() ? item.path : folder / item.path);
+            return download(item.url, path, options);
+        },
+        core_->completion_executor());
+}
+
+executor& client::completion_executor() noexcept { return core_->completion_executor(); }
+
+const client_options& client::options() const noexcept { return core_->options(); }
+
+std::string file_name_for(const std::string& url) {
+    std::string name;
+    try {
+        auto t = detail::parse_url(url);
+        auto path = t.target.substr(0, t.target.find('?'));
+        name = path.substr(path.rfind('/') + 1);
+    } catch (const invalid_url&) {
+        auto path = url.substr(0, url.find_first_of("?#"));
+        name = path.substr(path.rfind('/') + 1);
+    }
+    if (name.empty() || name == "." || name == "..") name = "index.html";
+    return name;
+}
+
+}  // namespace vow::http

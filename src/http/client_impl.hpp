@@ -1,0 +1,91 @@
+// client::impl: the I/O workers (one io_context and thread each), their
+// keep-alive pools, and the global and per-host limits on requests in flight.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "asio.hpp"
+#include "connection.hpp"
+#include "vow/http/client.hpp"
+
+namespace vow::http::detail {
+
+class request_op;
+
+struct io_worker {
+    asio::io_context ctx{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work{ctx.get_executor()};
+    std::thread thread;
+    // Touched only on this worker's thread:
+    std::map<std::string, std::deque<std::unique_ptr<connection>>> idle;  // by origin
+    std::unordered_set<request_op*> live;                                  // to abort at shutdown
+};
+
+// Admission: a request holds one slot of its origin from connect to the end
+// of its response. Thread-safe; waiters are woken on their own I/O thread.
+class slot_limits {
+public:
+    slot_limits(std::size_t global, std::size_t per_host) : global_(global), per_host_(per_host) {}
+
+    // True: the slot is held. False: `op` is queued and will be woken by grant.
+    bool try_acquire(const std::string& origin, const std::shared_ptr<request_op>& op);
+    // A queued op gave up (cancel, timeout). True when it holds a slot anyway
+    // (granted meanwhile), which the caller must then release.
+    bool withdraw(request_op* op);
+    void release(const std::string& origin);
+
+private:
+    bool has_room(const std::string& origin) const;
+    void grant_waiters();  // mutex held
+
+    struct waiter {
+        std::string origin;
+        std::shared_ptr<request_op> op;
+    };
+    std::mutex mutex_;
+    std::size_t global_, per_host_;
+    std::size_t in_flight_ = 0;                  // guarded by mutex_
+    std::map<std::string, std::size_t> by_host_;  // guarded by mutex_
+    std::list<waiter> waiters_;                  // guarded by mutex_, FIFO
+};
+
+class client_core : public std::enable_shared_from_this<client_core> {
+public:
+    explicit client_core(client_options options);
+    ~client_core();
+
+    // Cancels every request in flight and joins the I/O threads. Idempotent.
+    void shutdown();
+
+    io_worker& pick_worker();
+    executor& completion_executor() noexcept { return *completion_; }
+    timer& retry_timer() noexcept { return *retry_timer_; }
+    ssl::context& tls_context() noexcept { return tls_; }
+    slot_limits& limits() noexcept { return limits_; }
+    const client_options& options() const noexcept { return options_; }
+
+    // Pool, on the worker's thread.
+    std::unique_ptr<connection> take_idle(io_worker& w, const std::string& origin);
+    void put_idle(io_worker& w, std::unique_ptr<connection> c);
+
+private:
+    client_options options_;
+    executor* completion_;
+    timer* retry_timer_;
+    ssl::context tls_;
+    slot_limits limits_;
+    std::vector<std::unique_ptr<io_worker>> workers_;
+    std::atomic<std::size_t> next_worker_{0};
+    std::once_flag shut_down_;
+};
+
+}  // namespace vow::http::detail

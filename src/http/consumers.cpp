@@ -1,0 +1,208 @@
+#include "consumers.hpp"
+
+#include <charconv>
+
+#include "vow/http/errors.hpp"
+
+namespace vow::http::detail {
+
+namespace {
+
+// "bytes a-b/t" or "bytes */t"; returns {first, total}; first is unset for "*".
+struct content_range {
+    std::optional<std::uint64_t> first;
+    std::optional<std::uint64_t> total;
+};
+
+std::optional<std::uint64_t> number(std::string_view s) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+std::optional<content_range> parse_content_range(std::string_view v) {
+    if (v.substr(0, 6) != "bytes ") return std::nullopt;
+    v.remove_prefix(6);
+    auto slash = v.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    content_range r;
+    auto range = v.substr(0, slash), total = v.substr(slash + 1);
+    if (total != "*") r.total = number(total);
+    if (range != "*") {
+        auto dash = range.find('-');
+        if (dash == std::string_view::npos) return std::nullopt;
+        r.first = number(range.substr(0, dash));
+        if (!r.first) return std::nullopt;
+    }
+    return r;
+}
+
+// A validator If-Range may carry: a strong ETag, else Last-Modified.
+std::optional<std::string> validator_of(const header_map& h) {
+    if (auto etag = h.find("ETag"); etag && etag->rfind("W/", 0) != 0) return etag;
+    return h.find("Last-Modified");
+}
+
+}  // namespace
+
+void require_success(const response_head& head, const target_url& url) {
+    if (head.status < 200 || head.status > 299) throw status_error(head.status, head.reason, head.headers, url.text);
+}
+
+// --- memory ----------------------------------------------------------------
+
+body_consumer::verdict memory_consumer::on_head(const response_head& head, const target_url& url) {
+    require_success(head, url);
+    if (head.content_length && *head.content_length > limit_)
+        throw body_limit_error("body of " + url.text + " is " + std::to_string(*head.content_length) +
+                               " bytes, more than the limit of " + std::to_string(limit_));
+    response_.status = head.status;
+    response_.reason = head.reason;
+    response_.headers = head.headers;
+    if (head.content_length) response_.body.reserve(static_cast<std::size_t>(*head.content_length));
+    return verdict::read_body;
+}
+
+awaitable<void> memory_consumer::on_data(request_op&, const char* data, std::size_t n) {
+    if (response_.body.size() + n > limit_)
+        throw body_limit_error("body grew past the limit of " + std::to_string(limit_) + " bytes");
+    response_.body.append(data, n);
+    co_return;
+}
+
+void memory_consumer::on_end(const target_url& url) { response_.url = url.text; }
+
+// --- file ------------------------------------------------------------------
+
+file_consumer::file_consumer(std::filesystem::path path, bool resume, std::optional<std::string> sha256)
+    : file_(std::move(path)), resume_(resume), expected_sha256_(std::move(sha256)) {
+    if (expected_sha256_) {
+        for (auto& c : *expected_sha256_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+}
+
+void file_consumer::add_request_headers(bhttp::fields& fields) {
+    asked_from_ = resume_ ? file_.existing_size() : 0;
+    if (asked_from_ == 0) return;
+    fields.set(bhttp::field::range, "bytes=" + std::to_string(asked_from_) + "-");
+    if (auto v = file_.stored_validator()) fields.set(bhttp::field::if_range, *v);
+}
+
+body_consumer::verdict file_consumer::on_head(const response_head& head, const target_url& url) {
+    const bool hash = expected_sha256_.has_value();
+    have_ = 0;
+    already_complete_ = false;
+    if (head.status == 206 && asked_from_ > 0) {
+        auto range = head.headers.find("Content-Range");
+        auto parsed = range ? parse_content_range(*range) : std::nullopt;
+        if (!parsed || parsed->first != asked_from_)
+            throw protocol_error("206 from " + url.text + " with Content-Range '" + range.value_or("") +
+                                 "' does not continue at byte " + std::to_string(asked_from_));
+        have_ = asked_from_;
+        auto validator = validator_of(head.headers);
+        if (!validator) validator = file_.stored_validator();
+        file_.open(true, validator, hash);
+    } else if (head.status == 416 && asked_from_ > 0) {
+        auto range = head.headers.find("Content-Range");
+        auto parsed = range ? parse_content_range(*range) : std::nullopt;
+        if (parsed && parsed->total == asked_from_) {
+            // The .part already holds the whole file.
+            have_ = asked_from_;
+            already_complete_ = true;
+            file_.open(true, file_.stored_validator(), hash);
+        } else {
+            file_.discard();  // stale: start over without Range
+            return verdict::restart;
+        }
+    } else {
+        require_success(head, url);
+        file_.open(false, validator_of(head.headers), hash);
+    }
+    result_.status = head.status;
+    result_.resumed_from = have_;
+    return verdict::read_body;
+}
+
+awaitable<void> file_consumer::on_data(request_op&, const char* data, std::size_t n) {
+    if (already_complete_) co_return;  // the 416's own small body
+    file_.write(data, n);
+    result_.transferred += n;
+    co_return;
+}
+
+void file_consumer::on_end(const target_url& url) {
+    if (expected_sha256_) {
+        auto actual = file_.digest();
+        if (actual != *expected_sha256_) {
+            file_.discard();
+            throw checksum_error(*expected_sha256_, actual);
+        }
+        result_.sha256 = actual;
+    }
+    result_.size = file_.size();
+    file_.commit();
+    result_.path = file_.final_path();
+    result_.url = url.text;
+}
+
+// --- sink ------------------------------------------------------------------
+
+body_consumer::verdict sink_consumer::on_head(const response_head& head, const target_url& url) {
+    require_success(head, url);
+    result_.status = head.status;
+    result_.headers = head.headers;
+    return verdict::read_body;
+}
+
+namespace {
+
+// Calls the sink on the user side; wakes the request when done, run or not.
+class sink_call {
+public:
+    sink_call(std::shared_ptr<request_op> op, std::function<void(std::span<const char>)>* sink,
+              std::exception_ptr* error, const char* data, std::size_t n)
+        : op_(std::move(op)), sink_(sink), error_(error), data_(data), n_(n) {}
+    sink_call(sink_call&& o) noexcept
+        : op_(std::move(o.op_)), sink_(o.sink_), error_(o.error_), data_(o.data_), n_(o.n_) {}
+    sink_call& operator=(sink_call&&) = delete;
+    ~sink_call() {
+        if (!op_) return;
+        *error_ = std::make_exception_ptr(executor_shut_down());
+        op_->wake_up();
+    }
+    void operator()() {
+        auto op = std::move(op_);
+        try {
+            (*sink_)(std::span<const char>(data_, n_));
+        } catch (...) {
+            *error_ = std::current_exception();
+        }
+        op->wake_up();
+    }
+
+private:
+    std::shared_ptr<request_op> op_;
+    std::function<void(std::span<const char>)>* sink_;
+    std::exception_ptr* error_;
+    const char* data_;
+    std::size_t n_;
+};
+
+}  // namespace
+
+awaitable<void> sink_consumer::on_data(request_op& op, const char* data, std::size_t n) {
+    // The bytes stay valid until the wake-up: the reader waits for the sink.
+    try {
+        op.user_side().execute(sink_call(op.shared_from_this(), &sink_, &sink_error_, data, n));
+    } catch (const executor_shut_down&) {
+        // sink_call's destructor stored the error and woke us.
+    }
+    co_await op.wait_for_wake_up();
+    result_.size += n;
+    if (sink_error_) std::rethrow_exception(sink_error_);
+}
+
+void sink_consumer::on_end(const target_url& url) { result_.url = url.text; }
+
+}  // namespace vow::http::detail

@@ -1,0 +1,67 @@
+// The three things a body can become: a string in memory (get), a file
+// (download, with resume and checksum) and calls to a user's sink (stream).
+#pragma once
+
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "part_file.hpp"
+#include "request.hpp"
+#include "vow/http/client.hpp"
+
+namespace vow::http::detail {
+
+// Throws status_error for a status outside 2xx.
+void require_success(const response_head& head, const target_url& url);
+
+class memory_consumer final : public body_consumer {
+public:
+    explicit memory_consumer(std::uint64_t limit) : limit_(limit) {}
+    verdict on_head(const response_head& head, const target_url& url) override;
+    awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
+    void on_end(const target_url& url) override;
+    response take_result() { return std::move(response_); }
+
+private:
+    std::uint64_t limit_;
+    response response_;
+};
+
+class file_consumer final : public body_consumer {
+public:
+    file_consumer(std::filesystem::path path, bool resume, std::optional<std::string> sha256);
+    void add_request_headers(bhttp::fields& fields) override;
+    verdict on_head(const response_head& head, const target_url& url) override;
+    awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
+    void on_end(const target_url& url) override;
+    void on_abandon() noexcept override { file_.close(); }
+    std::uint64_t already_have() const noexcept override { return have_; }
+    download_result take_result() { return std::move(result_); }
+
+private:
+    part_file file_;
+    bool resume_;
+    std::optional<std::string> expected_sha256_;
+    std::uint64_t asked_from_ = 0;  // the Range sent, 0 for none
+    std::uint64_t have_ = 0;        // bytes kept from the .part for this response
+    bool already_complete_ = false; // a 416 confirmed the .part is the whole file
+    download_result result_;
+};
+
+class sink_consumer final : public body_consumer {
+public:
+    explicit sink_consumer(std::function<void(std::span<const char>)> sink) : sink_(std::move(sink)) {}
+    verdict on_head(const response_head& head, const target_url& url) override;
+    awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
+    void on_end(const target_url& url) override;
+    stream_result take_result() { return std::move(result_); }
+
+private:
+    std::function<void(std::span<const char>)> sink_;
+    std::exception_ptr sink_error_;  // written on the user side before the wake-up that publishes it
+    stream_result result_;
+};
+
+}  // namespace vow::http::detail

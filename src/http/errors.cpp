@@ -1,0 +1,83 @@
+#include "vow/http/errors.hpp"
+
+#include <charconv>
+#include <ctime>
+
+namespace vow::http {
+
+namespace {
+
+std::string status_message(unsigned status, const std::string& reason, const std::string& url) {
+    std::string m = "HTTP " + std::to_string(status);
+    if (!reason.empty()) m += " " + reason;
+    if (!url.empty()) m += " from " + url;
+    return m;
+}
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate, the form RFC 9110 requires senders to use).
+std::optional<std::chrono::system_clock::time_point> parse_imf_fixdate(const std::string& s) {
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (s.size() != 29 || s[3] != ',' || s.compare(26, 3, "GMT") != 0) return std::nullopt;
+    auto number = [&](std::size_t at, std::size_t len) -> int {
+        int v = -1;
+        auto [p, ec] = std::from_chars(s.data() + at, s.data() + at + len, v);
+        return (ec == std::errc() && p == s.data() + at + len) ? v : -1;
+    };
+    int day = number(5, 2), year = number(12, 4), hour = number(17, 2), minute = number(20, 2),
+        second = number(23, 2);
+    int month = -1;
+    for (int m = 0; m < 12; ++m) {
+        if (s.compare(8, 3, months[m]) == 0) month = m;
+    }
+    if (day < 1 || day > 31 || year < 1970 || month < 0 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60)
+        return std::nullopt;
+    using namespace std::chrono;
+    auto ymd = year_month_day{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month + 1)},
+                              std::chrono::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok()) return std::nullopt;
+    return sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second};
+}
+
+}  // namespace
+
+status_error::status_error(unsigned status, std::string reason, header_map headers, std::string url)
+    : vow::error(status_message(status, reason, url)),
+      status_(status),
+      reason_(std::move(reason)),
+      headers_(std::move(headers)),
+      url_(std::move(url)) {
+    if (auto v = headers_.find("Retry-After")) retry_after_ = parse_retry_after(*v, std::chrono::system_clock::now());
+}
+
+transport_error::transport_error(std::error_code code, const std::string& what)
+    : vow::error(what + ": " + code.message()), code_(code) {}
+
+checksum_error::checksum_error(std::string expected, std::string actual)
+    : vow::error("SHA-256 mismatch: expected " + expected + ", got " + actual),
+      expected_(std::move(expected)),
+      actual_(std::move(actual)) {}
+
+file_error::file_error(std::error_code code, const std::string& what)
+    : vow::error(what + ": " + code.message()), code_(code) {}
+
+std::optional<std::chrono::seconds> parse_retry_after(const std::string& raw,
+                                                      std::chrono::system_clock::time_point now) {
+    auto first = raw.find_first_not_of(" \t");
+    auto last = raw.find_last_not_of(" \t");
+    if (first == std::string::npos) return std::nullopt;
+    std::string value = raw.substr(first, last - first + 1);
+    if (value.find_first_not_of("0123456789") == std::string::npos) {
+        long long secs = 0;
+        auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
+        if (ec != std::errc() || p != value.data() + value.size()) return std::nullopt;
+        return std::chrono::seconds(secs);
+    }
+    auto at = parse_imf_fixdate(value);
+    if (!at) return std::nullopt;
+    auto delta = std::chrono::ceil<std::chrono::seconds>(*at - now);
+    return delta.count() > 0 ? delta : std::chrono::seconds(0);
+}
+
+}  // namespace vow::http

@@ -1,0 +1,140 @@
+#include "part_file.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <system_error>
+
+#include "vow/http/errors.hpp"
+
+namespace vow::http::detail {
+
+namespace {
+
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+std::filesystem::path with_suffix(const std::filesystem::path& p, const char* suffix) {
+    auto copy = p;
+    copy += suffix;
+    return copy;
+}
+
+}  // namespace
+
+void sha256::ctx_deleter::operator()(void* p) const noexcept { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(p)); }
+
+sha256::sha256() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_) throw std::bad_alloc();
+    reset();
+}
+sha256::~sha256() = default;
+
+void sha256::reset() { EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), EVP_sha256(), nullptr); }
+
+void sha256::update(const char* data, std::size_t n) {
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_.get()), data, n);
+}
+
+std::string sha256::hex_digest() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_.get()), md, &len);
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += digits[md[i] >> 4];
+        out += digits[md[i] & 15];
+    }
+    return out;
+}
+
+part_file::part_file(std::filesystem::path final_path)
+    : final_(std::move(final_path)), part_(with_suffix(final_, ".part")), meta_(with_suffix(final_, ".part.meta")) {}
+
+part_file::~part_file() { close(); }
+
+std::uint64_t part_file::existing_size() const {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(part_, ec);
+    return ec ? 0 : n;
+}
+
+std::optional<std::string> part_file::stored_validator() const {
+    std::ifstream in(meta_);
+    std::string line;
+    if (in && std::getline(in, line) && !line.empty()) return line;
+    return std::nullopt;
+}
+
+void part_file::open(bool keep_existing, const std::optional<std::string>& validator, bool hash) {
+    close();
+    if (!final_.parent_path().empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(final_.parent_path(), ec);
+    }
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep_existing ? O_APPEND : O_TRUNC);
+    fd_ = ::open(part_.c_str(), flags, 0644);
+    if (fd_ < 0) throw file_error(last_error(), "cannot open " + part_.string());
+    size_ = keep_existing ? existing_size() : 0;
+
+    std::error_code ignored;
+    if (validator) {
+        std::ofstream(meta_, std::ios::trunc) << *validator << '\n';
+    } else {
+        std::filesystem::remove(meta_, ignored);
+    }
+
+    hash_.reset();
+    if (!hash) return;
+    hash_.emplace();
+    if (size_ == 0) return;
+    std::ifstream in(part_, std::ios::binary);
+    std::string buf(1 << 16, '\0');
+    std::uint64_t left = size_;
+    while (left > 0 && in.read(buf.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(buf.size(), left)))) {
+        hash_->update(buf.data(), static_cast<std::size_t>(in.gcount()));
+        left -= static_cast<std::uint64_t>(in.gcount());
+    }
+    if (left != 0) throw file_error(std::make_error_code(std::errc::io_error), "cannot read " + part_.string());
+}
+
+void part_file::write(const char* data, std::size_t n) {
+    if (hash_) hash_->update(data, n);
+    size_ += n;
+    while (n > 0) {
+        ssize_t w = ::write(fd_, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw file_error(last_error(), "cannot write " + part_.string());
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
+
+void part_file::commit() {
+    if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0)
+        throw file_error(last_error(), "cannot close " + part_.string());
+    std::error_code ec;
+    std::filesystem::rename(part_, final_, ec);
+    if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
+    std::filesystem::remove(meta_, ec);
+}
+
+void part_file::close() noexcept {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
+
+void part_file::discard() noexcept {
+    close();
+    std::error_code ignored;
+    std::filesystem::remove(part_, ignored);
+    std::filesystem::remove(meta_, ignored);
+}
+
+}  // namespace vow::http::detail

@@ -1,0 +1,69 @@
+// part_file: the `path.part` a download streams into, the validator (ETag or
+// Last-Modified) remembered beside it in `path.part.meta` for If-Range, an
+// optional running SHA-256, and the rename to `path` that only success does.
+// Used from one I/O thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace vow::http::detail {
+
+class sha256 {
+public:
+    sha256();
+    ~sha256();
+    sha256(const sha256&) = delete;
+    sha256& operator=(const sha256&) = delete;
+    void reset();
+    void update(const char* data, std::size_t n);
+    std::string hex_digest();  // finishes; call reset() to start over
+
+private:
+    struct ctx_deleter {
+        void operator()(void* p) const noexcept;
+    };
+    std::unique_ptr<void, ctx_deleter> ctx_;
+};
+
+class part_file {
+public:
+    explicit part_file(std::filesystem::path final_path);
+    ~part_file();
+    part_file(const part_file&) = delete;
+    part_file& operator=(const part_file&) = delete;
+
+    const std::filesystem::path& final_path() const noexcept { return final_; }
+    const std::filesystem::path& part_path() const noexcept { return part_; }
+
+    // Bytes already in the .part file (0 when there is none).
+    std::uint64_t existing_size() const;
+    // The ETag or Last-Modified stored with the .part, if any.
+    std::optional<std::string> stored_validator() const;
+
+    // Opens the .part: keeping its bytes (a 206 continues it) or empty (a 200
+    // restarts). `validator` is remembered for the next resume. With
+    // `hash`, the kept bytes are hashed first so the digest covers the file.
+    void open(bool keep_existing, const std::optional<std::string>& validator, bool hash);
+    void write(const char* data, std::size_t n);
+    std::uint64_t size() const noexcept { return size_; }
+    std::string digest();  // hex SHA-256 of the whole file; open(..., hash=true) first
+
+    // Closes, renames .part to the final path and removes the meta file.
+    void commit();
+    // Closes, leaving .part and meta for a later resume.
+    void close() noexcept;
+    // Closes and removes .part and meta (they can never become right).
+    void discard() noexcept;
+
+private:
+    std::filesystem::path final_, part_, meta_;
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+    std::optional<sha256> hash_;
+};
+
+}  // namespace vow::http::detail

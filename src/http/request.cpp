@@ -1,0 +1,494 @@
+#include "request.hpp"
+
+#include <openssl/ssl.h>
+
+#include "client_impl.hpp"
+#include "connection.hpp"
+#include "vow/errors.hpp"
+#include "vow/http/errors.hpp"
+
+namespace vow::http::detail {
+
+namespace {
+
+constexpr std::size_t chunk_size = 256 * 1024;        // body bytes per read
+constexpr std::uint32_t header_limit = 64 * 1024;     // larger header blocks are a protocol error
+constexpr std::uint64_t drain_limit = 64 * 1024;      // redirect bodies up to this keep the connection
+
+bool is_redirect(unsigned status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bool is_idempotent(const std::string& method) {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE" ||
+           method == "TRACE";
+}
+
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+    return std::to_string(ms) + " ms";
+}
+
+bool is_ip_literal(const std::string& host) {
+    beast::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+response_head head_of(const bhttp::response_parser<bhttp::buffer_body>& parser) {
+    const auto& msg = parser.get();
+    response_head h;
+    h.status = msg.result_int();
+    h.reason = std::string(msg.reason());
+    for (const auto& f : msg) h.headers.add(std::string(f.name_string()), std::string(f.value()));
+    if (auto n = parser.content_length()) h.content_length = *n;
+    return h;
+}
+
+// Runs `write` or `read` on whichever stream the connection has.
+template <class F>
+auto on_stream(connection& c, F&& f) {
+    return c.tls ? f(*c.tls) : f(*c.plain);
+}
+
+}  // namespace
+
+// Holds an admission slot until the request leaves the origin.
+struct request_op::slot_guard {
+    client_core* core = nullptr;
+    std::string origin;
+    ~slot_guard() {
+        if (core) core->limits().release(origin);
+    }
+};
+
+request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, target_url url, request_options options,
+                       std::unique_ptr<body_consumer> consumer)
+    : core_(std::move(core)),
+      worker_(worker),
+      url_(std::move(url)),
+      options_(std::move(options)),
+      consumer_(std::move(consumer)),
+      user_side_(core_->completion_executor()),
+      total_timer_(worker.ctx),
+      wake_timer_(worker.ctx) {}
+
+request_op::~request_op() = default;
+
+void request_op::cancel() {
+    asio::post(worker_.ctx, [self = shared_from_this()] {
+        self->cancelled_ = true;
+        self->abort();
+    });
+}
+
+void request_op::abort() {
+    if (active_) active_->close();
+    if (resolving_) resolving_->cancel();
+    if (connect_timer_) connect_timer_->cancel();
+    total_timer_.cancel();
+    wake_timer_.cancel();
+}
+
+void request_op::wake_up() {
+    asio::post(worker_.ctx, [self = shared_from_this()] {
+        self->woken_ = true;
+        self->wake_timer_.cancel();
+    });
+}
+
+awaitable<void> request_op::wait_for_wake_up() {
+    // No early exit on cancel: the waker may still be using memory of ours.
+    while (!woken_) {
+        wake_timer_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_timer_.async_wait(nothrow);
+    }
+    woken_ = false;
+    check_stopped(url_);
+}
+
+void request_op::check_stopped(const target_url& url) {
+    if (cancelled_) throw cancelled_error();
+    if (total_expired_)
+        throw timeout_error("total timeout: " + url.text + " did not finish within " +
+                            seconds_text(options_.total_timeout));
+}
+
+void request_op::fail(beast::error_code ec, const char* phase, const target_url& url) {
+    check_stopped(url);
+    std::string where = std::string(phase) + " " + url.text;
+    if (connect_expired_ || (ec == beast::error::timeout && std::string_view(phase) == "connecting to"))
+        throw timeout_error("connect timeout: no connection to " + url.origin() + " within " +
+                            seconds_text(options_.connect_timeout));
+    if (ec == beast::error::timeout)
+        throw timeout_error("idle timeout: no data from " + url.text + " for " + seconds_text(options_.idle_timeout));
+    if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
+        ec != bhttp::error::partial_message)
+        throw protocol_error("malformed response from " + url.text + ": " + ec.message());
+    if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream)
+        throw transport_error(ec, "connection closed early " + where);
+    throw transport_error(ec, where);
+}
+
+awaitable<void> request_op::acquire_slot(const std::string& origin) {
+    if (core_->limits().try_acquire(origin, shared_from_this())) co_return;
+    while (!slot_granted_.load(std::memory_order_acquire)) {
+        if (cancelled_ || total_expired_) {
+            if (core_->limits().withdraw(this)) core_->limits().release(origin);
+            check_stopped(url_);
+        }
+        wake_timer_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_timer_.async_wait(nothrow);
+    }
+    slot_granted_.store(false, std::memory_order_relaxed);
+    woken_ = false;  // the grant's wake-up is consumed
+    if (cancelled_ || total_expired_) {
+        core_->limits().release(origin);
+        check_stopped(url_);
+    }
+}
+
+awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url) {
+    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &core_->tls_context() : nullptr, url.origin());
+    active_ = c.get();
+    const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
+
+    // The resolver has no timeout of its own: a timer cancels it.
+    asio::steady_timer watchdog(worker_.ctx);
+    watchdog.expires_at(deadline);
+    tcp::resolver resolver(worker_.ctx);
+    connect_timer_ = &watchdog;
+    resolving_ = &resolver;
+    watchdog.async_wait([this, &resolver](beast::error_code ec) {
+        if (ec) return;
+        connect_expired_ = true;
+        resolver.cancel();
+        if (active_) active_->close();
+    });
+    struct cleanup {
+        request_op* op;
+        asio::steady_timer& watchdog;
+        ~cleanup() {
+            op->resolving_ = nullptr;
+            op->connect_timer_ = nullptr;
+            watchdog.cancel();
+        }
+    } on_exit{this, watchdog};
+
+    auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
+    if (rec) fail(rec, "resolving", url);
+    check_stopped(url);
+    c->lowest().expires_at(deadline);
+    auto [cec, ep] = co_await c->lowest().async_connect(endpoints, nothrow);
+    if (cec) fail(cec, "connecting to", url);
+    (void)ep;
+    c->lowest().socket().set_option(tcp::no_delay(true));
+    if (c->tls) {
+        const auto& tls = core_->options().tls;
+        if (!is_ip_literal(url.host) && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str()))
+            fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
+                 "setting SNI for", url);
+        if (tls.verify_peer && !tls.insecure) {
+            c->tls->set_verify_mode(ssl::verify_peer);
+            c->tls->set_verify_callback(ssl::host_name_verification(url.host));
+        } else {
+            c->tls->set_verify_mode(ssl::verify_none);
+        }
+        auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, nothrow);
+        if (hec) fail(hec, "TLS handshake with", url);
+    }
+    c->lowest().expires_never();
+    co_return c;
+}
+
+awaitable<void> request_op::run() {
+    worker_.live.insert(this);
+    struct unregister {
+        request_op* op;
+        ~unregister() {
+            op->worker_.live.erase(op);
+            op->active_ = nullptr;
+            op->total_timer_.cancel();
+        }
+    } on_exit{this};
+
+    attempt_started_ = std::chrono::steady_clock::now();
+    total_timer_.expires_after(options_.total_timeout);
+    total_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+        auto op = self.lock();
+        if (ec || !op) return;
+        op->total_expired_ = true;
+        op->abort();
+    });
+
+    target_url url = url_;
+    std::string method = options_.method;
+    std::string body = options_.body;
+    int redirects = 0;
+    int restarts = 0;
+    try {
+        for (;;) {
+            check_stopped(url);
+            co_await acquire_slot(url.origin());
+            slot_guard slot{core_.get(), url.origin()};
+
+            // A pooled connection the server closed meanwhile fails before any
+            // response byte; idempotent requests then get one fresh connection.
+            std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin());
+            bool pooled = conn != nullptr;
+            std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+            for (;;) {
+                if (!conn) conn = co_await connect(url);
+                active_ = conn.get();
+                check_stopped(url);
+
+                bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), url.target, 11};
+                if (req.method() == bhttp::verb::unknown) req.method_string(method);
+                req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
+                req.set(bhttp::field::user_agent, core_->options().user_agent);
+                req.set(bhttp::field::accept_encoding, "identity");
+                for (const auto& [name, value] : options_.headers) req.set(name, value);
+                consumer_->add_request_headers(req.base());
+                if (!body.empty() || method == "POST" || method == "PUT") {
+                    req.body() = body;
+                    req.prepare_payload();
+                }
+
+                conn->lowest().expires_after(options_.idle_timeout);
+                auto [wec, written] = co_await on_stream(*conn, [&](auto& s) {
+                    return bhttp::async_write(s, req, nothrow);
+                });
+                (void)written;
+
+                parser.emplace();
+                parser->header_limit(header_limit);
+                parser->body_limit(boost::none);
+                if (method == "HEAD") parser->skip(true);
+                beast::error_code rec;
+                if (!wec) {
+                    conn->lowest().expires_after(options_.idle_timeout);
+                    auto [ec, n] = co_await on_stream(*conn, [&](auto& s) {
+                        return bhttp::async_read_header(s, conn->buffer, *parser, nothrow);
+                    });
+                    (void)n;
+                    rec = ec;
+                }
+                beast::error_code ec = wec ? wec : rec;
+                if (!ec) break;
+                const bool stale = pooled && !parser->got_some() && conn->buffer.size() == 0 && !cancelled_ &&
+                                   !total_expired_ && is_idempotent(method);
+                conn->close();
+                active_ = nullptr;
+                conn.reset();
+                if (!stale) fail(ec, wec ? "sending to" : "reading the response of", url);
+                pooled = false;  // once, on a fresh connection
+            }
+            ++conn->requests;
+
+            auto head = head_of(*parser);
+            if (is_redirect(head.status) && head.headers.contains("Location")) {
+                // Keep the connection when the body is small enough to skip.
+                bool reusable = parser->keep_alive() && head.content_length && *head.content_length <= drain_limit;
+                if (reusable && !parser->is_done()) {
+                    std::string sink(static_cast<std::size_t>(*head.content_length), '\0');
+                    parser->get().body().data = sink.data();
+                    parser->get().body().size = sink.size();
+                    conn->lowest().expires_after(options_.idle_timeout);
+                    auto [dec, dn] = co_await on_stream(*conn, [&](auto& s) {
+                        return bhttp::async_read(s, conn->buffer, *parser, nothrow);
+                    });
+                    (void)dn;
+                    reusable = (!dec || dec == bhttp::error::need_buffer) && parser->is_done();
+                }
+                active_ = nullptr;
+                if (reusable) {
+                    core_->put_idle(worker_, std::move(conn));
+                } else {
+                    conn->close();
+                }
+                if (++redirects > options_.max_redirects)
+                    throw redirect_error("too many redirects (more than " + std::to_string(options_.max_redirects) +
+                                         ") from " + url_.text);
+                auto next = resolve_location(url, *head.headers.find("Location"));
+                if (url.tls && !next.tls && !options_.allow_https_to_http)
+                    throw redirect_error("refused redirect from https to http: " + url.text + " -> " + next.text);
+                if (head.status == 303 && method != "HEAD") {
+                    method = "GET";
+                    body.clear();
+                }
+                url = std::move(next);
+                continue;
+            }
+
+            if (consumer_->on_head(head, url) == body_consumer::verdict::restart) {
+                if (++restarts > 1) throw protocol_error("server keeps refusing the range asked of " + url.text);
+                conn->close();
+                active_ = nullptr;
+                continue;
+            }
+            body_total_ = head.content_length;
+            if (body_total_) *body_total_ += consumer_->already_have();
+            body_received_ = consumer_->already_have();
+
+            bool reusable = false;
+            co_await read_body(*conn, *parser, url, reusable);
+            active_ = nullptr;
+            if (reusable) {
+                core_->put_idle(worker_, std::move(conn));
+            } else {
+                conn->close();
+            }
+            consumer_->on_end(url);
+            co_return;
+        }
+    } catch (...) {
+        consumer_->on_abandon();
+        throw;
+    }
+}
+
+awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
+                                      const target_url& url, bool& reusable) {
+    std::unique_ptr<char[]> chunk(new char[chunk_size]);
+
+    if (parser.is_done()) {
+        reusable = parser.keep_alive();
+        co_return;
+    }
+
+    auto length = parser.content_length();
+    if (length && !parser.chunked()) {
+        // Fast path for a Content-Length body: the bytes already buffered,
+        // then straight from the socket into the chunk (one copy fewer than
+        // going through the parser).
+        std::uint64_t left = *length;
+        auto buffered = c.buffer.data();
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffered.size()));
+        if (take > 0) {
+            std::string copy(static_cast<const char*>(buffered.data()), take);
+            c.buffer.consume(take);
+            left -= take;
+            note_body_bytes(take);
+            co_await consumer_->on_data(*this, copy.data(), copy.size());
+        }
+        while (left > 0) {
+            check_stopped(url);
+            c.lowest().expires_after(options_.idle_timeout);
+            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_size));
+            auto [ec, n] = co_await on_stream(c, [&](auto& s) {
+                return s.async_read_some(asio::buffer(chunk.get(), want), nothrow);
+            });
+            if (n > 0) {
+                left -= n;
+                note_body_bytes(n);
+                co_await consumer_->on_data(*this, chunk.get(), n);
+            }
+            if (ec && left > 0) {
+                if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
+                    throw transport_error(beast::error_code(bhttp::error::partial_message),
+                                          "body of " + url.text + " ended after " +
+                                              std::to_string(*length - left) + " of " + std::to_string(*length) +
+                                              " bytes");
+                fail(ec, "reading the body of", url);
+            }
+        }
+        reusable = parser.keep_alive() && c.buffer.size() == 0;
+        co_return;
+    }
+
+    // Chunked or read-until-close bodies go through the parser.
+    while (!parser.is_done()) {
+        check_stopped(url);
+        parser.get().body().data = chunk.get();
+        parser.get().body().size = chunk_size;
+        c.lowest().expires_after(options_.idle_timeout);
+        auto [ec, n] = co_await on_stream(c, [&](auto& s) { return bhttp::async_read_some(s, c.buffer, parser, nothrow); });
+        (void)n;
+        std::size_t got = chunk_size - parser.get().body().size;
+        if (got > 0) {
+            note_body_bytes(got);
+            co_await consumer_->on_data(*this, chunk.get(), got);
+        }
+        if (ec == bhttp::error::need_buffer) continue;
+        if (ec == ssl::error::stream_truncated && parser.is_done()) break;
+        if (ec) fail(ec, "reading the body of", url);
+    }
+    reusable = parser.keep_alive();
+}
+
+progress request_op::snapshot(std::chrono::steady_clock::time_point now) const {
+    progress p;
+    p.received = body_received_;
+    p.total = body_total_;
+    double secs = std::chrono::duration<double>(now - attempt_started_).count();
+    p.bytes_per_second = secs > 0 ? static_cast<double>(body_received_ - consumer_->already_have()) / secs : 0;
+    return p;
+}
+
+void request_op::note_body_bytes(std::size_t n) {
+    body_received_ += n;
+    if (!options_.on_progress) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_progress_ < options_.progress_interval) return;
+    if (progress_in_flight_.exchange(true, std::memory_order_acq_rel)) return;
+    last_progress_ = now;
+    try {
+        user_side_.execute([self = shared_from_this(), p = snapshot(now)] {
+            self->progress_in_flight_.store(false, std::memory_order_release);
+            try {
+                self->options_.on_progress(p);
+            } catch (...) {
+                // Progress is advisory; a throwing callback does not fail the transfer.
+            }
+        });
+    } catch (const executor_shut_down&) {
+        progress_in_flight_.store(false, std::memory_order_release);  // nobody to report to
+    }
+}
+
+namespace {
+
+// Runs the completion once; destroyed unrun, it completes with executor_shut_down.
+class delivery {
+public:
+    delivery(std::optional<progress> last, std::function<void(const progress&)> on_progress,
+             unique_function<void(std::exception_ptr)> complete)
+        : last_(std::move(last)), on_progress_(std::move(on_progress)), complete_(std::move(complete)) {}
+    delivery(delivery&& o) noexcept = default;
+    delivery& operator=(delivery&&) = delete;
+    ~delivery() {
+        if (complete_) complete_(std::make_exception_ptr(executor_shut_down()));
+    }
+    void operator()() {
+        auto complete = std::move(complete_);
+        complete_ = nullptr;
+        if (last_ && on_progress_) {
+            try {
+                on_progress_(*last_);
+            } catch (...) {
+                // A throwing progress callback must not lose the result.
+            }
+        }
+        complete(nullptr);
+    }
+
+private:
+    std::optional<progress> last_;
+    std::function<void(const progress&)> on_progress_;
+    unique_function<void(std::exception_ptr)> complete_;
+};
+
+}  // namespace
+
+void request_op::deliver(unique_function<void(std::exception_ptr)> complete) {
+    std::optional<progress> last;
+    if (options_.on_progress) last = snapshot(std::chrono::steady_clock::now());
+    try {
+        user_side_.execute(delivery(std::move(last), options_.on_progress, std::move(complete)));
+    } catch (const executor_shut_down&) {
+        // The delivery was destroyed unrun and completed with executor_shut_down.
+    }
+}
+
+}  // namespace vow::http::detail

@@ -1,0 +1,132 @@
+// request_op: one request from URL to result, as a coroutine on one I/O
+// worker: admission slot, pooled or new connection (connect timeout covers
+// resolve, TCP and TLS), write, header, redirects, body, keep-alive.
+// What the body becomes is the body_consumer's job (memory, file, sink).
+//
+// Threads: run() and everything it touches live on the worker's thread.
+// cancel() may be called from any thread; it posts abort() to the worker.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "asio.hpp"
+#include "url.hpp"
+#include "vow/strand.hpp"
+#include "vow/unique_function.hpp"
+#include "vow/http/headers.hpp"
+#include "vow/http/options.hpp"
+
+namespace vow::http::detail {
+
+class client_core;
+struct io_worker;
+struct connection;
+class request_op;
+
+struct response_head {
+    unsigned status = 0;
+    std::string reason;
+    header_map headers;
+    std::optional<std::uint64_t> content_length;
+};
+
+// Where the body goes. Called on the worker's thread, in this order:
+// add_request_headers, on_head, on_data..., on_end; or on_abandon on failure.
+class body_consumer {
+public:
+    enum class verdict {
+        read_body,  // the body follows
+        restart,    // drop this response, send the request again (416 of a stale .part)
+    };
+    virtual ~body_consumer() = default;
+    virtual void add_request_headers(bhttp::fields&) {}
+    // The final (non-redirect) response head. Throws to fail the request.
+    virtual verdict on_head(const response_head& head, const target_url& url) = 0;
+    virtual awaitable<void> on_data(request_op& op, const char* data, std::size_t n) = 0;
+    virtual void on_end(const target_url& url) = 0;
+    virtual void on_abandon() noexcept {}
+    // Body bytes already held before this response (a resumed .part).
+    virtual std::uint64_t already_have() const noexcept { return 0; }
+};
+
+class request_op : public std::enable_shared_from_this<request_op> {
+public:
+    request_op(std::shared_ptr<client_core> core, io_worker& worker, target_url url, request_options options,
+               std::unique_ptr<body_consumer> consumer);
+    ~request_op();
+
+    // The whole request; throws a typed vow error on failure.
+    awaitable<void> run();
+    // From any thread: stop at once, closing the socket in use.
+    void cancel();
+
+    // For consumers that hand bytes to user code: waits (on this thread) until
+    // wake_up() is called, or throws if the request was cancelled meanwhile.
+    awaitable<void> wait_for_wake_up();
+    // From any thread.
+    void wake_up();
+
+    const request_options& options() const noexcept { return options_; }
+    client_core& core() noexcept { return *core_; }
+    io_worker& worker() noexcept { return worker_; }
+    body_consumer& consumer() noexcept { return *consumer_; }
+
+    // Throttled progress, reported on the completion executor.
+    void note_body_bytes(std::size_t n);
+
+    // User code for this request (progress, sink calls, the completion) runs
+    // on this strand over the completion executor: in order, one at a time.
+    executor& user_side() noexcept { return user_side_; }
+
+    // Once, when run() has finished: the last progress report, then
+    // `complete(nullptr)` on the user side. If the user side drops the task
+    // (executor shut down), `complete` gets executor_shut_down instead.
+    void deliver(unique_function<void(std::exception_ptr)> complete);
+
+private:
+    friend class slot_limits;
+    struct slot_guard;
+
+    awaitable<void> acquire_slot(const std::string& origin);
+    awaitable<std::unique_ptr<connection>> connect(const target_url& url);
+    awaitable<void> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
+                              const target_url& url, bool& reusable);
+    void abort();  // on the worker's thread
+    [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
+    void check_stopped(const target_url& url);
+
+    std::shared_ptr<client_core> core_;
+    io_worker& worker_;
+    target_url url_;
+    request_options options_;
+    std::unique_ptr<body_consumer> consumer_;
+    vow::strand user_side_;
+
+    // Worker-thread state.
+    asio::steady_timer total_timer_;
+    asio::steady_timer wake_timer_;  // slot waits and sink waits sleep on it
+    connection* active_ = nullptr;   // closed by abort()
+    tcp::resolver* resolving_ = nullptr;
+    asio::steady_timer* connect_timer_ = nullptr;
+    bool cancelled_ = false;
+    bool total_expired_ = false;
+    bool connect_expired_ = false;
+    bool woken_ = false;
+    std::atomic<bool> slot_granted_{false};  // set by slot_limits (any thread); acquire pairs with its release
+
+    // Progress.
+    std::chrono::steady_clock::time_point attempt_started_;
+    std::chrono::steady_clock::time_point last_progress_{};
+    std::uint64_t body_received_ = 0;  // this response
+    std::optional<std::uint64_t> body_total_;
+    std::atomic<bool> progress_in_flight_{false};  // one report queued at a time: a slow callback is not flooded
+    progress snapshot(std::chrono::steady_clock::time_point now) const;
+};
+
+}  // namespace vow::http::detail

@@ -1,0 +1,26 @@
+// Parsed request targets: what a connection needs (scheme, host, port) and
+// what the request line needs (path and query). Parsing uses Boost.URL.
+#pragma once
+
+#include <string>
+
+namespace vow::http::detail {
+
+struct target_url {
+    bool tls = false;
+    std::string host;   // without brackets for IPv6 literals
+    std::string port;   // always set ("80"/"443" by default)
+    std::string target; // origin-form: path + query, at least "/"
+    std::string text;   // the whole URL, normalised, for messages and redirects
+
+    // Pool key: connections are shared by scheme, host and port.
+    std::string origin() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+};
+
+// Throws invalid_url for a malformed URL or a scheme other than http/https.
+target_url parse_url(const std::string& text);
+
+// Resolves a Location header against the URL it came from (RFC 3986 5.2).
+target_url resolve_location(const target_url& base, const std::string& location);
+
+}  // namespace vow::http::detail
