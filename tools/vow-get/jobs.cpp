@@ -35,12 +35,6 @@ clock::duration seconds_to_duration(double s) {
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
 }
 
-void print_json(const std::string& line) {
-    std::string out = line + "\n";
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
-}
-
 std::uint64_t part_size(const std::filesystem::path& path) {
     std::error_code ec;
     auto part = path;
@@ -156,7 +150,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
                 view.failed(f.index, *out.why);
             }
         }
-        if (json) print_json(json_line(rep));
+        if (json) view.print_to(1, json_line(rep));  // stdout
     };
 
     for (;;) {

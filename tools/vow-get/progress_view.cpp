@@ -136,6 +136,16 @@ void progress_view::important(const std::string& line) {
     emit_locked(line, true);
 }
 
+void progress_view::print_to(int fd, const std::string& line) {
+    std::lock_guard lock(mutex_);
+    if (mode_ == view_mode::bars && !closed_ && drawn_lines_ > 0) {
+        write_all(fd_, "\x1b[" + std::to_string(drawn_lines_) + "A\r\x1b[J");
+        drawn_lines_ = 0;
+        last_frame_ = {};  // redraw at the next tick
+    }
+    write_all(fd, line + "\n");
+}
+
 void progress_view::tick() {
     std::lock_guard lock(mutex_);
     redraw_locked(false);
@@ -146,7 +156,7 @@ void progress_view::close() {
     if (closed_) return;
     if (mode_ == view_mode::bars) {
         redraw_locked(true);
-        if (cursor_hidden_) write_all("\x1b[?25h");
+        if (cursor_hidden_) write_all(fd_, "\x1b[?25h");
         cursor_hidden_ = false;
     }
     closed_ = true;
@@ -158,7 +168,7 @@ void progress_view::emit_locked(const std::string& line, bool always) {
         pending_lines_.push_back(line);
         return;
     }
-    write_all(printable(line) + "\n");
+    write_all(fd_, printable(line) + "\n");
 }
 
 void progress_view::redraw_locked(bool force) {
@@ -186,7 +196,7 @@ void progress_view::redraw_locked(bool force) {
     ++lines;
     frame += "\x1b[J";  // erase whatever the previous, taller frame left below
     drawn_lines_ = lines;
-    write_all(frame);
+    write_all(fd_, frame);
 }
 
 std::string progress_view::bar_line(const item& it, std::size_t width) const {
@@ -234,11 +244,11 @@ std::string progress_view::total_line(std::size_t width) const {
     return fit(line, width);
 }
 
-void progress_view::write_all(const std::string& bytes) const {
+void progress_view::write_all(int fd, const std::string& bytes) {
     const char* p = bytes.data();
     std::size_t left = bytes.size();
     while (left > 0) {
-        ssize_t n = ::write(fd_, p, left);
+        ssize_t n = ::write(fd, p, left);
         if (n < 0) {
             if (errno == EINTR) continue;
             return;  // nowhere to report a broken terminal; drop the frame

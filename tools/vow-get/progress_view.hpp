@@ -60,6 +60,10 @@ public:
     // A line that is always shown (failures, what was left after Ctrl-C).
     void important(const std::string& line);
 
+    // Writes `line` and a newline to `fd` (e.g. a --json line to stdout), first
+    // clearing the bars if they are on screen; the next frame redraws them.
+    void print_to(int fd, const std::string& line);
+
     // Bars: redraws when the last frame is older than the redraw interval.
     void tick();
     // Bars: draws the final frame and shows the cursor again. Idempotent.
@@ -79,7 +83,7 @@ private:
     void redraw_locked(bool force);
     std::string bar_line(const item& it, std::size_t width) const;
     std::string total_line(std::size_t width) const;
-    void write_all(const std::string& bytes) const;
+    static void write_all(int fd, const std::string& bytes);
 
     const view_mode mode_;
     const int fd_;

@@ -74,7 +74,7 @@ void wakeup_pipe::catch_interrupts() {
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;  // a second Ctrl-C kills at once, as usual
     ::sigaction(SIGINT, &sa, &previous_int);
     ::sigaction(SIGTERM, &sa, &previous_term);
     handlers_installed_ = true;

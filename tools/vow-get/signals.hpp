@@ -1,6 +1,7 @@
 // SIGINT/SIGTERM for vow-get: the handlers only record the signal and write a
 // byte to a self-pipe; the main loop polls that pipe and does the real work
 // (cancelling the downloads). The same pipe wakes the loop when a download ends.
+// A second signal gets the default action: a stuck shutdown can still be killed.
 #pragma once
 
 namespace vow_get {
