@@ -1,0 +1,541 @@
+#include "vow/http/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <mutex>
+#include <thread>
+
+#include "vow/http/loopback_server.hpp"
+#include "vow/http/retry.hpp"
+#include "vow/promise.hpp"
+#include "vow/thread_pool.hpp"
+#include "vow/timer.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using vow::http::loopback_server;
+
+// Bounds every wait of a test: a bug fails it instead of hanging it.
+constexpr auto bound = 20s;
+
+loopback_server& server() {
+    static loopback_server s;
+    return s;
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+template <class T>
+T get_within(vow::future<T>& f) {
+    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
+    return std::move(f).get();
+}
+
+template <class E, class T>
+E failure_of(vow::future<T> f) {
+    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
+    try {
+        std::move(f).get();
+    } catch (const E& e) {
+        return e;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "unexpected error type: " << e.what();
+        throw;
+    }
+    ADD_FAILURE() << "expected a failure";
+    throw std::runtime_error("no failure");
+}
+
+// A fresh folder per test.
+class temp_dir {
+public:
+    temp_dir() {
+        path_ = fs::temp_directory_path() /
+                ("vow_http_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~temp_dir() { fs::remove_all(path_); }
+    fs::path operator/(const std::string& name) const { return path_ / name; }
+    const fs::path& path() const { return path_; }
+
+private:
+    static inline std::atomic<int> counter_{0};
+    fs::path path_;
+};
+
+vow::http::client_options trusting_options() {
+    vow::http::client_options o;
+    o.tls.ca_pem = server().ca_pem();
+    return o;
+}
+
+// Every case runs over plain HTTP and over HTTPS.
+class client_test : public ::testing::TestWithParam<bool> {
+protected:
+    std::string url(const std::string& target) const {
+        return GetParam() ? server().https_url(target) : server().http_url(target);
+    }
+    std::string key(const std::string& name) const {
+        return name + (GetParam() ? "-tls" : "-plain") + std::to_string(::getpid());
+    }
+    vow::http::client client_{trusting_options()};
+    temp_dir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(http_and_https, client_test, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "https" : "http"; });
+
+TEST_P(client_test, get_returns_the_body_status_and_headers) {
+    auto f = client_.get(url("/bytes/100000"));
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body, loopback_server::body(100000));
+    EXPECT_EQ(r.headers.find("etag").value_or(""), "\"n-100000\"");
+}
+
+TEST_P(client_test, get_reads_a_chunked_body) {
+    auto f = client_.get(url("/bytes/300000?chunked=1"));
+    EXPECT_EQ(get_within(f).body, loopback_server::body(300000));
+}
+
+TEST_P(client_test, download_writes_the_exact_bytes_and_leaves_no_part_file) {
+    auto path = dir_ / "file.bin";
+    auto f = client_.download(url("/bytes/1000000"), path);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.size, 1000000u);
+    EXPECT_EQ(r.transferred, 1000000u);
+    EXPECT_EQ(read_file(path), loopback_server::body(1000000));
+    EXPECT_FALSE(fs::exists(dir_ / "file.bin.part"));
+    EXPECT_FALSE(fs::exists(dir_ / "file.bin.part.meta"));
+}
+
+TEST_P(client_test, a_non_2xx_status_is_a_status_error_and_creates_no_file) {
+    auto path = dir_ / "missing";
+    auto e = failure_of<vow::http::status_error>(client_.download(url("/status/404"), path));
+    EXPECT_EQ(e.status(), 404u);
+    EXPECT_FALSE(fs::exists(path));
+    auto e500 = failure_of<vow::http::status_error>(client_.get(url("/status/500")));
+    EXPECT_EQ(e500.status(), 500u);
+}
+
+TEST_P(client_test, status_error_carries_retry_after) {
+    auto e = failure_of<vow::http::status_error>(
+        client_.get(url("/bytes/10?fail=1&status=503&retry_after=7&key=" + key("ra"))));
+    EXPECT_EQ(e.status(), 503u);
+    ASSERT_TRUE(e.retry_after().has_value());
+    EXPECT_EQ(*e.retry_after(), 7s);
+}
+
+TEST_P(client_test, garbage_and_oversized_headers_are_protocol_errors) {
+    failure_of<vow::http::protocol_error>(client_.get(url("/garbage")));
+    failure_of<vow::http::protocol_error>(client_.get(url("/big-headers")));
+}
+
+TEST_P(client_test, a_body_shorter_than_its_content_length_fails_and_is_never_renamed) {
+    auto path = dir_ / "short.bin";
+    auto e = failure_of<vow::http::transport_error>(client_.download(url("/bytes/100000?short_after=5000"), path));
+    EXPECT_NE(std::string(e.what()).find("5000 of 100000"), std::string::npos) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_TRUE(fs::exists(dir_ / "short.bin.part"));
+}
+
+TEST_P(client_test, idle_timeout_fires_when_the_body_stalls) {
+    vow::http::request_options o;
+    o.idle_timeout = 200ms;
+    auto e = failure_of<vow::timeout_error>(client_.get(url("/bytes/100000?stall_after=1000"), o));
+    EXPECT_NE(std::string(e.what()).find("idle timeout"), std::string::npos) << e.what();
+}
+
+TEST_P(client_test, idle_timeout_fires_when_no_response_comes) {
+    vow::http::request_options o;
+    o.idle_timeout = 200ms;
+    auto e = failure_of<vow::timeout_error>(client_.get(url("/hang"), o));
+    EXPECT_NE(std::string(e.what()).find("idle timeout"), std::string::npos) << e.what();
+}
+
+TEST_P(client_test, total_timeout_fires_on_a_slow_but_steady_body) {
+    vow::http::request_options o;
+    o.total_timeout = 300ms;
+    auto e = failure_of<vow::timeout_error>(client_.get(url("/bytes/100000?rate=10000"), o));
+    EXPECT_NE(std::string(e.what()).find("total timeout"), std::string::npos) << e.what();
+}
+
+TEST_P(client_test, redirect_chains_are_followed_to_the_end) {
+    auto f = client_.get(url("/redirect/3?to=/bytes/500"));
+    auto r = get_within(f);
+    EXPECT_EQ(r.body, loopback_server::body(500));
+    EXPECT_NE(r.url.find("/bytes/500"), std::string::npos) << r.url;
+    auto rel = client_.get(url("/redirect-relative?to=/bytes/70"));
+    EXPECT_EQ(get_within(rel).body, loopback_server::body(70));
+    for (int code : {301, 303, 307, 308}) {
+        auto c = client_.get(url("/redirect-code/" + std::to_string(code) + "?to=/bytes/9"));
+        EXPECT_EQ(get_within(c).body, loopback_server::body(9)) << code;
+    }
+}
+
+TEST_P(client_test, redirect_loops_and_long_chains_fail_with_redirect_error) {
+    failure_of<vow::http::redirect_error>(client_.get(url("/redirect-loop")));
+    vow::http::request_options o;
+    o.max_redirects = 2;
+    failure_of<vow::http::redirect_error>(client_.get(url("/redirect/3?to=/bytes/5"), o));
+}
+
+TEST_P(client_test, progress_reports_body_bytes_and_ends_at_the_total) {
+    std::mutex m;
+    std::vector<vow::http::progress> seen;
+    vow::http::request_options o;
+    o.progress_interval = 0ms;
+    o.on_progress = [&](const vow::http::progress& p) {
+        std::lock_guard lock(m);
+        seen.push_back(p);
+    };
+    auto f = client_.download(url("/bytes/2000000?chunked=1"), dir_ / "p.bin", o);
+    get_within(f);
+    {
+        std::lock_guard lock(m);
+        ASSERT_FALSE(seen.empty());
+        EXPECT_EQ(seen.back().received, 2000000u);
+        for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LE(seen[i - 1].received, seen[i].received);
+    }
+    auto sized = client_.download(url("/bytes/3000"), dir_ / "q.bin", o);
+    get_within(sized);
+    std::lock_guard lock(m);
+    EXPECT_EQ(seen.back().total.value_or(0), 3000u);
+    EXPECT_EQ(seen.back().received, 3000u);
+}
+
+TEST_P(client_test, resume_after_a_reset_gives_a_byte_exact_file) {
+    auto path = dir_ / "resumed.bin";
+    auto u = url("/bytes/2000000?reset_after=700000&faults=1&key=" + key("reset"));
+    failure_of<vow::http::transport_error>(client_.download(u, path));
+    auto part = dir_ / "resumed.bin.part";
+    ASSERT_TRUE(fs::exists(part));
+    auto kept = fs::file_size(part);
+    EXPECT_GT(kept, 0u);
+    EXPECT_LE(kept, 700000u);
+    auto f = client_.download(u, path);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.resumed_from, kept);
+    EXPECT_EQ(r.transferred, 2000000u - kept);
+    EXPECT_EQ(read_file(path), loopback_server::body(2000000));
+}
+
+TEST_P(client_test, a_changed_validator_restarts_the_download_cleanly) {
+    auto path = dir_ / "changed.bin";
+    std::ofstream(dir_ / "changed.bin.part", std::ios::binary) << "stale bytes of another version";
+    std::ofstream(dir_ / "changed.bin.part.meta") << "\"other-etag\"\n";
+    auto f = client_.download(url("/bytes/50000"), path);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(read_file(path), loopback_server::body(50000));
+}
+
+TEST_P(client_test, a_416_on_a_complete_part_file_is_success) {
+    auto path = dir_ / "done.bin";
+    std::ofstream(dir_ / "done.bin.part", std::ios::binary) << loopback_server::body(4096);
+    std::ofstream(dir_ / "done.bin.part.meta") << "\"n-4096\"\n";
+    auto f = client_.download(url("/bytes/4096"), path);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 416u);
+    EXPECT_EQ(r.transferred, 0u);
+    EXPECT_EQ(read_file(path), loopback_server::body(4096));
+}
+
+TEST_P(client_test, no_resume_starts_over) {
+    auto path = dir_ / "fresh.bin";
+    std::ofstream(dir_ / "fresh.bin.part", std::ios::binary) << loopback_server::body(100);
+    vow::http::request_options o;
+    o.resume = false;
+    auto f = client_.download(url("/bytes/1000"), path, o);
+    EXPECT_EQ(get_within(f).resumed_from, 0u);
+    EXPECT_EQ(read_file(path), loopback_server::body(1000));
+}
+
+TEST_P(client_test, sha256_is_checked_before_the_rename) {
+    // sha256 of loopback_server::body(1000), computed by the first download.
+    vow::http::request_options o;
+    o.sha256 = std::string(64, '0');
+    auto path = dir_ / "sum.bin";
+    auto e = failure_of<vow::http::checksum_error>(client_.download(url("/bytes/1000"), path, o));
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_FALSE(fs::exists(dir_ / "sum.bin.part"));
+    o.sha256 = e.actual();
+    auto f = client_.download(url("/bytes/1000"), path, o);
+    EXPECT_EQ(get_within(f).sha256.value_or(""), e.actual());
+    EXPECT_EQ(read_file(path), loopback_server::body(1000));
+}
+
+TEST_P(client_test, sha256_covers_the_resumed_bytes_too) {
+    vow::http::request_options o;
+    auto whole = dir_ / "whole.bin";
+    o.sha256 = std::string(64, '0');
+    auto expected = failure_of<vow::http::checksum_error>(client_.download(url("/bytes/300000"), whole, o)).actual();
+    auto path = dir_ / "part-sum.bin";
+    auto u = url("/bytes/300000?reset_after=100000&faults=1&key=" + key("sum"));
+    failure_of<vow::http::transport_error>(client_.download(u, path));
+    o.sha256 = expected;
+    auto f = client_.download(u, path, o);
+    auto r = get_within(f);
+    EXPECT_GT(r.resumed_from, 0u);
+    EXPECT_EQ(read_file(path), loopback_server::body(300000));
+}
+
+TEST_P(client_test, cancel_mid_body_completes_at_once_and_keeps_the_part_file) {
+    auto path = dir_ / "cancelled.bin";
+    vow::promise<void> started;
+    auto started_f = started.get_future();
+    std::atomic<bool> once{false};
+    vow::http::request_options o;
+    o.progress_interval = 0ms;
+    o.on_progress = [&](const vow::http::progress& p) {
+        if (p.received > 0 && !once.exchange(true)) started.set_value();
+    };
+    auto f = client_.download(url("/bytes/10000000?rate=200000"), path, o);
+    ASSERT_TRUE(started_f.wait_for(bound));
+    f.cancel();
+    EXPECT_TRUE(f.wait_for(100ms));
+    EXPECT_THROW(std::move(f).get(), vow::cancelled_error);
+    EXPECT_TRUE(fs::exists(dir_ / "cancelled.bin.part"));
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_P(client_test, a_stream_sink_sees_every_byte_in_order) {
+    std::string got;
+    auto f = client_.stream(url("/bytes/1500000"), [&](std::span<const char> bytes) { got.append(bytes.data(), bytes.size()); });
+    auto r = get_within(f);
+    EXPECT_EQ(r.size, 1500000u);
+    EXPECT_EQ(got, loopback_server::body(1500000));
+}
+
+TEST_P(client_test, a_throwing_sink_fails_the_request_with_its_exception) {
+    struct sink_full : std::runtime_error {
+        sink_full() : std::runtime_error("sink full") {}
+    };
+    auto f = client_.stream(url("/bytes/1000000"), [](std::span<const char>) { throw sink_full(); });
+    ASSERT_TRUE(f.wait_for(bound));
+    EXPECT_THROW(std::move(f).get(), sink_full);
+}
+
+TEST_P(client_test, bodies_over_the_limit_fail_with_body_limit_error) {
+    vow::http::request_options o;
+    o.max_body_size = 1000;
+    failure_of<vow::http::body_limit_error>(client_.get(url("/bytes/5000"), o));
+    failure_of<vow::http::body_limit_error>(client_.get(url("/bytes/5000?chunked=1"), o));
+}
+
+TEST_P(client_test, keep_alive_reuses_the_connection) {
+    auto warm = client_.get(url("/bytes/10"));
+    get_within(warm);
+    auto before = server().connections_accepted();
+    for (int i = 0; i < 5; ++i) {
+        auto f = client_.get(url("/bytes/10"));
+        get_within(f);
+    }
+    EXPECT_EQ(server().connections_accepted(), before);
+}
+
+TEST_P(client_test, retry_policy_honours_retry_after_and_succeeds) {
+    vow::http::request_options o;
+    o.retry = vow::http::retry_policy(4);
+    std::vector<vow::timer::duration> delays;
+    o.retry->on_retry = [&](int, const std::exception_ptr&, vow::timer::duration d) { delays.push_back(d); };
+    auto f = client_.get(url("/bytes/64?fail=1&status=503&retry_after=1&key=" + key("retry")), o);
+    EXPECT_EQ(get_within(f).body, loopback_server::body(64));
+    ASSERT_EQ(delays.size(), 1u);
+    EXPECT_EQ(delays[0], std::chrono::duration_cast<vow::timer::duration>(1s));
+}
+
+TEST_P(client_test, a_retried_download_resumes_instead_of_restarting) {
+    vow::http::request_options o;
+    o.retry = vow::http::retry_policy(3);
+    o.retry->initial_delay = 1ms;
+    auto path = dir_ / "retried.bin";
+    auto f = client_.download(url("/bytes/1000000?reset_after=400000&faults=1&key=" + key("rr")), path, o);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_GT(r.resumed_from, 0u);
+    EXPECT_EQ(read_file(path), loopback_server::body(1000000));
+}
+
+TEST_P(client_test, download_all_completes_200_files_with_16_in_flight) {
+    vow::http::client_options co = trusting_options();
+    co.max_connections = 16;
+    co.max_connections_per_host = 16;
+    co.max_idle_per_host = 16;
+    vow::http::client c(co);
+    std::vector<vow::http::batch_item> items;
+    for (int i = 0; i < 200; ++i) items.push_back({url("/bytes/" + std::to_string(1000 + i)), "f" + std::to_string(i)});
+    auto f = c.download_all(items, dir_.path(), {});
+    auto results = get_within(f);
+    ASSERT_EQ(results.size(), 200u);
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(results[i].has_value()) << i;
+        EXPECT_EQ(read_file(dir_ / ("f" + std::to_string(i))), loopback_server::body(1000 + i)) << i;
+    }
+}
+
+TEST_P(client_test, download_all_keeps_every_items_outcome) {
+    std::vector<vow::http::batch_item> items = {{url("/bytes/10"), ""}, {url("/status/404"), ""}, {"nope://x", "x"}};
+    auto f = client_.download_all(items, dir_.path(), {});
+    auto results = get_within(f);
+    ASSERT_EQ(results.size(), 3u);
+    EXPECT_TRUE(results[0].has_value());
+    EXPECT_TRUE(fs::exists(dir_ / "10"));
+    EXPECT_FALSE(results[1].has_value());
+    EXPECT_FALSE(results[2].has_value());
+}
+
+TEST_P(client_test, the_per_host_limit_bounds_connections) {
+    vow::http::client_options co = trusting_options();
+    co.max_connections_per_host = 2;
+    vow::http::client c(co);
+    auto before = server().connections_accepted();
+    std::vector<vow::future<vow::http::response>> fs;
+    for (int i = 0; i < 12; ++i) fs.push_back(c.get(url("/bytes/20000")));
+    for (auto& f : fs) get_within(f);
+    EXPECT_LE(server().connections_accepted() - before, 2u);
+}
+
+// --- without the parameter -------------------------------------------------
+
+TEST(client, malformed_urls_and_other_schemes_are_invalid_url) {
+    vow::http::client c;
+    failure_of<vow::http::invalid_url>(c.get("not a url"));
+    failure_of<vow::http::invalid_url>(c.get("ftp://127.0.0.1/file"));
+    failure_of<vow::http::invalid_url>(c.get("http://"));
+}
+
+TEST(client, a_refused_connection_is_a_transport_error) {
+    // Bind a port, then close it: nothing listens there.
+    boost::asio::io_context ctx;
+    boost::asio::ip::tcp::acceptor a(ctx, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    auto port = a.local_endpoint().port();
+    a.close();
+    vow::http::client c;
+    auto e = failure_of<vow::http::transport_error>(c.get("http://127.0.0.1:" + std::to_string(port) + "/"));
+    EXPECT_EQ(e.code(), std::errc::connection_refused) << e.what();
+}
+
+TEST(client, an_unresolvable_host_is_a_transport_error) {
+    vow::http::client c;
+    failure_of<vow::http::transport_error>(c.get("http://no-such-host.invalid/"));
+}
+
+TEST(client, connect_timeout_covers_a_tls_handshake_that_never_answers) {
+    // A listener that accepts and never speaks: the handshake waits forever.
+    boost::asio::io_context ctx;
+    boost::asio::ip::tcp::acceptor a(ctx, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    vow::http::client_options co;
+    co.defaults.connect_timeout = 200ms;
+    vow::http::client c(co);
+    auto e = failure_of<vow::timeout_error>(
+        c.get("https://127.0.0.1:" + std::to_string(a.local_endpoint().port()) + "/"));
+    EXPECT_NE(std::string(e.what()).find("connect timeout"), std::string::npos) << e.what();
+}
+
+TEST(client, tls_verification_fails_without_the_servers_ca) {
+    vow::http::client c;
+    auto e = failure_of<vow::http::transport_error>(c.get(server().https_url("/bytes/10")));
+    EXPECT_NE(std::string(e.what()).find("TLS"), std::string::npos) << e.what();
+}
+
+TEST(client, insecure_skips_verification) {
+    vow::http::client_options co;
+    co.tls.insecure = true;
+    vow::http::client c(co);
+    auto f = c.get(server().https_url("/bytes/10"));
+    EXPECT_EQ(get_within(f).body, loopback_server::body(10));
+}
+
+TEST(client, a_ca_file_is_trusted) {
+    temp_dir dir;
+    std::ofstream(dir / "ca.pem") << server().ca_pem();
+    vow::http::client_options co;
+    co.tls.ca_file = (dir / "ca.pem").string();
+    vow::http::client c(co);
+    auto f = c.get(server().https_url("/bytes/10"));
+    EXPECT_EQ(get_within(f).body, loopback_server::body(10));
+}
+
+TEST(client, https_to_http_redirects_are_refused_unless_allowed) {
+    vow::http::client c(trusting_options());
+    failure_of<vow::http::redirect_error>(c.get(server().https_url("/to-http?to=/bytes/5")));
+    vow::http::request_options o;
+    o.allow_https_to_http = true;
+    auto f = c.get(server().https_url("/to-http?to=/bytes/5"), o);
+    EXPECT_EQ(get_within(f).body, loopback_server::body(5));
+}
+
+TEST(client, retry_waits_exactly_the_retry_after_on_the_manual_clock) {
+    vow::manual_timer clock;
+    vow::http::client_options co;
+    co.retry_timer = &clock;
+    vow::http::client c(co);
+    vow::http::request_options o;
+    o.retry = vow::http::retry_policy(4);
+    std::mutex m;
+    std::vector<vow::timer::duration> delays;
+    std::latch first_retry(1);
+    o.retry->on_retry = [&](int, const std::exception_ptr&, vow::timer::duration d) {
+        std::lock_guard lock(m);
+        delays.push_back(d);
+        if (delays.size() == 1) first_retry.count_down();
+    };
+    std::string key = "manual" + std::to_string(::getpid());
+    auto f = c.get(server().http_url("/bytes/8?fail=1&status=429&retry_after=120&key=" + key), o);
+    first_retry.wait();
+    // The backoff is pending on the manual clock for exactly Retry-After.
+    while (clock.next_deadline() == vow::timer::time_point::max()) std::this_thread::yield();
+    EXPECT_EQ(clock.next_deadline() - clock.now(), std::chrono::duration_cast<vow::timer::duration>(30s))
+        << "Retry-After 120 s is capped by the policy's max_delay of 30 s";
+    EXPECT_FALSE(f.is_ready());
+    clock.advance(30s);
+    EXPECT_EQ(get_within(f).body, loopback_server::body(8));
+    EXPECT_EQ(server().requests_with_key(key), 2u);
+}
+
+TEST(client, non_idempotent_methods_are_not_retried) {
+    vow::http::client c;
+    vow::http::request_options o;
+    o.method = "POST";
+    o.body = "x";
+    o.retry = vow::http::retry_policy(4, "POST");
+    std::string key = "post" + std::to_string(::getpid());
+    auto e = failure_of<vow::http::status_error>(c.get(server().http_url("/bytes/8?fail=1&status=503&key=" + key), o));
+    EXPECT_EQ(e.status(), 503u);
+    EXPECT_EQ(server().requests_with_key(key), 1u);
+}
+
+TEST(client, destroying_the_client_cancels_what_is_in_flight) {
+    vow::future<vow::http::response> f;
+    {
+        vow::http::client c;
+        f = c.get(server().http_url("/hang"));
+    }
+    ASSERT_TRUE(f.wait_for(bound));
+    EXPECT_THROW(std::move(f).get(), vow::cancelled_error);
+}
+
+TEST(client, file_name_for_takes_the_last_path_segment) {
+    EXPECT_EQ(vow::http::file_name_for("http://h/a/b/file.tar.gz?x=1"), "file.tar.gz");
+    EXPECT_EQ(vow::http::file_name_for("http://h/"), "index.html");
+    EXPECT_EQ(vow::http::file_name_for("http://h"), "index.html");
+    EXPECT_EQ(vow::http::file_name_for("https://h/dir/"), "index.html");
+}
+
+}  // namespace
