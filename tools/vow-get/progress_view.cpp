@@ -1,5 +1,6 @@
 #include "progress_view.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,9 @@ namespace {
 
 constexpr auto redraw_interval = std::chrono::milliseconds(200);  // 5 frames a second
 constexpr std::size_t bar_cells = 20;
+constexpr auto rate_window = std::chrono::seconds(3);        // the rate shown is over this long
+constexpr auto stalled_after = std::chrono::milliseconds(1500);  // no bytes for this long: "stalled"
+constexpr std::size_t max_name_width = 28;
 
 std::size_t terminal_width(int fd) {
     winsize ws{};
@@ -75,8 +79,12 @@ void progress_view::progressed(std::size_t id, const vow::http::progress& p) {
     item& it = found->second;
     it.received = p.received;
     it.total = p.total;
-    it.rate = p.bytes_per_second;
-    it.note.clear();
+    it.client_rate = p.bytes_per_second;
+    it.retry_at.reset();
+    auto now = clock::now();
+    if (!it.samples.empty() && p.received < it.samples.back().second) it.samples.clear();  // started over
+    it.samples.emplace_back(now, p.received);
+    while (it.samples.size() > 2 && now - it.samples.front().first > rate_window) it.samples.pop_front();
 }
 
 void progress_view::retrying(std::size_t id, int attempt, const error_description& why,
@@ -85,8 +93,9 @@ void progress_view::retrying(std::size_t id, int attempt, const error_descriptio
     std::string name;
     if (auto found = active_.find(id); found != active_.end()) {
         name = found->second.name;
-        found->second.note = "retry in " + format_seconds(delay) + " (" + printable(why.message) + ")";
-        found->second.rate = 0;
+        found->second.retry_at = clock::now() + delay;
+        found->second.retry_reason = printable(why.message);
+        found->second.samples.clear();
     }
     emit_locked("retry  " + name + "  attempt " + std::to_string(attempt) + " failed: " +
                     printable(why.message) + "; retrying in " + format_seconds(delay),
@@ -188,8 +197,10 @@ void progress_view::redraw_locked(bool force) {
     for (const auto& line : pending_lines_) frame += "\x1b[2K" + printable(line) + "\n";
     pending_lines_.clear();
     std::size_t lines = 0;
+    std::size_t name_width = 8;
+    for (const auto& [id, it] : active_) name_width = std::max(name_width, std::min(it.name.size(), max_name_width));
     for (const auto& [id, it] : active_) {
-        frame += "\x1b[2K" + bar_line(it, width) + "\n";
+        frame += "\x1b[2K" + bar_line(it, name_width, width, now) + "\n";
         ++lines;
     }
     frame += "\x1b[2K" + total_line(width) + "\n";
@@ -199,42 +210,69 @@ void progress_view::redraw_locked(bool force) {
     write_all(fd_, frame);
 }
 
-std::string progress_view::bar_line(const item& it, std::size_t width) const {
-    std::string right;
+double progress_view::recent_rate(const item& it, clock::time_point now) {
+    if (it.samples.empty()) return 0;
+    const auto& [last_t, last_n] = it.samples.back();
+    if (now - last_t > stalled_after) return 0;
+    const auto& [first_t, first_n] = it.samples.front();
+    double span = std::chrono::duration<double>(now - first_t).count();
+    if (span < 0.5) return it.client_rate;  // too little history yet
+    return static_cast<double>(last_n - first_n) / span;
+}
+
+std::string progress_view::bar_line(const item& it, std::size_t name_width, std::size_t width,
+                                    clock::time_point now) const {
+    std::string bytes = format_bytes(it.received);
+    std::string percent;
+    std::optional<double> fraction;
     if (it.total && *it.total > 0) {
-        double frac = static_cast<double>(it.received) / static_cast<double>(*it.total);
-        if (frac > 1) frac = 1;
-        auto filled = static_cast<std::size_t>(frac * bar_cells);
-        right += " [" + std::string(filled, '#') + std::string(bar_cells - filled, '-') + "]";
+        fraction = std::min(1.0, static_cast<double>(it.received) / static_cast<double>(*it.total));
         char pct[8];
-        std::snprintf(pct, sizeof pct, "%4d%%", static_cast<int>(frac * 100));
-        right += pct;
-        right += " " + format_bytes(it.received) + "/" + format_bytes(*it.total);
-    } else {
-        right += " " + format_bytes(it.received);
+        std::snprintf(pct, sizeof pct, "%4d%%", static_cast<int>(*fraction * 100));
+        percent = pct;
+        bytes += "/" + format_bytes(*it.total);
     }
-    if (!it.note.empty()) {
-        right += "  " + it.note;
+
+    std::string status;
+    if (it.retry_at) {
+        auto left = std::max(clock::duration::zero(), *it.retry_at - now);
+        status = left > clock::duration::zero() ? "retry in " + format_seconds(left) + " after " + it.retry_reason
+                                                : "retrying after " + it.retry_reason;
+    } else if (!it.samples.empty() && now - it.samples.back().first > stalled_after) {
+        status = "stalled " + format_clock(std::chrono::duration_cast<std::chrono::seconds>(now - it.samples.back().first));
+    } else if (it.samples.empty() && now - it.started > stalled_after) {
+        status = "waiting for the server";
     } else {
-        right += "  " + format_rate(it.rate);
-        if (it.total && it.rate > 0 && *it.total > it.received) {
+        double rate = recent_rate(it, now);
+        status = format_rate(rate);
+        if (it.total && rate > 0 && *it.total > it.received) {
             auto eta = std::chrono::seconds(
-                static_cast<long long>(static_cast<double>(*it.total - it.received) / it.rate + 0.5));
-            right += "  ETA " + format_clock(eta);
+                static_cast<long long>(static_cast<double>(*it.total - it.received) / rate + 0.5));
+            status += "  ETA " + format_clock(eta);
         }
     }
-    std::size_t name_width = 24;
-    if (width > right.size() && width - right.size() < name_width) name_width = width - right.size();
-    if (name_width < 8) name_width = 8;
-    return fit(pad_or_cut(it.name, name_width) + right, width);
+
+    // name [bar] pct  bytes  status: the bar gives up cells first on a narrow terminal.
+    std::string name = pad_or_cut(it.name, name_width);
+    std::size_t fixed = name.size() + percent.size() + 2 + bytes.size() + 2 + status.size();
+    std::string bar;
+    if (fraction) {
+        // At least 10 cells: a long status is cut at the edge rather than the bar dropped.
+        std::size_t cells = width > fixed + 3 ? std::min(bar_cells, width - fixed - 3) : 0;
+        cells = std::max<std::size_t>(cells, 10);
+        auto filled = static_cast<std::size_t>(*fraction * static_cast<double>(cells));
+        bar = " [" + std::string(filled, '#') + std::string(cells - filled, '-') + "]";
+    }
+    return fit(name + bar + percent + "  " + bytes + "  " + status, width);
 }
 
 std::string progress_view::total_line(std::size_t width) const {
     std::uint64_t bytes = finished_bytes_;
     double rate = 0;
+    auto now = clock::now();
     for (const auto& [id, it] : active_) {
         bytes += it.received;
-        rate += it.rate;
+        rate += recent_rate(it, now);
     }
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - start_);
     std::string line = "total: " + std::to_string(done_) + "/" + std::to_string(total_items_) + " done";

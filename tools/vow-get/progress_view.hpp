@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -75,13 +76,20 @@ private:
         clock::time_point started;
         std::uint64_t received = 0;
         std::optional<std::uint64_t> total;
-        double rate = 0;
-        std::string note;  // e.g. "retry in 1.0 s (HTTP 503)"
+        double client_rate = 0;  // the client's figure, over the whole attempt
+        // (time, received) of the last few seconds: the rate shown is recent, and
+        // falls to zero when the bytes stop coming.
+        std::deque<std::pair<clock::time_point, std::uint64_t>> samples;
+        std::optional<clock::time_point> retry_at;  // waiting for a retry until then
+        std::string retry_reason;
     };
+
+    // Bytes per second over the recent window, as of `now`.
+    static double recent_rate(const item& it, clock::time_point now);
 
     void emit_locked(const std::string& line, bool always);
     void redraw_locked(bool force);
-    std::string bar_line(const item& it, std::size_t width) const;
+    std::string bar_line(const item& it, std::size_t name_width, std::size_t width, clock::time_point now) const;
     std::string total_line(std::size_t width) const;
     static void write_all(int fd, const std::string& bytes);
 
