@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -41,6 +42,14 @@ child_process::child_process(std::vector<std::string> argv, io mode, unsigned sh
     args.push_back(nullptr);
 
     if (mode == io::terminal) {
+        // A terminal that draws: whatever TERM the tests run under (CI often says "dumb").
+        std::vector<std::string> env_strings{"TERM=xterm-256color"};
+        for (char** e = environ; *e; ++e) {
+            if (std::string_view(*e).substr(0, 5) != "TERM=") env_strings.emplace_back(*e);
+        }
+        std::vector<char*> env;
+        for (auto& e : env_strings) env.push_back(e.data());
+        env.push_back(nullptr);
         int master = -1;
         winsize ws{};
         ws.ws_col = columns;
@@ -49,7 +58,7 @@ child_process::child_process(std::vector<std::string> argv, io mode, unsigned sh
         if (pid_ < 0) throw_errno("forkpty");
         if (pid_ == 0) {
             // Only async-signal-safe calls between fork and exec.
-            ::execve(args[0], args.data(), environ);
+            ::execve(args[0], args.data(), env.data());
             ::_exit(127);
         }
         ::fcntl(master, F_SETFD, FD_CLOEXEC);
