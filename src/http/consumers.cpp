@@ -102,7 +102,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         have_ = asked_from_;
         auto validator = validator_of(head.headers);
         if (!validator) validator = file_.stored_validator();
-        file_.open(true, validator, hash);
+        file_.open(true, validator, hash, head.content_length);
     } else if (head.status == 416 && asked_from_ > 0) {
         auto range = head.headers.find("Content-Range");
         auto parsed = range ? parse_content_range(*range) : std::nullopt;
@@ -117,7 +117,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         }
     } else {
         require_success(head, url);
-        file_.open(false, validator_of(head.headers), hash);
+        file_.open(false, validator_of(head.headers), hash, head.content_length);
     }
     result_.status = head.status;
     result_.resumed_from = have_;

@@ -69,7 +69,8 @@ std::optional<std::string> part_file::stored_validator() const {
     return std::nullopt;
 }
 
-void part_file::open(bool keep_existing, const std::optional<std::string>& validator, bool hash) {
+void part_file::open(bool keep_existing, const std::optional<std::string>& validator, bool hash,
+                     std::optional<std::uint64_t> expected_size) {
     close();
     if (!final_.parent_path().empty()) {
         std::error_code ec;
@@ -80,10 +81,15 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
     if (fd_ < 0) throw file_error(last_error(), "cannot open " + part_.string());
     size_ = keep_existing ? existing_size() : 0;
 
-    std::error_code ignored;
-    if (validator) {
-        std::ofstream(meta_, std::ios::trunc) << *validator << '\n';
+    validator_ = validator;
+    meta_written_ = false;
+    constexpr std::uint64_t small_file = 1 << 20;
+    if (!expected_size || *expected_size > small_file) {
+        write_meta();
+    } else if (keep_existing) {
+        // keep the meta of the .part being continued
     } else {
+        std::error_code ignored;
         std::filesystem::remove(meta_, ignored);
     }
 
@@ -123,15 +129,27 @@ void part_file::commit() {
     std::error_code ec;
     std::filesystem::rename(part_, final_, ec);
     if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
-    std::filesystem::remove(meta_, ec);
+    if (meta_written_) std::filesystem::remove(meta_, ec);
+}
+
+void part_file::write_meta() noexcept {
+    std::error_code ignored;
+    if (validator_) {
+        std::ofstream(meta_, std::ios::trunc) << *validator_ << '\n';
+    } else {
+        std::filesystem::remove(meta_, ignored);
+    }
+    meta_written_ = true;
 }
 
 void part_file::close() noexcept {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    if (fd_ < 0) return;
+    ::close(std::exchange(fd_, -1));
+    if (!meta_written_ && size_ > 0) write_meta();  // left incomplete: make it resumable
 }
 
 void part_file::discard() noexcept {
-    close();
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
     std::error_code ignored;
     std::filesystem::remove(part_, ignored);
     std::filesystem::remove(meta_, ignored);

@@ -45,9 +45,13 @@ public:
     std::optional<std::string> stored_validator() const;
 
     // Opens the .part: keeping its bytes (a 206 continues it) or empty (a 200
-    // restarts). `validator` is remembered for the next resume. With
-    // `hash`, the kept bytes are hashed first so the digest covers the file.
-    void open(bool keep_existing, const std::optional<std::string>& validator, bool hash);
+    // restarts). `validator` is remembered for the next resume: written at
+    // once when `expected_size` is large or unknown, else only if the file is
+    // left incomplete (a small file that completes never pays for the meta
+    // file). With `hash`, the kept bytes are hashed first so the digest
+    // covers the file.
+    void open(bool keep_existing, const std::optional<std::string>& validator, bool hash,
+              std::optional<std::uint64_t> expected_size = std::nullopt);
     void write(const char* data, std::size_t n);
     std::uint64_t size() const noexcept { return size_; }
     std::string digest();  // hex SHA-256 of the whole file; open(..., hash=true) first
@@ -61,8 +65,12 @@ public:
 
 private:
     std::filesystem::path final_, part_, meta_;
+    void write_meta() noexcept;
+
     int fd_ = -1;
     std::uint64_t size_ = 0;
+    std::optional<std::string> validator_;
+    bool meta_written_ = false;
     std::optional<sha256> hash_;
 };
 

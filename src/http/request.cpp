@@ -72,7 +72,8 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, tar
       consumer_(std::move(consumer)),
       user_side_(core_->completion_executor()),
       total_timer_(worker.ctx),
-      wake_timer_(worker.ctx) {}
+      wake_timer_(worker.ctx),
+      catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() = default;
 
@@ -89,6 +90,7 @@ void request_op::abort() {
     if (connect_timer_) connect_timer_->cancel();
     total_timer_.cancel();
     wake_timer_.cancel();
+    catch_up_timer_.cancel();
 }
 
 void request_op::wake_up() {
@@ -210,6 +212,7 @@ awaitable<void> request_op::run() {
             op->worker_.live.erase(op);
             op->active_ = nullptr;
             op->total_timer_.cancel();
+            op->catch_up_timer_.cancel();
         }
     } on_exit{this};
 
@@ -430,9 +433,20 @@ void request_op::note_body_bytes(std::size_t n) {
     body_received_ += n;
     if (!options_.on_progress) return;
     auto now = std::chrono::steady_clock::now();
-    if (now - last_progress_ < options_.progress_interval) return;
-    if (progress_in_flight_.exchange(true, std::memory_order_acq_rel)) return;
+    if (now - last_progress_ < options_.progress_interval) {
+        arm_catch_up();
+        return;
+    }
+    report_progress(now);
+}
+
+void request_op::report_progress(std::chrono::steady_clock::time_point now) {
+    if (progress_in_flight_.exchange(true, std::memory_order_acq_rel)) {
+        arm_catch_up();  // the previous report is still queued; try again later
+        return;
+    }
     last_progress_ = now;
+    reported_ = body_received_;
     try {
         user_side_.execute([self = shared_from_this(), p = snapshot(now)] {
             self->progress_in_flight_.store(false, std::memory_order_release);
@@ -445,6 +459,21 @@ void request_op::note_body_bytes(std::size_t n) {
     } catch (const executor_shut_down&) {
         progress_in_flight_.store(false, std::memory_order_release);  // nobody to report to
     }
+}
+
+// Without this, bytes that arrive just after a report and are followed by a
+// stall would stay unreported until the end.
+void request_op::arm_catch_up() {
+    if (catch_up_armed_) return;
+    catch_up_armed_ = true;
+    catch_up_timer_.expires_at(std::max(last_progress_ + options_.progress_interval,
+                                        std::chrono::steady_clock::now() + std::chrono::milliseconds(10)));
+    catch_up_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+        auto op = self.lock();
+        if (!op) return;
+        op->catch_up_armed_ = false;
+        if (!ec && op->body_received_ != op->reported_) op->report_progress(std::chrono::steady_clock::now());
+    });
 }
 
 namespace {

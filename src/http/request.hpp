@@ -126,7 +126,12 @@ private:
     std::uint64_t body_received_ = 0;  // this response
     std::optional<std::uint64_t> body_total_;
     std::atomic<bool> progress_in_flight_{false};  // one report queued at a time: a slow callback is not flooded
+    std::uint64_t reported_ = 0;                   // body_received_ at the last report
+    asio::steady_timer catch_up_timer_;            // reports bytes held back by the interval when no more come
+    bool catch_up_armed_ = false;
     progress snapshot(std::chrono::steady_clock::time_point now) const;
+    void report_progress(std::chrono::steady_clock::time_point now);
+    void arm_catch_up();
 };
 
 }  // namespace vow::http::detail

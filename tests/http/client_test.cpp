@@ -217,6 +217,24 @@ TEST_P(client_test, progress_reports_body_bytes_and_ends_at_the_total) {
     EXPECT_EQ(seen.back().received, 3000u);
 }
 
+TEST_P(client_test, progress_catches_up_when_the_body_stalls) {
+    // The stall keeps the request open for 10 s; the last bytes before it must
+    // be reported long before that, not only when the request ends.
+    vow::promise<void> all_seen;
+    auto all_seen_f = all_seen.get_future();
+    std::atomic<bool> once{false};
+    vow::http::request_options o;
+    o.idle_timeout = 10s;
+    o.progress_interval = 50ms;
+    o.on_progress = [&](const vow::http::progress& p) {
+        if (p.received == 1048576 && !once.exchange(true)) all_seen.set_value();
+    };
+    auto f = client_.get(url("/bytes/4194304?stall_after=1048576"), o);
+    EXPECT_TRUE(all_seen_f.wait_for(5s));
+    EXPECT_FALSE(f.is_ready());
+    f.cancel();
+}
+
 TEST_P(client_test, resume_after_a_reset_gives_a_byte_exact_file) {
     auto path = dir_ / "resumed.bin";
     auto u = url("/bytes/2000000?reset_after=700000&faults=1&key=" + key("reset"));

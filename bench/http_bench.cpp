@@ -1,0 +1,233 @@
+// HTTP benchmarks: vow::http against libcurl, both downloading from the same
+// in-process loopback server in the same run.
+//   big_body_to_file / big_body_to_sink   one 1 GiB body (bytes_per_second)
+//   small_downloads                       2,000 bodies of 16 KiB, 32 in flight (items_per_second)
+//   big_body_peak_rss/vow                 growth of peak RSS during a 1 GiB download (counter rss_growth_MiB)
+// The server shares the machine with the client, so absolute figures say as
+// much about the server as about either client: read the ratios.
+#include <benchmark/benchmark.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "vow/http/client.hpp"
+#include "vow/http/loopback_server.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t big_size = 1ull << 30;
+constexpr int small_count = 2000;
+constexpr int small_in_flight = 32;
+constexpr long curl_buffer = 100 * 1024;
+
+vow::http::loopback_server& server() {
+    static vow::http::loopback_server s(vow::http::loopback_server::options{false, 1});
+    return s;
+}
+
+fs::path scratch_dir() {
+    static fs::path dir = [] {
+        auto d = fs::temp_directory_path() / ("vow_http_bench_" + std::to_string(::getpid()));
+        fs::create_directories(d);
+        return d;
+    }();
+    return dir;
+}
+
+std::string big_url() { return server().http_url("/bytes/" + std::to_string(big_size)); }
+std::string small_url(int i) { return server().http_url("/bytes/16384?n=" + std::to_string(i)); }
+
+// ---- vow --------------------------------------------------------------------
+
+void big_body_to_file_vow(benchmark::State& state) {
+    vow::http::client client;
+    auto path = scratch_dir() / "big_vow.bin";
+    for (auto _ : state) {
+        auto r = client.download(big_url(), path).get();
+        benchmark::DoNotOptimize(r.size);
+        state.PauseTiming();
+        fs::remove(path);
+        state.ResumeTiming();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
+}
+
+void big_body_to_sink_vow(benchmark::State& state) {
+    vow::http::client client;
+    for (auto _ : state) {
+        std::uint64_t seen = 0;
+        client.stream(big_url(), [&](std::span<const char> bytes) { seen += bytes.size(); }).get();
+        benchmark::DoNotOptimize(seen);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
+}
+
+void small_downloads_vow(benchmark::State& state) {
+    vow::http::client_options o;
+    o.max_connections = small_in_flight;
+    o.max_connections_per_host = small_in_flight;
+    o.max_idle_per_host = small_in_flight;
+    o.io_threads = 2;
+    vow::http::client client(o);
+    std::vector<vow::http::batch_item> items;
+    for (int i = 0; i < small_count; ++i) items.push_back({small_url(i), "vow_small_" + std::to_string(i)});
+    for (auto _ : state) {
+        auto results = client.download_all(items, scratch_dir(), {}).get();
+        for (auto& r : results) {
+            if (!r.has_value()) state.SkipWithError("a small download failed");
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * small_count);
+}
+
+std::uint64_t status_kib(const char* field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::string(field).size()));
+    }
+    return 0;
+}
+
+void big_body_peak_rss_vow(benchmark::State& state) {
+    vow::http::client client;
+    auto path = scratch_dir() / "big_rss.bin";
+    double growth_mib = 0;
+    for (auto _ : state) {
+        std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current RSS
+        auto base = status_kib("VmRSS:");
+        auto r = client.download(big_url(), path).get();
+        benchmark::DoNotOptimize(r.size);
+        growth_mib = static_cast<double>(status_kib("VmHWM:") - base) / 1024.0;
+        fs::remove(path);
+    }
+    state.counters["rss_growth_MiB"] = growth_mib;
+}
+
+// ---- libcurl (easy interface for one body, multi for many) -----------------
+
+struct curl_global {
+    curl_global() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+    ~curl_global() { curl_global_cleanup(); }
+};
+curl_global& curl_init() {
+    static curl_global g;
+    return g;
+}
+
+std::size_t write_to_fd(char* data, std::size_t size, std::size_t n, void* fd) {
+    std::size_t total = size * n, done = 0;
+    while (done < total) {
+        auto w = ::write(*static_cast<int*>(fd), data + done, total - done);
+        if (w <= 0) return 0;
+        done += static_cast<std::size_t>(w);
+    }
+    return total;
+}
+
+std::size_t discard(char*, std::size_t size, std::size_t n, void* seen) {
+    *static_cast<std::uint64_t*>(seen) += size * n;
+    return size * n;
+}
+
+void big_body_to_file_curl(benchmark::State& state) {
+    curl_init();
+    auto path = scratch_dir() / "big_curl.bin";
+    CURL* h = curl_easy_init();
+    for (auto _ : state) {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        curl_easy_setopt(h, CURLOPT_URL, big_url().c_str());
+        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, curl_buffer);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_to_fd);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &fd);
+        if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl failed");
+        ::close(fd);
+        state.PauseTiming();
+        fs::remove(path);
+        state.ResumeTiming();
+    }
+    curl_easy_cleanup(h);
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
+}
+
+void big_body_to_sink_curl(benchmark::State& state) {
+    curl_init();
+    CURL* h = curl_easy_init();
+    for (auto _ : state) {
+        std::uint64_t seen = 0;
+        curl_easy_setopt(h, CURLOPT_URL, big_url().c_str());
+        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, curl_buffer);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &seen);
+        if (curl_easy_perform(h) != CURLE_OK) state.SkipWithError("curl failed");
+        benchmark::DoNotOptimize(seen);
+    }
+    curl_easy_cleanup(h);
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
+}
+
+// 2,000 transfers through one multi handle, at most 32 at a time, each to its file.
+void small_downloads_curl(benchmark::State& state) {
+    curl_init();
+    CURLM* multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(small_in_flight));
+    struct transfer {
+        CURL* easy = nullptr;
+        int fd = -1;
+    };
+    std::vector<transfer> slots(small_in_flight);
+    for (auto& s : slots) s.easy = curl_easy_init();
+    for (auto _ : state) {
+        int next = 0, running = 0, done = 0;
+        auto start = [&](transfer& t) {
+            auto path = scratch_dir() / ("curl_small_" + std::to_string(next));
+            t.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            curl_easy_setopt(t.easy, CURLOPT_URL, small_url(next).c_str());
+            curl_easy_setopt(t.easy, CURLOPT_BUFFERSIZE, curl_buffer);
+            curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, write_to_fd);
+            curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t.fd);
+            curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
+            curl_multi_add_handle(multi, t.easy);
+            ++next;
+        };
+        for (auto& t : slots) {
+            if (next < small_count) start(t);
+        }
+        while (done < small_count) {
+            curl_multi_perform(multi, &running);
+            int queued = 0;
+            while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+                if (m->msg != CURLMSG_DONE) continue;
+                if (m->data.result != CURLE_OK) state.SkipWithError("curl failed");
+                transfer* t = nullptr;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+                curl_multi_remove_handle(multi, t->easy);
+                ::close(t->fd);
+                ++done;
+                if (next < small_count) start(*t);
+            }
+            if (done < small_count) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+        }
+    }
+    for (auto& s : slots) curl_easy_cleanup(s.easy);
+    curl_multi_cleanup(multi);
+    state.SetItemsProcessed(state.iterations() * small_count);
+}
+
+}  // namespace
+
+BENCHMARK(big_body_to_file_vow)->Name("big_body_to_file/vow")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(big_body_to_file_curl)->Name("big_body_to_file/curl")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(big_body_to_sink_vow)->Name("big_body_to_sink/vow")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(big_body_to_sink_curl)->Name("big_body_to_sink/curl")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(small_downloads_vow)->Name("small_downloads/vow")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(small_downloads_curl)->Name("small_downloads/curl")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(big_body_peak_rss_vow)->Name("big_body_peak_rss/vow")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
