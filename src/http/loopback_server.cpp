@@ -89,7 +89,13 @@ constexpr std::string_view default_redirect_target = "/bytes/16";
 constexpr std::size_t request_header_limit = 64 * 1024;
 constexpr std::uint64_t request_body_limit = 1024 * 1024;
 constexpr std::size_t request_buffer_limit = request_header_limit + request_body_limit + 64 * 1024;
-constexpr auto rate_tick = std::chrono::milliseconds(100);
+
+// ?rate=B sends rate_slice(B) bytes every rate_tick(B): B/10 bytes every
+// 100 ms, or for B < 10 one byte every 1/B seconds.
+constexpr std::uint64_t rate_slice(std::uint64_t rate) noexcept { return rate >= 10 ? rate / 10 : 1; }
+constexpr std::chrono::milliseconds rate_tick(std::uint64_t rate) noexcept {
+    return std::chrono::milliseconds(rate >= 10 ? 100 : static_cast<std::chrono::milliseconds::rep>(1000 / rate));
+}
 
 // A 64-bit finaliser (splitmix64's) over the position in the period.
 constexpr char pattern_byte(std::uint64_t j) noexcept {
@@ -331,13 +337,13 @@ private:
         auto remaining = plan_.to_send - sent_;
         if (remaining == 0) return finish_body();
         auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, max_slice));
-        if (plan_.rate != 0) n = static_cast<std::size_t>(std::min<std::uint64_t>(n, std::max<std::uint64_t>(1, plan_.rate / 10)));
+        if (plan_.rate != 0) n = static_cast<std::size_t>(std::min<std::uint64_t>(n, rate_slice(plan_.rate)));
         const char* data = pattern().data() + (plan_.first + sent_) % pattern_period;
         auto on_written = [self = this->shared_from_this(), n](const error_code& ec, std::size_t) {
             if (ec) return self->close();
             self->sent_ += n;
             if (self->plan_.rate != 0 && self->sent_ < self->plan_.to_send) {
-                self->timer_.expires_after(rate_tick);
+                self->timer_.expires_after(rate_tick(self->plan_.rate));
                 self->timer_.async_wait([self](const error_code& wait_ec) {
                     if (wait_ec) return self->close();
                     self->send_body();

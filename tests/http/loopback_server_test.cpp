@@ -11,9 +11,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -397,6 +399,44 @@ TEST_F(loopback_server_test, connection_close_is_honoured) {
     ASSERT_FALSE(result.ec);
     EXPECT_FALSE(result.message.keep_alive());
     EXPECT_EQ(conn.read_until_error(), asio::error::eof);
+}
+
+TEST(loopback_server_threads, concurrent_clients_share_the_key_counters) {
+    loopback_server server(loopback_server::options{.tls = true, .threads = 3});
+    constexpr int clients = 4;
+    constexpr int requests_each = 15;
+    std::atomic<int> failures{0};
+    std::atomic<int> bad{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            asio::io_context ioc;
+            asio::ssl::context ctx(asio::ssl::context::tls_client);
+            ctx.add_certificate_authority(asio::buffer(server.ca_pem()));
+            auto run = [&](auto& conn) {
+                for (int i = 0; i < requests_each; ++i) {
+                    auto result = conn.get("/bytes/20000?fail=10&status=429&key=shared");
+                    if (result.ec) ++bad;
+                    else if (result.message.result_int() == 429) ++failures;
+                    else if (result.message.body() != loopback_server::body(20000)) ++bad;
+                }
+            };
+            if (c % 2 == 0) {
+                plain_connection conn(ioc, server.http_port());
+                run(conn);
+            } else {
+                beast::error_code ec;
+                tls_connection conn(ioc, ctx, server.https_port(), ec);
+                if (ec) ++bad;
+                else run(conn);
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_EQ(failures.load(), 10);
+    EXPECT_EQ(server.requests_with_key("shared"), std::size_t{clients * requests_each});
+    EXPECT_EQ(server.connections_accepted(), std::size_t{clients});
 }
 
 TEST(loopback_server_lifetime, destructor_closes_stalled_and_hanging_connections) {

@@ -8,7 +8,8 @@
 //                         Range: bytes=a- and bytes=a-b (206, 416 past the end)
 //                         and If-Range; sends ETag "n-N" and a fixed Last-Modified.
 //     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
-//     ?rate=B             at most B body bytes per second (slow)
+//     ?rate=B             at most B body bytes per second (slow): B/10 bytes
+//                         every 100 ms (B < 10: one byte every 1/B s)
 //     ?stall_after=K      send K body bytes, then nothing (the connection stays open)
 //     ?reset_after=K      send K body bytes, then reset the connection (RST)
 //     ?short_after=K      announce the full length, send K bytes, close cleanly
@@ -18,9 +19,14 @@
 //                         the first M requests with key S get status C (e.g. 503,
 //                         429) with Retry-After: R (seconds) when R is given
 //   /status/C             an empty response with status C (404, 500, ...)
-//   /redirect/N?to=T      N redirects (302) in a chain, then Location: T
+//   /redirect/N?to=T      N redirects (302) in a chain, then Location: T:
+//                         /redirect/N sends Location: /redirect/<N-1>?to=<T
+//                         percent-encoded>; /redirect/0 sends Location: T.
+//                         T is percent-decoded; every ?to= defaults to /bytes/16.
 //   /redirect-code/C?to=T one redirect with status C (301, 303, 307, 308)
-//   /redirect-relative?to=T  Location is a relative reference
+//   /redirect-relative?to=T  Location is a relative reference: T without its
+//                         leading '/', e.g. to=/bytes/10 sends
+//                         "Location: bytes/10" (resolves to /bytes/10)
 //   /redirect-loop        redirects to itself forever
 //   /to-http?to=T         (over HTTPS) redirects to http://127.0.0.1:<http_port>T
 //   /garbage              a garbage status line, then close
