@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vow's one entry point for set-up, build, run and test.
-#   ./build.sh demo    install what is missing, build, run the main job
+#   ./build.sh demo    install what is missing, build vow-get, run vow-get --demo
 #   ./build.sh test    install what is missing, build, run every test
 #   ./build.sh asan | tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   ./build.sh bench [ARGS]   build and run the benchmarks (Google Benchmark args pass through)
@@ -42,8 +42,8 @@ case "$command" in
   demo)
     install_missing
     cmake --preset default >/dev/null
-    cmake --build --preset default --target executors_demo
-    ./build/default/examples/executors_demo "$@"
+    cmake --build --preset default --target vow-get
+    ./build/default/tools/vow-get/vow-get --demo "$@"
     ;;
   test) install_missing; workflow default ;;
   asan) install_missing; workflow asan ;;

@@ -6,6 +6,7 @@
 
 #include "vow/vow.hpp"
 
+// [readme: co_await]
 vow::future<int> parse_on(vow::executor& pool, std::string text) {
     co_await vow::resume_on(pool);  // from here on, running on a pool worker
     co_return std::stoi(text);
@@ -16,6 +17,7 @@ vow::future<int> sum_of(vow::executor& pool, std::string a, std::string b) {
     int y = co_await parse_on(pool, b);
     co_return x + y;
 }
+// [/readme]
 
 int main() {
     vow::thread_pool pool(2, "coro");

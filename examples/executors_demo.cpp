@@ -36,7 +36,8 @@ int main() {
                 pool.size());
 
     // 2. A strand: 1000 appends from the pool, in order, no mutex.
-    vow::strand log_strand(pool);
+    // [readme: executors]
+    vow::strand log_strand(pool);  // FIFO, one task at a time, no thread of its own
     std::string log;
     std::latch logged(1000);
     for (int i = 0; i < 1000; ++i) {
@@ -46,6 +47,7 @@ int main() {
         });
     }
     logged.wait();
+    // [/readme]
     std::printf("strand: %zu entries appended in order, first 30: %s\n", log.size(), log.substr(0, 30).c_str());
 
     // 3. A timer: three tasks fire in deadline order, not in scheduling order.

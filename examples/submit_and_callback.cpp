@@ -21,6 +21,7 @@ long long count_primes(long long below) {
 }
 
 int main() {
+    // [readme: callbacks]
     vow::thread_pool pool;  // one worker per hardware thread
     std::vector<vow::future<long long>> jobs;
     for (long long below : {10'000LL, 50'000LL, 100'000LL}) {
@@ -33,5 +34,6 @@ int main() {
     long long total = 0;
     for (auto& f : jobs) total += f.get();  // get() waits, and runs after the callbacks
     std::printf("total: %lld\n", total);
+    // [/readme]
     return 0;
 }
