@@ -127,8 +127,37 @@ bool help_while_waiting(state_base& s, const std::chrono::steady_clock::time_poi
 
 }  // namespace
 
+// The side block: what only some states need. Guarded by `mutex` unless noted.
+struct state_base::extras {
+    class callbacks_node final : public callback_node {
+    public:
+        void on_ready(state_base& s) noexcept override { s.schedule_done_callbacks(); }
+    };
+
+    std::mutex mutex;
+    std::vector<unique_function<void(state_base&)>> done_callbacks;
+    bool callbacks_node_attached = false;
+    bool callbacks_node_fired = false;  // publish reached the node; not merely is_ready()
+    bool callbacks_running = false;
+    callback_node* deferred_consumer = nullptr;
+    std::stop_source stop_source{std::nostopstate};
+    std::vector<unique_function<void()>> cancel_hooks;
+    callbacks_node runner_node;  // not guarded: attached once, by the consumer
+};
+
 state_base::~state_base() {
-    if (state_base* up = upstream_.exchange(nullptr, std::memory_order_acq_rel)) up->release();
+    // relaxed: we are the last owner (release() synchronised with the others).
+    if (state_base* up = upstream_.load(std::memory_order_relaxed)) up->release();
+    delete extras_.load(std::memory_order_relaxed);
+}
+
+state_base::extras& state_base::ensure_extras() {
+    extras* e = extras_.load(std::memory_order_seq_cst);
+    if (e != nullptr) return *e;
+    auto* fresh = new extras;
+    if (extras_.compare_exchange_strong(e, fresh, std::memory_order_seq_cst)) return *fresh;
+    delete fresh;  // another thread won; `e` is its block
+    return *e;
 }
 
 callback_node* state_base::done_tag() noexcept {
@@ -175,10 +204,11 @@ void state_base::attach(callback_node* n) noexcept {
 }
 
 void state_base::run_node(callback_node* n) noexcept {
-    if (n->consumes && has_done_callbacks_) {
-        std::lock_guard lock(mutex_);
-        if (callbacks_running_ || !done_callbacks_.empty()) {
-            deferred_consumer_ = n;  // the callback runner starts it when done
+    if (n->consumes && has_done_callbacks()) {
+        extras& x = *extras_.load(std::memory_order_acquire);  // allocated before the bit was set
+        std::lock_guard lock(x.mutex);
+        if (x.callbacks_running || !x.done_callbacks.empty()) {
+            x.deferred_consumer = n;  // the callback runner starts it when done
             return;
         }
     }
@@ -186,24 +216,25 @@ void state_base::run_node(callback_node* n) noexcept {
 }
 
 void state_base::add_done_callback(unique_function<void(state_base&)> cb) {
+    extras& x = ensure_extras();
     bool attach_runner = false;
     bool run_now = false;
     {
-        std::lock_guard lock(mutex_);
-        has_done_callbacks_ = true;
-        done_callbacks_.push_back(std::move(cb));
-        if (!callbacks_node_attached_) {
-            callbacks_node_attached_ = true;
+        std::lock_guard lock(x.mutex);
+        flags_.fetch_or(done_callbacks_bit, std::memory_order_relaxed);  // published by attach's release
+        x.done_callbacks.push_back(std::move(cb));
+        if (!x.callbacks_node_attached) {
+            x.callbacks_node_attached = true;
             attach_runner = true;
-        } else if (callbacks_node_fired_ && !callbacks_running_) {
+        } else if (x.callbacks_node_fired && !x.callbacks_running) {
             // Done and runner idle: start another round. Not on is_ready() alone: until
             // publish reaches the node, it will start the round with this callback in it.
-            callbacks_running_ = true;
+            x.callbacks_running = true;
             run_now = true;
         }
     }
     if (attach_runner) {
-        attach(&callbacks_node_);
+        attach(&x.runner_node);
     } else if (run_now) {
         schedule_done_callbacks();
     }
@@ -211,9 +242,10 @@ void state_base::add_done_callback(unique_function<void(state_base&)> cb) {
 
 void state_base::schedule_done_callbacks() noexcept {
     {
-        std::lock_guard lock(mutex_);
-        callbacks_node_fired_ = true;
-        callbacks_running_ = true;
+        extras& x = *extras_.load(std::memory_order_acquire);
+        std::lock_guard lock(x.mutex);
+        x.callbacks_node_fired = true;
+        x.callbacks_running = true;
     }
     add_ref();
     struct runner {
@@ -241,16 +273,17 @@ void state_base::schedule_done_callbacks() noexcept {
 
 void state_base::run_done_callbacks() noexcept {
     mark_observed();
+    extras& x = *extras_.load(std::memory_order_acquire);
     for (;;) {
         std::vector<unique_function<void(state_base&)>> batch;
         callback_node* consumer = nullptr;
         {
-            std::lock_guard lock(mutex_);
-            if (done_callbacks_.empty()) {
-                callbacks_running_ = false;
-                consumer = std::exchange(deferred_consumer_, nullptr);
+            std::lock_guard lock(x.mutex);
+            if (x.done_callbacks.empty()) {
+                x.callbacks_running = false;
+                consumer = std::exchange(x.deferred_consumer, nullptr);
             } else {
-                batch.swap(done_callbacks_);
+                batch.swap(x.done_callbacks);
             }
         }
         if (batch.empty()) {
@@ -294,7 +327,7 @@ bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) {
 }
 
 void state_base::wait_consumable() {
-    if (!has_done_callbacks_) {
+    if (!has_done_callbacks()) {
         wait();
         return;
     }
@@ -307,24 +340,34 @@ void state_base::wait_consumable() {
 
 void state_base::request_cancel() noexcept {
     // Iterative, not recursive: a cancel may travel up a chain of 100,000 thens.
-    state_base* up = cancel_this();
+    state_base* up = cancel_this(true);
     while (up != nullptr) {
-        state_base* next = up->cancel_this();
+        state_base* next = up->cancel_this(true);
         up->release();
         up = next;
     }
 }
 
-state_base* state_base::cancel_this() noexcept {
+void state_base::request_stop_claimed() noexcept {
+    if (state_base* up = cancel_this(false)) {
+        up->request_cancel();
+        up->release();
+    }
+}
+
+state_base* state_base::cancel_this(bool mark_observed) noexcept {
+    const std::uint32_t bits = mark_observed ? (cancel_bit | observed_bit) : cancel_bit;
+    // seq_cst, and extras_ read after it: pairs with on_cancel/stop_token, which
+    // publish extras_ and then read cancel_bit (see extras_).
+    if (flags_.fetch_or(bits, std::memory_order_seq_cst) & cancel_bit) return nullptr;
     std::stop_source source{std::nostopstate};
     std::vector<unique_function<void()>> hooks;
-    {
-        std::lock_guard lock(mutex_);
-        if (flags_.fetch_or(cancel_bit | observed_bit, std::memory_order_acq_rel) & cancel_bit) return nullptr;
-        source = stop_source_;
-        hooks.swap(cancel_hooks_);
+    if (extras* x = extras_.load(std::memory_order_seq_cst)) {
+        std::lock_guard lock(x->mutex);
+        source = x->stop_source;
+        hooks.swap(x->cancel_hooks);
     }
-    fail(std::make_exception_ptr(cancelled_error()));
+    if (!is_claimed()) fail(std::make_exception_ptr(cancelled_error()));
     if (source.stop_possible()) source.request_stop();
     for (auto& hook : hooks) {
         try {
@@ -337,19 +380,21 @@ state_base* state_base::cancel_this() noexcept {
 }
 
 std::stop_token state_base::stop_token() {
-    std::lock_guard lock(mutex_);
-    if (!stop_source_.stop_possible()) {
-        stop_source_ = std::stop_source();
-        if (cancel_requested()) stop_source_.request_stop();
+    extras& x = ensure_extras();
+    std::lock_guard lock(x.mutex);
+    if (!x.stop_source.stop_possible()) {
+        x.stop_source = std::stop_source();
+        if ((flags_.load(std::memory_order_seq_cst) & cancel_bit) != 0) x.stop_source.request_stop();
     }
-    return stop_source_.get_token();
+    return x.stop_source.get_token();
 }
 
 void state_base::on_cancel(unique_function<void()> hook) {
+    extras& x = ensure_extras();
     {
-        std::lock_guard lock(mutex_);
-        if (!cancel_requested()) {
-            cancel_hooks_.push_back(std::move(hook));
+        std::lock_guard lock(x.mutex);
+        if ((flags_.load(std::memory_order_seq_cst) & cancel_bit) == 0) {
+            x.cancel_hooks.push_back(std::move(hook));
             return;
         }
     }

@@ -44,8 +44,8 @@ protected:
 //
 // - pending: no result. Nodes attached by the consumer queue up on head_.
 // - claimed: exactly one completer (producer set_value/set_exception, cancel(),
-//   broken promise) won try_claim() and is writing the result. Any other
-//   completer loses and drops its value: a late set_value after cancel is
+//   broken promise, a timeout) won try_claim() and is writing the result. Any
+//   other completer loses and drops its value: a late set_value after cancel is
 //   harmless.
 // - done: head_ == done_tag; the result is immutable and visible to every
 //   thread that saw done with acquire. publish() took the list and ran its
@@ -59,6 +59,11 @@ protected:
 //   shared_future has its own state of consumers).
 // - request_cancel, on_cancel, stop_token: any thread.
 //
+// Layout: the common path (create, complete, attach one continuation, get)
+// touches only the few words below. What only some futures need --
+// done-callbacks, cancellation hooks, a stop_source -- lives in a side block
+// (`extras`, src/future_state.cpp) that the first such use allocates with a CAS.
+//
 // Lifetime: intrusive reference count; the promise and the future each hold
 // one, a queued continuation holds one, a then-continuation holds one on the
 // future it waits on (released as soon as that one completes).
@@ -69,8 +74,11 @@ public:
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
-        // acq_rel: the last owner must see every write of the others before destroying.
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+        // The last owner skips the read-modify-write: a count of 1 that we own
+        // cannot grow (adding a reference needs one). acquire/acq_rel: the last
+        // owner must see every write of the others before destroying.
+        if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            destroy();
     }
 
     bool is_ready() const noexcept { return head_.load(std::memory_order_acquire) == done_tag(); }
@@ -91,7 +99,10 @@ public:
     void wait();                                                        // until done
     bool wait_until(std::chrono::steady_clock::time_point deadline);    // until done or deadline
     void wait_consumable();  // until done and every done-callback has run (before a get())
-    bool has_done_callbacks() const noexcept { return has_done_callbacks_; }  // consumer only
+    bool has_done_callbacks() const noexcept {
+        // relaxed: set by the consumer itself, or seen through head_'s acquire by publish.
+        return (flags_.load(std::memory_order_relaxed) & done_callbacks_bit) != 0;
+    }
     void mark_observed() noexcept { flags_.fetch_or(observed_bit, std::memory_order_relaxed); }
     bool exception_was_observed() const noexcept {
         return (flags_.load(std::memory_order_relaxed) & observed_bit) != 0;
@@ -105,6 +116,9 @@ public:
     // is not done yet, requests stop on its stop_token, runs on_cancel hooks and
     // forwards the request upstream. Idempotent.
     void request_cancel() noexcept;
+    // The same stop request for a state whose claim the caller already won
+    // (a timeout writing timeout_error): the result is not marked observed.
+    void request_stop_claimed() noexcept;
     bool cancel_requested() const noexcept {
         return (flags_.load(std::memory_order_acquire) & cancel_bit) != 0;
     }
@@ -128,39 +142,29 @@ protected:
     void report_if_unobserved(const std::exception_ptr& e) const noexcept;
 
 private:
+    struct extras;  // the side block; defined in src/future_state.cpp
+
     static constexpr std::uint32_t claimed_bit = 1;
     static constexpr std::uint32_t cancel_bit = 2;
     static constexpr std::uint32_t observed_bit = 4;
+    static constexpr std::uint32_t done_callbacks_bit = 8;  // set by the consumer before attaching a consumer
 
     static callback_node* done_tag() noexcept;
     void run_node(callback_node* n) noexcept;
-    state_base* cancel_this() noexcept;  // returns the upstream reference to pass the cancel on
+    state_base* cancel_this(bool mark_observed) noexcept;  // returns the upstream reference to pass the cancel on
     void run_done_callbacks() noexcept;
     void schedule_done_callbacks() noexcept;
-
-    class callbacks_node : public callback_node {
-    public:
-        void on_ready(state_base& s) noexcept override { s.schedule_done_callbacks(); }
-    };
+    extras& ensure_extras();
 
     std::atomic<std::uint32_t> refs_{2};      // promise + future
-    std::atomic<std::uint32_t> flags_{0};     // claimed / cancel requested / observed
+    std::atomic<std::uint32_t> flags_{0};     // claimed / cancel requested / observed / has done-callbacks
     std::atomic<callback_node*> head_{nullptr};  // attached nodes (LIFO) or done_tag
     std::atomic<state_base*> upstream_{nullptr};  // exchange() hands it to exactly one of cancel/drop
     std::atomic<executor*> executor_{nullptr};  // set by the consumer (via); read by the callback runner
-
-    // Slow paths, all guarded by mutex_: done-callbacks, the one consuming node
-    // that waits for them, and cancellation hooks.
-    std::mutex mutex_;
-    bool has_done_callbacks_ = false;  // written by the consumer before attaching a consuming node
-    std::vector<unique_function<void(state_base&)>> done_callbacks_;
-    bool callbacks_node_attached_ = false;
-    bool callbacks_node_fired_ = false;  // publish reached the node; not merely is_ready()
-    bool callbacks_running_ = false;
-    callback_node* deferred_consumer_ = nullptr;
-    std::stop_source stop_source_{std::nostopstate};
-    std::vector<unique_function<void()>> cancel_hooks_;
-    callbacks_node callbacks_node_;
+    // Allocated once by whoever first needs it (CAS), freed with the state.
+    // seq_cst where it pairs with cancel_bit: a hook registration and a cancel
+    // each write one of the two and read the other, and one must see the other.
+    std::atomic<extras*> extras_{nullptr};
 };
 
 // Adds the result storage. The result lives in `storage_` once claimed.
