@@ -269,6 +269,156 @@ TEST(when_all, errors_it_consumed_are_not_reported_as_unobserved) {
 }
 
 // ---------------------------------------------------------------------------
+// when_all over inputs done before it starts (the single-pass path), and over a
+// mix of done and pending inputs (done ones arrive at once, counted together)
+
+TEST(when_all, of_inputs_all_done_fails_with_the_first_error_in_input_order_and_reports_none) {
+    vow_ctest::unobserved_errors unobserved;
+    {
+        manual_executor ex;
+        std::vector<future<int>> in;
+        in.push_back(vow::make_ready_future(1));
+        in.push_back(vow::make_exceptional_future<int>(std::runtime_error("first")));
+        in.push_back(vow::make_ready_future(3));
+        in.push_back(vow::make_exceptional_future<int>(std::logic_error("second")));
+        auto all = vow::when_all(std::move(in), ex);
+        EXPECT_EQ(&all.bound_executor(), &ex);
+        auto r = take_ready(all);
+        ASSERT_TRUE(holds<std::runtime_error>(r));
+        EXPECT_EQ(vow_ctest::message_of(r.exception()), "first");
+    }
+    EXPECT_EQ(unobserved.count(), 0);
+}
+
+TEST(when_all, of_inputs_all_done_moves_every_value_out_and_leaks_none) {
+    lifetimes values;
+    {
+        manual_executor ex;
+        std::vector<future<tracked>> in;
+        for (int i = 0; i < 5; ++i) in.push_back(vow::make_ready_future(tracked(values, i)));
+        auto all = vow::when_all(std::move(in), ex);
+        auto v = take_ready(all).value();
+        ASSERT_EQ(v.size(), 5u);
+        for (int i = 0; i < 5; ++i) EXPECT_EQ(v[static_cast<std::size_t>(i)].value, i);
+        EXPECT_EQ(values.alive(), 5);  // only the output's: the inputs are gone already
+    }
+    EXPECT_EQ(values.alive(), 0);
+}
+
+TEST(when_all, of_void_inputs_all_done_fails_with_the_first_error) {
+    manual_executor ex;
+    std::vector<future<void>> in;
+    in.push_back(vow::make_ready_future());
+    in.push_back(vow::make_exceptional_future<void>(vow::timeout_error("late")));
+    in.push_back(vow::make_ready_future());
+    auto failed = vow::when_all(std::move(in), ex);
+    EXPECT_TRUE(holds<vow::timeout_error>(take_ready(failed)));
+    std::vector<future<void>> ok;
+    ok.push_back(vow::make_ready_future());
+    ok.push_back(vow::make_ready_future());
+    auto all = vow::when_all(std::move(ok), ex);
+    EXPECT_TRUE(take_ready(all).has_value());
+}
+
+TEST(when_all, of_done_and_pending_inputs_waits_for_the_pending_ones_and_keeps_input_order) {
+    lifetimes values;
+    {
+        manual_executor ex;
+        promise<tracked> second;
+        promise<tracked> fourth;
+        std::vector<future<tracked>> in;
+        in.push_back(vow::make_ready_future(tracked(values, 1)));
+        in.push_back(second.get_future());
+        in.push_back(vow::make_ready_future(tracked(values, 3)));
+        in.push_back(fourth.get_future());
+        auto all = vow::when_all(std::move(in), ex);
+        fourth.set_value(tracked(values, 4));
+        EXPECT_FALSE(all.is_ready());
+        second.set_value(tracked(values, 2));
+        auto v = take_ready(all).value();
+        ASSERT_EQ(v.size(), 4u);
+        for (int i = 0; i < 4; ++i) EXPECT_EQ(v[static_cast<std::size_t>(i)].value, i + 1);
+    }
+    EXPECT_EQ(values.alive(), 0);
+}
+
+TEST(when_all, a_done_error_after_pending_inputs_fails_it_at_once_and_stops_only_the_pending_ones) {
+    vow_ctest::unobserved_errors unobserved;
+    {
+        manual_executor ex;
+        inputs<int> pending(2);
+        stop_watch watch(pending.promises);
+        std::vector<future<int>> in;
+        in.push_back(std::move(pending.futures[0]));
+        in.push_back(vow::make_ready_future(7));
+        in.push_back(std::move(pending.futures[1]));
+        in.push_back(vow::make_exceptional_future<int>(std::runtime_error("done already")));
+        in.push_back(vow::make_exceptional_future<int>(std::logic_error("also done")));
+        auto all = vow::when_all(std::move(in), ex);
+        ASSERT_TRUE(all.is_ready());
+        EXPECT_TRUE(watch.every_token_stopped());
+        EXPECT_EQ(watch.hooks_run, 2);
+        auto r = take_ready(all);
+        ASSERT_TRUE(holds<std::runtime_error>(r));
+        EXPECT_EQ(vow_ctest::message_of(r.exception()), "done already");
+    }
+    EXPECT_EQ(unobserved.count(), 0);
+}
+
+TEST(when_all, of_many_done_inputs_and_one_pending_completes_exactly_when_that_one_does) {
+    manual_executor ex;
+    promise<int> last;
+    std::vector<future<int>> in;
+    for (int i = 0; i < 1000; ++i) in.push_back(i == 500 ? last.get_future() : vow::make_ready_future(i));
+    auto all = vow::when_all(std::move(in), ex);
+    EXPECT_FALSE(all.is_ready());
+    last.set_value(500);
+    auto v = take_ready(all).value();
+    ASSERT_EQ(v.size(), 1000u);
+    for (int i = 0; i < 1000; ++i) EXPECT_EQ(v[static_cast<std::size_t>(i)], i);
+}
+
+TEST(when_all, cancelling_it_over_done_and_pending_inputs_stops_only_the_pending_ones) {
+    manual_executor ex;
+    inputs<int> pending(2);
+    stop_watch watch(pending.promises);
+    promise<int> done;
+    std::stop_token done_token = done.stop_token();
+    auto done_future = done.get_future();
+    done.set_value(1);
+    std::vector<future<int>> in;
+    in.push_back(std::move(done_future));
+    in.push_back(std::move(pending.futures[0]));
+    in.push_back(std::move(pending.futures[1]));
+    auto all = vow::when_all(std::move(in), ex);
+    all.cancel();
+    EXPECT_TRUE(watch.every_token_stopped());
+    EXPECT_EQ(watch.hooks_run, 2);
+    EXPECT_FALSE(done_token.stop_requested());
+    EXPECT_TRUE(take_ready(all).is_cancelled());
+}
+
+TEST(when_all_settled, of_inputs_all_done_keeps_every_result_in_order_and_reports_no_error) {
+    vow_ctest::unobserved_errors unobserved;
+    lifetimes values;
+    {
+        manual_executor ex;
+        std::vector<future<tracked>> in;
+        in.push_back(vow::make_exceptional_future<tracked>(std::runtime_error("x")));
+        in.push_back(vow::make_ready_future(tracked(values, 1)));
+        in.push_back(vow::make_exceptional_future<tracked>(std::logic_error("y")));
+        auto all = vow::when_all_settled(std::move(in), ex);
+        auto results = take_ready(all).value();
+        ASSERT_EQ(results.size(), 3u);
+        EXPECT_TRUE(holds<std::runtime_error>(results[0]));
+        EXPECT_EQ(results[1].value().value, 1);
+        EXPECT_TRUE(holds<std::logic_error>(results[2]));
+    }
+    EXPECT_EQ(values.alive(), 0);
+    EXPECT_EQ(unobserved.count(), 0);
+}
+
+// ---------------------------------------------------------------------------
 // when_all, variadic
 
 TEST(when_all, of_different_types_gives_a_tuple_with_monostate_for_void_and_move_only_values) {
@@ -722,6 +872,39 @@ TEST(when_race, when_all_of_inputs_completed_and_cancelled_concurrently_is_consi
             EXPECT_TRUE(r.is_cancelled());
             EXPECT_EQ(round % 2, 0);
         }
+    }
+    EXPECT_EQ(values.alive(), 0);
+}
+
+TEST(when_race, when_all_of_done_inputs_and_inputs_completed_meanwhile_on_other_threads_completes_once) {
+    lifetimes values;
+    constexpr int width = 6;
+    for (int round = 0; round < 100; ++round) {
+        manual_executor ex;
+        inputs<tracked> pending(width / 2);
+        std::vector<future<tracked>> in;
+        for (int i = 0; i < width; ++i) {
+            if (i % 2 == 0) {
+                in.push_back(vow::make_ready_future(tracked(values, i)));
+            } else {
+                in.push_back(std::move(pending.futures[static_cast<std::size_t>(i / 2)]));
+            }
+        }
+        std::latch go(width / 2 + 1);
+        std::vector<std::thread> producers;
+        for (int i = 1; i < width; i += 2) {
+            producers.emplace_back([&, i] {
+                go.arrive_and_wait();
+                pending.promises[static_cast<std::size_t>(i / 2)].set_value(tracked(values, i));
+            });
+        }
+        go.arrive_and_wait();
+        auto all = vow::when_all(std::move(in), ex);  // races the producers
+        for (auto& t : producers) t.join();
+        auto r = take_ready(all);
+        ASSERT_TRUE(r.has_value());
+        ASSERT_EQ(r.value().size(), static_cast<std::size_t>(width));
+        for (int i = 0; i < width; ++i) EXPECT_EQ(r.value()[static_cast<std::size_t>(i)].value, i);
     }
     EXPECT_EQ(values.alive(), 0);
 }

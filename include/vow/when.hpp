@@ -99,6 +99,10 @@ public:
     using output = typename fan_in_output<T, Kind>::type;
 
     static future<output> start(std::vector<future<T>>&& inputs, executor& ex) {
+        if constexpr (Kind == fan_in_kind::all || Kind == fan_in_kind::settled) {
+            bool any_error = false;
+            if (!inputs.empty() && all_ready(inputs, any_error)) return collect_ready(inputs, any_error, ex);
+        }
         auto* self = new fan_in(inputs);
         self->bind(ex);
         auto out = then_access<output>::make(state_ptr<state<output>>(self));  // one of two references
@@ -108,8 +112,19 @@ public:
             self->release();
             return out;
         }
-        // The second reference belongs to the inputs in flight; the last arrival drops it.
-        for (auto& slot : self->slots_) slot.input->attach(&slot);
+        // The second reference belongs to the inputs in flight; the last arrival
+        // drops it. Inputs done already arrive here, without a node and counted
+        // down together at the end (remaining_ cannot reach zero before that).
+        std::size_t arrived_here = 0;
+        for (auto& slot : self->slots_) {
+            if (slot.input->is_ready()) {
+                self->take_arrival(slot.index);
+                ++arrived_here;
+            } else {
+                slot.input->attach(&slot);
+            }
+        }
+        if (arrived_here != 0) self->count_down(arrived_here);
         return out;
     }
 
@@ -139,7 +154,67 @@ private:
 
     result<T>& input_result(std::size_t i) noexcept { return slots_[i].input->get_result(); }
 
+    // The fast path of when_all / when_all_settled when every input is done
+    // before it starts (10,000 make_ready_futures, say): no combinator state, no
+    // node or countdown per input; one pass for readiness, one that moves the
+    // results out and drops each input. Results and errors as the general path.
+    static bool all_ready(const std::vector<future<T>>& inputs, bool& any_error) {
+        for (auto& f : inputs) {
+            if (!f.valid()) throw usage_error("vow: invalid future passed to a combinator");
+            auto& in = then_access<T>::peek(f);
+            if (!in.is_ready()) return false;
+            any_error = any_error || in.get_result().has_exception();
+        }
+        return true;
+    }
+
+    static future<output> collect_ready(std::vector<future<T>>& inputs, bool any_error, executor& ex) {
+        auto* s = state<output>::create();
+        s->bind(ex);
+        auto out = then_access<output>::make(state_ptr<state<output>>(s));
+        std::exception_ptr first_error;
+        if (Kind == fan_in_kind::all && any_error) {
+            for (auto& f : inputs) {
+                auto& in = then_access<T>::peek(f);
+                if (in.get_result().has_exception()) {
+                    in.mark_observed();
+                    if (!first_error) first_error = in.get_result().exception();
+                }
+            }
+        }
+        if (first_error) {
+            s->fail(std::move(first_error));
+            for (auto& f : inputs) then_access<T>::take(f);  // drop each input
+        } else if constexpr (Kind == fan_in_kind::all && std::is_void_v<T>) {
+            for (auto& f : inputs) then_access<T>::take(f);
+            s->set_value();
+        } else {
+            complete_with_call(*s, [&] {
+                output values;
+                values.reserve(inputs.size());
+                for (auto& f : inputs) {
+                    state_ptr<state<T>> in = then_access<T>::take(f);  // dropped right after the move
+                    if constexpr (Kind == fan_in_kind::all) {
+                        values.push_back(std::move(in->get_result()).value());
+                    } else {
+                        if (in->get_result().has_exception()) in->mark_observed();
+                        values.push_back(std::move(in->get_result()));
+                    }
+                }
+                return values;
+            });
+        }
+        s->release();  // the producer's reference
+        return out;
+    }
+
     void arrived(std::size_t i) noexcept {
+        take_arrival(i);
+        count_down(1);
+    }
+
+    // What one input's arrival decides (not yet counted down).
+    void take_arrival(std::size_t i) noexcept {
         auto& r = input_result(i);
         if (r.has_exception()) slots_[i].input->mark_observed();
         // A decided result first claims the output, then stops the other inputs,
@@ -167,8 +242,11 @@ private:
                 this->publish();
             }
         }
+    }
+
+    void count_down(std::size_t arrivals) noexcept {
         // acq_rel: the last arrival must see every other arrival's writes.
-        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        if (remaining_.fetch_sub(arrivals, std::memory_order_acq_rel) == arrivals) {
             finish();
             this->release();
         }

@@ -142,6 +142,7 @@ template <class T>
 class then_access {
 public:
     static state_ptr<state<T>> take(future<T>& f) noexcept { return std::move(f.state_); }
+    static state<T>& peek(const future<T>& f) noexcept { return *f.state_; }  // f must be valid
     static future<T> make(state_ptr<state<T>> s) noexcept { return future<T>(std::move(s)); }
 };
 
