@@ -156,17 +156,20 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
     active_ = c.get();
     const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
 
-    // The resolver has no timeout of its own: a timer cancels it.
+    // The resolver has no timeout of its own: a timer cancels it. The timer's
+    // handler may already be queued when the connect ends, so it reaches the
+    // resolver only through resolving_, which the cleanup clears.
     asio::steady_timer watchdog(worker_.ctx);
     watchdog.expires_at(deadline);
     tcp::resolver resolver(worker_.ctx);
     connect_timer_ = &watchdog;
     resolving_ = &resolver;
-    watchdog.async_wait([this, &resolver](beast::error_code ec) {
-        if (ec) return;
-        connect_expired_ = true;
-        resolver.cancel();
-        if (active_) active_->close();
+    watchdog.async_wait([self = weak_from_this()](beast::error_code ec) {
+        auto op = self.lock();
+        if (ec || !op || !op->resolving_) return;
+        op->connect_expired_ = true;
+        op->resolving_->cancel();
+        if (op->active_) op->active_->close();
     });
     struct cleanup {
         request_op* op;
@@ -174,6 +177,7 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
         ~cleanup() {
             op->resolving_ = nullptr;
             op->connect_timer_ = nullptr;
+            op->active_ = nullptr;  // run() takes over the connection, or it is gone
             watchdog.cancel();
         }
     } on_exit{this, watchdog};
@@ -216,25 +220,31 @@ awaitable<void> request_op::run() {
         }
     } on_exit{this};
 
-    attempt_started_ = std::chrono::steady_clock::now();
-    total_timer_.expires_after(options_.total_timeout);
-    total_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
-        auto op = self.lock();
-        if (ec || !op) return;
-        op->total_expired_ = true;
-        op->abort();
-    });
 
     target_url url = url_;
     std::string method = options_.method;
     std::string body = options_.body;
     int redirects = 0;
     int restarts = 0;
+    bool total_armed = false;
     try {
         for (;;) {
             check_stopped(url);
             co_await acquire_slot(url.origin());
             slot_guard slot{core_.get(), url.origin()};
+            if (!total_armed) {
+                // The total timeout counts from the first slot: time queued
+                // behind the connection limits is not the request's fault.
+                total_armed = true;
+                attempt_started_ = std::chrono::steady_clock::now();
+                total_timer_.expires_after(options_.total_timeout);
+                total_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+                    auto op = self.lock();
+                    if (ec || !op) return;
+                    op->total_expired_ = true;
+                    op->abort();
+                });
+            }
 
             // A pooled connection the server closed meanwhile fails before any
             // response byte; idempotent requests then get one fresh connection.
@@ -441,6 +451,7 @@ void request_op::note_body_bytes(std::size_t n) {
 }
 
 void request_op::report_progress(std::chrono::steady_clock::time_point now) {
+    if (cancelled_) return;
     if (progress_in_flight_.exchange(true, std::memory_order_acq_rel)) {
         arm_catch_up();  // the previous report is still queued; try again later
         return;
@@ -512,7 +523,8 @@ private:
 
 void request_op::deliver(unique_function<void(std::exception_ptr)> complete) {
     std::optional<progress> last;
-    if (options_.on_progress) last = snapshot(std::chrono::steady_clock::now());
+    // After a cancel the caller has moved on: no new progress reports.
+    if (options_.on_progress && !cancelled_) last = snapshot(std::chrono::steady_clock::now());
     try {
         user_side_.execute(delivery(std::move(last), options_.on_progress, std::move(complete)));
     } catch (const executor_shut_down&) {

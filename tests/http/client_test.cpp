@@ -220,14 +220,17 @@ TEST_P(client_test, progress_reports_body_bytes_and_ends_at_the_total) {
 TEST_P(client_test, progress_catches_up_when_the_body_stalls) {
     // The stall keeps the request open for 10 s; the last bytes before it must
     // be reported long before that, not only when the request ends.
-    vow::promise<void> all_seen;
-    auto all_seen_f = all_seen.get_future();
-    std::atomic<bool> once{false};
+    struct shared {
+        vow::promise<void> all_seen;
+        std::atomic<bool> once{false};
+    };
+    auto state = std::make_shared<shared>();  // a report queued before the cancel may still run
+    auto all_seen_f = state->all_seen.get_future();
     vow::http::request_options o;
     o.idle_timeout = 10s;
     o.progress_interval = 50ms;
-    o.on_progress = [&](const vow::http::progress& p) {
-        if (p.received == 1048576 && !once.exchange(true)) all_seen.set_value();
+    o.on_progress = [state](const vow::http::progress& p) {
+        if (p.received == 1048576 && !state->once.exchange(true)) state->all_seen.set_value();
     };
     auto f = client_.get(url("/bytes/4194304?stall_after=1048576"), o);
     EXPECT_TRUE(all_seen_f.wait_for(5s));
@@ -315,13 +318,16 @@ TEST_P(client_test, sha256_covers_the_resumed_bytes_too) {
 
 TEST_P(client_test, cancel_mid_body_completes_at_once_and_keeps_the_part_file) {
     auto path = dir_ / "cancelled.bin";
-    vow::promise<void> started;
-    auto started_f = started.get_future();
-    std::atomic<bool> once{false};
+    struct shared {
+        vow::promise<void> started;
+        std::atomic<bool> once{false};
+    };
+    auto state = std::make_shared<shared>();
+    auto started_f = state->started.get_future();
     vow::http::request_options o;
     o.progress_interval = 0ms;
-    o.on_progress = [&](const vow::http::progress& p) {
-        if (p.received > 0 && !once.exchange(true)) started.set_value();
+    o.on_progress = [state](const vow::http::progress& p) {
+        if (p.received > 0 && !state->once.exchange(true)) state->started.set_value();
     };
     auto f = client_.download(url("/bytes/10000000?rate=200000"), path, o);
     ASSERT_TRUE(started_f.wait_for(bound));

@@ -30,7 +30,7 @@ struct request_options {
 
     duration connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
     duration idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
-    duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included
+    duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
 
     int max_redirects = 10;
     bool allow_https_to_http = false;
