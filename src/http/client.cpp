@@ -33,10 +33,7 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     p.on_cancel([weak = std::weak_ptr<detail::request_op>(op)] {
         if (auto o = weak.lock()) o->cancel();
     });
-    auto coroutine = op->run();
-    detail::asio::co_spawn(
-        worker.ctx, std::move(coroutine),
-        [op, result_source, p = std::move(p)](std::exception_ptr error) mutable {
+    auto completion = [op, result_source, p = std::move(p)](std::exception_ptr error) mutable {
             result<Result> r = error ? result<Result>(error) : result<Result>(result_source->take_result());
             op->deliver([p = std::move(p), r = std::move(r)](std::exception_ptr override) mutable {
                 if (override) {
@@ -45,7 +42,10 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
                     p.set_result(std::move(r));
                 }
             });
-        });
+    };
+    bool started = core->spawn_unless_closed(
+        [&] { detail::asio::co_spawn(worker.ctx, op->run(), std::move(completion)); });
+    if (!started) completion(std::make_exception_ptr(cancelled_error("vow::http: the client was destroyed")));
     return fut;
 }
 
@@ -58,6 +58,15 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
     return vow::retry(
         std::move(policy), [attempt, options]() mutable { return attempt(options); }, core.retry_timer(),
         core.completion_executor());
+}
+
+// Each attempt of a retried download resumes from the .part the last one left.
+future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
+                                       std::filesystem::path path, request_options options) {
+    return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
+        auto consumer = std::make_unique<detail::file_consumer>(path, o.resume, o.sha256);
+        return start<download_result>(core, url, std::move(o), std::move(consumer));
+    });
 }
 
 }  // namespace
@@ -81,11 +90,7 @@ future<download_result> client::download(const std::string& url, std::filesystem
 
 future<download_result> client::download(const std::string& url, std::filesystem::path path,
                                          request_options options) {
-    // Bytes received by earlier attempts count in `transferred` of the last.
-    return with_retry<download_result>(*core_, options, [core = core_, url, path](request_options o) {
-        auto consumer = std::make_unique<detail::file_consumer>(path, o.resume, o.sha256);
-        return start<download_result>(core, url, std::move(o), std::move(consumer));
-    });
+    return start_download(core_, url, std::move(path), std::move(options));
 }
 
 future<stream_result> client::stream(const std::string& url, sink body_sink) {
@@ -105,10 +110,10 @@ future<std::vector<result<download_result>>> client::download_all(std::vector<ba
     auto limit = std::max<std::size_t>(1, core_->options().max_connections);
     return bounded_map(
         std::move(items), limit,
-        [this, folder, options](batch_item& item) {
+        [core = core_, folder, options](batch_item& item) {
             auto path = item.path.empty() ? folder / file_name_for(item.url)
                                           : (item.path.is_absolute() ? item.path : folder / item.path);
-            return download(item.url, path, options);
+            return start_download(core, item.url, path, options);
         },
         core_->completion_executor());
 }

@@ -101,6 +101,10 @@ client_core::~client_core() { shutdown(); }
 
 void client_core::shutdown() {
     std::call_once(shut_down_, [this] {
+        {
+            std::lock_guard lock(start_mutex_);
+            closed_.store(true, std::memory_order_release);
+        }
         for (auto& w : workers_) {
             asio::post(w->ctx, [w = w.get()] {
                 for (auto* op : w->live) op->cancel();

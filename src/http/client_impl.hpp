@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <deque>
 #include <list>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,7 +65,19 @@ public:
     ~client_core();
 
     // Cancels every request in flight and joins the I/O threads. Idempotent.
+    // Requests started after it (a retry's next attempt) fail at once.
     void shutdown();
+    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+    // Runs `spawn` unless the client is shut down; false when it is. Holding
+    // the lock across the spawn means no request slips in after shutdown
+    // drained the I/O threads.
+    template <class F>
+    bool spawn_unless_closed(F&& spawn) {
+        std::lock_guard lock(start_mutex_);
+        if (closed()) return false;
+        spawn();
+        return true;
+    }
 
     io_worker& pick_worker();
     executor& completion_executor() noexcept { return *completion_; }
@@ -86,6 +99,8 @@ private:
     std::vector<std::unique_ptr<io_worker>> workers_;
     std::atomic<std::size_t> next_worker_{0};
     std::once_flag shut_down_;
+    std::mutex start_mutex_;         // orders spawns against shutdown
+    std::atomic<bool> closed_{false};
 };
 
 }  // namespace vow::http::detail

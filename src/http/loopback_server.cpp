@@ -379,7 +379,7 @@ private:
     // --- endings --------------------------------------------------------------
 
     void after_response() {
-        if (keep_alive_) return read_request();
+        if (keep_alive_ && !drop_after_response_) return read_request();
         close_gracefully();
     }
 
@@ -424,6 +424,7 @@ private:
     bool keep_alive_ = false;
     bool http_10_ = false;
     bool head_ = false;
+    bool drop_after_response_ = false;  // ?drop_after_response=1: close although keep-alive was announced
     std::string response_;      // the header (or whole small response) being written
     std::string chunk_prefix_;  // the size line of the chunk being written
     body_plan plan_;
@@ -443,6 +444,8 @@ void session<Stream>::handle_request() {
     auto question = target.find('?');
     std::string_view path = target.substr(0, question);
     query_params query(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
+
+    drop_after_response_ = query.text("drop_after_response").value_or("") == "1";
 
     std::size_t request_number = 0;
     if (auto key = query.text("key"); key || query.has("fail") || query.has("faults"))

@@ -87,7 +87,7 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
     if (!expected_size || *expected_size > small_file) {
         write_meta();
     } else if (keep_existing) {
-        // keep the meta of the .part being continued
+        meta_written_ = true;  // the continued .part's meta stays, and goes at commit
     } else {
         std::error_code ignored;
         std::filesystem::remove(meta_, ignored);

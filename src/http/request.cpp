@@ -24,6 +24,10 @@ bool is_idempotent(const std::string& method) {
            method == "TRACE";
 }
 
+bool is_credential(const std::string& name) {
+    return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") || iequals(name, "Cookie");
+}
+
 std::string seconds_text(std::chrono::steady_clock::duration d) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
@@ -221,6 +225,7 @@ awaitable<void> request_op::run() {
     } on_exit{this};
 
 
+    if (core_->closed()) throw cancelled_error("vow::http: the client was destroyed");
     target_url url = url_;
     std::string method = options_.method;
     std::string body = options_.body;
@@ -261,7 +266,11 @@ awaitable<void> request_op::run() {
                 req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
                 req.set(bhttp::field::user_agent, core_->options().user_agent);
                 req.set(bhttp::field::accept_encoding, "identity");
-                for (const auto& [name, value] : options_.headers) req.set(name, value);
+                for (const auto& [name, value] : options_.headers) {
+                    // Credentials stay with the origin they were meant for.
+                    if (url.origin() != url_.origin() && is_credential(name)) continue;
+                    req.set(name, value);
+                }
                 consumer_->add_request_headers(req.base());
                 if (!body.empty() || method == "POST" || method == "PUT") {
                     req.body() = body;

@@ -253,6 +253,7 @@ TEST_P(client_test, resume_after_a_reset_gives_a_byte_exact_file) {
     EXPECT_EQ(r.resumed_from, kept);
     EXPECT_EQ(r.transferred, 2000000u - kept);
     EXPECT_EQ(read_file(path), loopback_server::body(2000000));
+    EXPECT_FALSE(fs::exists(dir_ / "resumed.bin.part.meta"));
 }
 
 TEST_P(client_test, a_changed_validator_restarts_the_download_cleanly) {
@@ -371,6 +372,24 @@ TEST_P(client_test, keep_alive_reuses_the_connection) {
         get_within(f);
     }
     EXPECT_EQ(server().connections_accepted(), before);
+}
+
+TEST_P(client_test, a_stale_pooled_connection_is_replaced_once_for_idempotent_requests) {
+    auto first = client_.get(url("/bytes/10?drop_after_response=1"));
+    get_within(first);  // pooled, but the server closes it
+    auto before = server().connections_accepted();
+    auto again = client_.get(url("/bytes/20"));
+    EXPECT_EQ(get_within(again).body, loopback_server::body(20));
+    EXPECT_EQ(server().connections_accepted(), before + 1) << "one fresh connection";
+}
+
+TEST_P(client_test, a_stale_pooled_connection_fails_a_non_idempotent_request) {
+    auto first = client_.get(url("/bytes/10?drop_after_response=1"));
+    get_within(first);
+    vow::http::request_options o;
+    o.method = "POST";
+    o.body = "payload";
+    failure_of<vow::http::transport_error>(client_.get(url("/bytes/20"), o));
 }
 
 TEST_P(client_test, retry_policy_honours_retry_after_and_succeeds) {
@@ -531,6 +550,41 @@ TEST(client, retry_waits_exactly_the_retry_after_on_the_manual_clock) {
     clock.advance(30s);
     EXPECT_EQ(get_within(f).body, loopback_server::body(8));
     EXPECT_EQ(server().requests_with_key(key), 2u);
+}
+
+TEST(client, destroying_the_client_during_a_retry_backoff_fails_the_future) {
+    vow::manual_timer clock;
+    vow::future<vow::http::response> f;
+    std::latch retrying(1);
+    std::string key = "destroyed" + std::to_string(::getpid());
+    {
+        vow::http::client_options co;
+        co.retry_timer = &clock;
+        vow::http::client c(co);
+        vow::http::request_options o;
+        o.retry = vow::http::retry_policy(4);
+        o.retry->on_retry = [&](int, const std::exception_ptr&, vow::timer::duration) { retrying.count_down(); };
+        f = c.get(server().http_url("/bytes/8?fail=1&status=503&key=" + key), o);
+        retrying.wait();
+    }
+    while (clock.next_deadline() == vow::timer::time_point::max()) std::this_thread::yield();
+    clock.advance(1h);  // the next attempt starts on a destroyed client
+    ASSERT_TRUE(f.wait_for(bound));
+    EXPECT_THROW(std::move(f).get(), vow::cancelled_error);
+    EXPECT_EQ(server().requests_with_key(key), 1u);
+}
+
+TEST(client, credentials_are_not_sent_to_another_origin) {
+    vow::http::client c(trusting_options());
+    vow::http::request_options o;
+    o.headers = {{"Authorization", "Bearer secret"}, {"X-Trace", "t1"}};
+    auto same = c.get(server().http_url("/redirect/1?to=/echo-headers"), o);
+    EXPECT_NE(get_within(same).body.find("Bearer secret"), std::string::npos);
+    o.allow_https_to_http = true;
+    auto other = c.get(server().https_url("/to-http?to=/echo-headers"), o);
+    auto body = get_within(other).body;
+    EXPECT_EQ(body.find("Bearer secret"), std::string::npos) << body;
+    EXPECT_NE(body.find("t1"), std::string::npos) << body;
 }
 
 TEST(client, non_idempotent_methods_are_not_retried) {

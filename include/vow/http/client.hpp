@@ -36,7 +36,7 @@ struct response {
 struct download_result {
     std::filesystem::path path;       // the final file
     std::uint64_t size = 0;           // its size in bytes
-    std::uint64_t transferred = 0;    // body bytes received by this call (all attempts)
+    std::uint64_t transferred = 0;    // body bytes received by the attempt that finished it
     std::uint64_t resumed_from = 0;   // bytes already in .part when the last attempt started
     unsigned status = 0;              // 200, 206, or 416 for an already complete file
     std::string url;                  // after redirects
@@ -81,7 +81,8 @@ class client {
 public:
     explicit client(client_options options = {});
     // Cancels what is in flight (their futures fail with cancelled_error) and
-    // joins the I/O threads.
+    // joins the I/O threads. Requests started later (a retry's next attempt)
+    // fail at once with cancelled_error.
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;

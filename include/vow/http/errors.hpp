@@ -50,7 +50,8 @@ private:
 };
 
 // The server sent something that is not valid HTTP/1.1 (garbage status line,
-// oversized headers, a body shorter than its Content-Length, ...).
+// oversized headers, a 206 that does not continue where asked, ...). A body
+// cut short is a transport_error instead: it may well succeed when retried.
 class protocol_error : public vow::error {
 public:
     using vow::error::error;

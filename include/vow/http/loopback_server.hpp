@@ -33,6 +33,10 @@
 //   /big-headers          a response whose header block is 1 MiB
 //   /hang                 reads the request and never answers
 //   /echo-headers         200 with the request's header block as the body
+// On any route:
+//     ?drop_after_response=1  close the connection after the response although
+//                         it was announced keep-alive (a pooled connection
+//                         that has gone stale)
 #pragma once
 
 #include <cstddef>
