@@ -1,33 +1,43 @@
 #include "vow/timer.hpp"
 
 #include <pthread.h>
+#include <time.h>
 
 #include "timer_core.hpp"
+#include "vow/errors.hpp"
 
 namespace vow {
 
 namespace {
 
-// Cancels and releases entries taken out of a stopped core (outside its lock).
-void cancel_all(std::vector<detail::timer_node*> nodes) {
-    for (detail::timer_node* n : nodes) {
-        if (n->claim(detail::timer_node::cancelled)) {
-            task doomed = std::move(n->work);
-        }
-        n->release();
+// Drops and releases entries taken out of a stopped core (outside its lock).
+void cancel_all(std::vector<detail::timer_core::slot> entries) {
+    for (const auto& e : entries) {
+        if (e.node->claim(detail::timer_node::cancelled)) e.node->drop();
+        e.node->release();
     }
 }
 
 // Claims and runs a popped entry; a cancelled one is just released.
 bool fire(detail::timer_node* n) {
-    bool ran = false;
-    if (n->claim(detail::timer_node::fired)) {
-        task due = std::move(n->work);
-        due();
-        ran = true;
-    }
-    n->release();
-    return ran;
+    struct release_after {
+        detail::timer_node* n;
+        ~release_after() { n->release(); }
+    } guard{n};  // also when the task throws
+    if (!n->claim(detail::timer_node::fired)) return false;
+    n->fire();
+    return true;
+}
+
+// A task wrapped in an entry; the handle adopts the caller's reference.
+timer_handle push_task(detail::timer_core& core, timer::time_point when, task t, bool& became_first) {
+    auto* node = new detail::task_node(when, std::move(t));
+    if (core.push(node, became_first)) return detail::timer_core::make_handle(node);
+    node->claim(detail::timer_node::cancelled);
+    node->drop();  // destroyed outside the lock
+    node->release();
+    node->release();
+    throw executor_shut_down();
 }
 
 }  // namespace
@@ -44,7 +54,7 @@ timer_handle::~timer_handle() {
 
 bool timer_handle::cancel() const {
     if (!node_ || !node_->claim(detail::timer_node::cancelled)) return false;
-    task doomed = std::move(node_->work);  // destroyed unrun here, outside any lock
+    node_->drop();  // destroyed unrun here, outside any lock
     return true;
 }
 
@@ -60,7 +70,7 @@ real_timer::real_timer() : core_(std::make_shared<detail::timer_core>()) {
             detail::timer_node* first = core->top_locked();
             if (first == nullptr) {
                 core->wakeup.wait(lock);
-            } else if (const time_point deadline = first->deadline; clock::now() < deadline) {
+            } else if (const time_point deadline = core->top_deadline_locked(); clock::now() < deadline) {
                 // A copy: wait_until reads it again after waking, when `first`
                 // may have been swept or freed by stop() while the lock was free.
                 core->wakeup.wait_until(lock, deadline);
@@ -85,11 +95,42 @@ real_timer::~real_timer() {
 
 timer::time_point real_timer::now() const { return clock::now(); }
 
+namespace {
+
+// The coarse clock shares steady_clock's origin (CLOCK_MONOTONIC) and lags it
+// by less than one tick; reading it costs a fraction of a precise read, which
+// is a large part of an otherwise ~50 ns timeout.
+timer::duration coarse_tick() noexcept {
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return timer::duration::max();
+    return std::chrono::seconds(res.tv_sec) + std::chrono::nanoseconds(res.tv_nsec);
+}
+
+}  // namespace
+
+timer::time_point real_timer::timeout_deadline(duration d) const {
+    // Long timeouts are approximate anyway; short ones stay exact.
+    static const duration tick = coarse_tick();
+    if (d < std::chrono::seconds(1) || tick > std::chrono::milliseconds(20)) return deadline_after(d);
+    timespec ts{};
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) return deadline_after(d);
+    const time_point coarse_now{std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)};
+    // Two ticks of margin: never earlier than a precise now() + d.
+    return saturating_add(saturating_add(coarse_now, d), 2 * tick);
+}
+
 timer_handle real_timer::schedule_at(time_point when, task t) {
     bool became_first = false;
-    timer_handle h = core_->push(when, std::move(t), became_first);
+    timer_handle h = push_task(*core_, when, std::move(t), became_first);
     if (became_first) core_->wakeup.notify_one();
     return h;
+}
+
+bool real_timer::schedule_entry(detail::timer_node* entry) {
+    bool became_first = false;
+    core_->push_entry(entry, became_first);
+    if (became_first) core_->wakeup.notify_one();
+    return true;
 }
 
 std::size_t real_timer::pending() const {
@@ -112,7 +153,13 @@ timer::time_point manual_timer::now() const {
 
 timer_handle manual_timer::schedule_at(time_point when, task t) {
     bool became_first = false;
-    return core_->push(when, std::move(t), became_first);
+    return push_task(*core_, when, std::move(t), became_first);
+}
+
+bool manual_timer::schedule_entry(detail::timer_node* entry) {
+    bool became_first = false;
+    core_->push_entry(entry, became_first);
+    return true;
 }
 
 std::size_t manual_timer::pending() const {

@@ -1,77 +1,86 @@
 // The state shared by real_timer and manual_timer: a binary min-heap of
-// scheduled entries with lazy cancellation. cancel() only flips the entry's
-// status (one CAS, no lock) and destroys its task; the heap drops cancelled
+// scheduled entries with lazy cancellation. Cancelling only flips the entry's
+// status (one CAS, no lock) and destroys its work; the heap drops cancelled
 // entries when they reach the top or when it sweeps itself, which it does
-// whenever it has doubled since the last sweep. So schedule is O(log n) (O(1)
+// whenever it has doubled (or quadrupled, after a sweep that found little to
+// drop) since the last sweep. So schedule is O(log n) (O(1)
 // for the usual increasing deadlines), cancel is O(1), and a million
 // scheduled-then-cancelled timeouts cost memory only until the next sweep.
+// The heap keeps each entry's deadline and sequence next to its pointer, so
+// sifting never reads an entry (they are scattered over the heap; a timeout's
+// entry is usually cold by the time its future completes).
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <vector>
 
+#include "vow/detail/timer_node.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::detail {
 
-struct timer_node {
-    enum status_value : std::uint8_t { scheduled, fired, cancelled };
-
-    timer_node(timer::time_point d, task t) noexcept : deadline(d), work(std::move(t)) {}
-
-    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
-    void release() noexcept {
-        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+// The entry schedule_at() makes: a task, run or destroyed by the claim's winner.
+class task_node final : public timer_node {
+public:
+    task_node(timer::time_point d, task t) noexcept : timer_node(d), work_(std::move(t)) {}
+    void fire() override {
+        task due = std::move(work_);
+        due();
     }
-    // Moves the entry out of `scheduled`; exactly one caller (fire or cancel)
-    // wins and so owns `work`. acq_rel: the winner sees the task's contents.
-    bool claim(status_value to) noexcept {
-        std::uint8_t expected = scheduled;
-        return status.compare_exchange_strong(expected, to, std::memory_order_acq_rel);
-    }
-    bool is_scheduled() const noexcept { return status.load(std::memory_order_acquire) == scheduled; }
+    void drop() noexcept override { task doomed = std::move(work_); }
 
-    std::atomic<std::uint32_t> refs{2};  // the handle's and the heap's
-    std::atomic<std::uint8_t> status{scheduled};
-    const timer::time_point deadline;
-    std::uint64_t sequence = 0;  // ties: earlier schedule fires first; set under the core's mutex
-    task work;                   // owned by whoever wins claim()
+private:
+    task work_;  // owned by whoever wins claim()
 };
 
 class timer_core {
 public:
+    struct slot {
+        timer::time_point deadline;
+        std::uint64_t sequence;  // ties: earlier schedule fires first
+        timer_node* node;        // holds one reference
+    };
+
     mutable std::mutex mutex;
     std::condition_variable wakeup;   // real_timer: the earliest deadline changed, or stop
     bool stopping = false;            // guarded by mutex
     timer::time_point virtual_now{};  // manual_timer only; guarded by mutex
 
-    // Adds a task. Sets `became_first` when it is now the earliest entry.
-    // Throws executor_shut_down (after destroying `t`) when stopping.
-    timer_handle push(timer::time_point when, task t, bool& became_first);
+    // A handle adopting one reference of `n` (timer_handle's constructor is ours).
+    static timer_handle make_handle(timer_node* n) noexcept { return timer_handle(n); }
+
+    // Adds an entry holding one of its references for the heap. Sets
+    // `became_first` when it is now the earliest. Returns false (the heap took
+    // nothing) when stopping.
+    bool push(timer_node* n, bool& became_first);
+    // The same for an entry of within(): when stopping, drops it (claim, drop(),
+    // release the heap's reference) instead of returning false.
+    void push_entry(timer_node* n, bool& became_first);
 
     // With mutex held: drops cancelled entries from the top; returns the
     // earliest scheduled entry, or null.
     timer_node* top_locked() noexcept;
+    // With mutex held: the earliest deadline in the heap (top_locked() first).
+    timer::time_point top_deadline_locked() const noexcept { return heap_.front().deadline; }
     // With mutex held: removes the top entry and returns it (the heap's reference).
     timer_node* pop_top_locked() noexcept;
     // With mutex held: sweeps cancelled entries; returns how many are scheduled.
     std::size_t sweep_locked() noexcept;
     // Marks the core stopping; returns every entry (for cancelling outside the lock).
-    std::vector<timer_node*> stop();
+    std::vector<slot> stop();
 
     ~timer_core();
 
 private:
     struct later {
-        bool operator()(const timer_node* a, const timer_node* b) const noexcept {
-            return a->deadline > b->deadline || (a->deadline == b->deadline && a->sequence > b->sequence);
+        bool operator()(const slot& a, const slot& b) const noexcept {
+            return a.deadline > b.deadline || (a.deadline == b.deadline && a.sequence > b.sequence);
         }
     };
 
-    std::vector<timer_node*> heap_;   // guarded by mutex; each holds one reference
+    std::vector<slot> heap_;           // guarded by mutex
     std::uint64_t next_sequence_ = 0;  // guarded by mutex
     std::size_t sweep_at_ = 1024;      // guarded by mutex: sweep when the heap reaches this size
 };

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <thread>
+#include <vector>
 
 #include "combinator_support.hpp"
 #include "vow/errors.hpp"
@@ -339,8 +340,117 @@ TEST(timeout, a_timer_destroyed_after_the_input_finished_changes_nothing) {
     EXPECT_FALSE(p.is_cancelled());
 }
 
+// A timer that takes only tasks (no timeout entries): within() goes through
+// schedule_at on it. The clock and the firing are a manual_timer's.
+class task_only_timer final : public vow::timer {
+public:
+    time_point now() const override { return clock_.now(); }
+    vow::timer_handle schedule_at(time_point when, vow::task t) override {
+        ++scheduled;
+        return clock_.schedule_at(when, std::move(t));
+    }
+    std::size_t pending() const override { return clock_.pending(); }
+    std::size_t advance(duration d) { return clock_.advance(d); }
+
+    int scheduled = 0;
+
+private:
+    manual_timer clock_;
+};
+
+TEST(timeout, on_a_timer_that_takes_only_tasks_fires_at_the_deadline_and_cancels_the_input) {
+    task_only_timer tt;
+    promise<int> p;
+    auto f = p.get_future().within(10ms, tt);
+    EXPECT_EQ(tt.scheduled, 1);
+    tt.advance(10ms - 1ns);
+    EXPECT_FALSE(f.is_ready());
+    tt.advance(1ns);
+    EXPECT_TRUE(holds<vow::timeout_error>(take_ready(f)));
+    EXPECT_TRUE(p.is_cancelled());
+    EXPECT_EQ(tt.pending(), 0u);
+}
+
+TEST(timeout, on_a_timer_that_takes_only_tasks_an_input_done_first_removes_the_task) {
+    lifetimes values;
+    {
+        task_only_timer tt;
+        promise<tracked> p;
+        auto f = p.get_future().within(1s, tt);
+        ASSERT_EQ(tt.pending(), 1u);
+        p.set_value(tracked(values, 5));
+        EXPECT_EQ(tt.pending(), 0u);
+        EXPECT_EQ(tt.advance(1h), 0u);
+        EXPECT_EQ(take_ready(f).value().value, 5);
+    }
+    EXPECT_EQ(values.alive(), 0);
+}
+
+TEST(timeout, a_timed_out_future_dropped_unread_reports_its_timeout_error) {
+    vow_ctest::unobserved_errors unobserved;
+    {
+        manual_timer mt;
+        promise<int> p;
+        auto f = p.get_future().within(1s, mt);
+        mt.advance(1s);
+        EXPECT_TRUE(f.is_ready());
+    }
+    EXPECT_EQ(unobserved.count(), 1);
+}
+
+TEST(timeout, a_done_callback_added_before_within_sees_the_timeout_error) {
+    manual_timer mt;
+    promise<int> p;
+    auto f = p.get_future();
+    bool saw_timeout = false;
+    f.add_done_callback([&](const vow::result<int>& r) { saw_timeout = holds<vow::timeout_error>(r); });
+    auto timed = std::move(f).within(1s, mt);
+    mt.advance(1s);
+    EXPECT_TRUE(saw_timeout);
+    EXPECT_TRUE(holds<vow::timeout_error>(take_ready(timed)));
+}
+
+TEST(timeout, many_timeouts_each_end_exactly_once_whichever_side_wins) {
+    lifetimes values;
+    {
+        manual_timer mt;
+        std::vector<promise<tracked>> ps(100);
+        std::vector<future<tracked>> fs;
+        for (auto& p : ps) fs.push_back(p.get_future().within(1s, mt));
+        for (std::size_t i = 0; i < ps.size(); i += 2) ps[i].set_value(tracked(values, static_cast<int>(i)));
+        EXPECT_EQ(mt.pending(), 50u);
+        EXPECT_EQ(mt.advance(1s), 50u);
+        for (std::size_t i = 0; i < fs.size(); ++i) {
+            auto r = take_ready(fs[i]);
+            if (i % 2 == 0) {
+                EXPECT_EQ(r.value().value, static_cast<int>(i));
+            } else {
+                EXPECT_TRUE(holds<vow::timeout_error>(r));
+                EXPECT_TRUE(ps[i].is_cancelled());
+            }
+        }
+        EXPECT_EQ(mt.pending(), 0u);
+    }
+    EXPECT_EQ(values.alive(), 0);
+}
+
 // ---------------------------------------------------------------------------
 // The real clock: bounded, and few.
+
+TEST(real_clock, a_timeout_deadline_is_never_before_now_plus_the_duration_and_long_ones_are_at_most_a_few_ms_late) {
+    vow::real_timer rt;
+    for (auto d : {vow::timer::duration(5ms), vow::timer::duration(1s), vow::timer::duration(30s),
+                   vow::timer::duration(1h)}) {
+        for (int i = 0; i < 1000; ++i) {
+            auto before = std::chrono::steady_clock::now();
+            auto deadline = vow::detail::timer_access::timeout_deadline(rt, d);
+            auto after = std::chrono::steady_clock::now();
+            ASSERT_GE(deadline, before + d);
+            ASSERT_LE(deadline, after + d + (d < 1s ? 0ms : 50ms));
+        }
+    }
+}
+
 
 TEST(real_clock, sleep_for_on_the_default_timer_completes) {
     auto start = std::chrono::steady_clock::now();

@@ -187,8 +187,8 @@ template <class T>
 template <class Rep, class Period>
 future<T> future<T>::within(std::chrono::duration<Rep, Period> d, timer& t) && {
     checked();
-    auto deadline = t.deadline_after(std::chrono::ceil<timer::duration>(d));
-    return future<T>(detail::timeout_state<T>::start(std::move(state_), t, deadline));
+    auto deadline = detail::timer_access::timeout_deadline(t, std::chrono::ceil<timer::duration>(d));
+    return future<T>(detail::timeout_entry<T>::start(std::move(state_), t, deadline));
 }
 
 }  // namespace vow

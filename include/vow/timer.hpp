@@ -14,8 +14,9 @@
 namespace vow {
 
 namespace detail {
-struct timer_node;
+class timer_node;
 class timer_core;
+struct timer_access;
 }  // namespace detail
 
 // Refers to one scheduled task. Copyable and cheap; may outlive its timer
@@ -76,7 +77,27 @@ protected:
     timer() = default;
     timer(const timer&) = delete;
     timer& operator=(const timer&) = delete;
+
+private:
+    friend struct detail::timer_access;
+    // Schedules an entry the caller allocated (a timeout of within()); the timer
+    // takes one of its references. When stopping, the timer drops the entry
+    // itself (claim, drop(), release). Returns false when this timer only takes
+    // tasks: the caller then goes through schedule_at. real_timer and
+    // manual_timer take entries; the default suits any other timer.
+    virtual bool schedule_entry(detail::timer_node* /*entry*/) { return false; }
+    // The deadline of a timeout of `d` (within()): never before now() + d.
+    // real_timer reads a cheaper, coarser clock for timeouts of a second or
+    // more, which may make them fire up to two clock ticks (a few ms) late.
+    virtual time_point timeout_deadline(duration d) const { return deadline_after(d); }
 };
+
+namespace detail {
+struct timer_access {
+    static bool schedule_entry(timer& t, timer_node* entry) { return t.schedule_entry(entry); }
+    static timer::time_point timeout_deadline(const timer& t, timer::duration d) { return t.timeout_deadline(d); }
+};
+}  // namespace detail
 
 // Thread safety: all members may be called from any thread, also from a task.
 // Destructor: stops the thread; tasks not yet fired are destroyed unrun.
@@ -90,6 +111,8 @@ public:
     std::size_t pending() const override;
 
 private:
+    bool schedule_entry(detail::timer_node* entry) override;
+    time_point timeout_deadline(duration d) const override;
 
     std::shared_ptr<detail::timer_core> core_;
     std::thread thread_;
@@ -120,6 +143,8 @@ public:
     time_point next_deadline() const;
 
 private:
+    bool schedule_entry(detail::timer_node* entry) override;
+
     std::shared_ptr<detail::timer_core> core_;
 };
 

@@ -1,83 +1,105 @@
-// The state behind future<T>::within / vow::timeout: completes with the input's
-// result, or with timeout_error at the deadline (cancelling the input).
+// The deadline behind future<T>::within / vow::timeout. The timed future keeps
+// its own shared state: a timeout entry is attached to it as a node and
+// scheduled on the timer, and whichever comes first wins -- the state
+// completing (the entry then cancels itself: one CAS) or the deadline (the
+// entry then claims the state with timeout_error and sends the stop request
+// upstream, as cancel() does). One allocation per timeout; nothing at all for a
+// future that is done already.
 #pragma once
 
 #include "vow/detail/future_state.hpp"
+#include "vow/detail/timer_node.hpp"
 #include "vow/errors.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::detail {
 
+// References: the entry's two are the timer's (heap, or the task of a foreign
+// timer) and the state's callback list (released in on_ready). The entry also
+// holds one on the state, released by whoever wins the entry's claim: on_ready
+// when the state completed first, fire() or drop() otherwise.
 template <class T>
-class timeout_state final : public state<T>, public callback_node {
+class timeout_entry final : public timer_node, public callback_node {
 public:
-    // One allocation for the state and node, one for the timer entry.
-    static state_ptr<state<T>> start(state_ptr<state<T>> input, timer& t, timer::time_point deadline) {
-        auto* self = new timeout_state();
-        self->consumes = true;
-        self->bind(input->bound_executor());
-        self->input_ = std::move(input);
-        self->set_upstream(self->input_.get());  // a cancel of the result reaches the input
-        self->add_ref();                          // held by the timer task
-        try {
-            self->deadline_ = t.schedule_at(deadline, expire_task(self));
-        } catch (const executor_shut_down&) {
-            // The timer refused: expire_task's destructor failed the result with
-            // executor_shut_down and cancelled the input, as sleep_until does.
-        } catch (...) {
-            self->release();  // the list's reference: the input is never attached
-            self->release();
-            throw;
+    // Returns `s` itself, now timed.
+    static state_ptr<state<T>> start(state_ptr<state<T>> s, timer& t, timer::time_point deadline) {
+        if (s->is_ready()) return s;  // nothing left to time out
+        auto* e = new timeout_entry(deadline, s.get());
+        s->add_ref();  // the entry's
+        if (!timer_access::schedule_entry(t, e)) {
+            try {
+                e->foreign_ = t.schedule_at(deadline, foreign_task(e));
+                e->has_foreign_ = true;
+            } catch (const executor_shut_down&) {
+                // Refused: foreign_task's destructor dropped the entry, which failed
+                // the state with executor_shut_down and cancelled it.
+            } catch (...) {
+                e->release();  // the list's, never attached; the task had the timer's
+                throw;
+            }
         }
-        // Attached last: on_ready reads deadline_, which is set by now.
-        self->input_->attach(self);  // the list holds one of the two initial references
-        return state_ptr<state<T>>(self);
+        // Attached last: on_ready reads foreign_, which is set by now. If the
+        // deadline fired meanwhile, on_ready runs at once and finds it claimed.
+        s->attach(e);
+        return s;
     }
 
+    // The state completed (on the completing thread).
     void on_ready(state_base&) noexcept override {
-        this->drop_upstream();
-        auto& r = input_->get_result();
-        if (r.has_exception()) input_->mark_observed();
-        complete_from(static_cast<state<T>&>(*this), std::move(r));
-        deadline_.cancel();  // the common case: the timeout never fires, free its entry now
-        this->release();
+        if (claim(cancelled)) {  // the common case: the deadline never fires
+            state_->release();
+            if (has_foreign_) foreign_.cancel();  // a foreign timer's task: free it now
+        }
+        release();  // the list's reference
     }
+
+    // At the deadline, on the timer's thread.
+    void fire() override { expire(std::make_exception_ptr(timeout_error("vow: deadline exceeded"))); }
+    // The timer stopped (or refused the entry): the deadline can never fire, and
+    // the future must not wait forever for it.
+    void drop() noexcept override { expire(std::make_exception_ptr(executor_shut_down())); }
 
 private:
-    // Runs at the deadline on the timer's thread.
-    class expire_task {
+    timeout_entry(timer::time_point deadline, state<T>* s) noexcept : timer_node(deadline), state_(s) {}
+
+    // Claim, stop what the state waits on, then publish: whoever sees the
+    // timeout sees the work already told to stop. Releases the entry's state
+    // reference.
+    void expire(std::exception_ptr e) noexcept {
+        state<T>* s = state_;
+        if (s->try_claim()) {
+            s->store_exception(std::move(e));
+            s->request_stop_claimed();
+            s->publish();  // runs our on_ready, which finds the claim taken
+        }
+        s->release();
+    }
+
+    // Carries the entry through a timer that takes only tasks (holds the
+    // timer's reference of the entry).
+    class foreign_task {
     public:
-        explicit expire_task(timeout_state* s) noexcept : self_(s) {}
-        expire_task(expire_task&& o) noexcept : self_(std::exchange(o.self_, nullptr)) {}
-        expire_task& operator=(expire_task&&) = delete;
-        // Dropped unrun: a no-op once the result is complete (the input finished
-        // or the result was cancelled); otherwise the timer is gone, and the
-        // result must not wait forever for a deadline that can no longer fire.
-        ~expire_task() {
-            if (!self_) return;
-            if (self_->fail(std::make_exception_ptr(executor_shut_down()))) self_->input_->request_cancel();
-            self_->release();
+        explicit foreign_task(timeout_entry* e) noexcept : e_(e) {}
+        foreign_task(foreign_task&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+        foreign_task& operator=(foreign_task&&) = delete;
+        ~foreign_task() {
+            if (!e_) return;
+            if (e_->claim(cancelled)) e_->drop();
+            e_->release();
         }
         void operator()() {
-            timeout_state* self = std::exchange(self_, nullptr);
-            // Claim, cancel the input, then publish: whoever sees the timeout sees
-            // the input already told to stop.
-            if (self->try_claim()) {
-                self->input_->request_cancel();
-                self->store_exception(std::make_exception_ptr(timeout_error("vow: deadline exceeded")));
-                self->publish();
-            }
-            self->release();
+            timeout_entry* e = std::exchange(e_, nullptr);
+            if (e->claim(fired)) e->fire();
+            e->release();
         }
 
     private:
-        timeout_state* self_;
+        timeout_entry* e_;
     };
 
-    timeout_state() = default;
-
-    state_ptr<state<T>> input_;  // set before the timer and the node exist; read-only after
-    timer_handle deadline_;      // written before attach; read by on_ready
+    state<T>* state_;            // the entry's reference; see above
+    bool has_foreign_ = false;   // written before attach; read by on_ready
+    timer_handle foreign_;       // the same (only for a timer that takes tasks only)
 };
 
 }  // namespace vow::detail
