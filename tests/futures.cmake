@@ -31,3 +31,16 @@ foreach(name IN LISTS VOW_COMPILE_FAIL_TESTS)
   add_test(NAME compile_fail.${name}.control COMMAND ${compile} -DVOW_MISUSE=0)
   set_tests_properties(compile_fail.${name}.control PROPERTIES TIMEOUT 120)
 endforeach()
+
+# Boost.Thread interop (vow/interop/boost_thread.hpp), when Boost.Thread is
+# installed. One Boost.Thread configuration, as in bench/: version 5.
+find_package(Boost 1.81 QUIET COMPONENTS thread CONFIG)
+if(Boost_FOUND)
+  add_executable(boost_thread_test interop/boost_thread_test.cpp)
+  target_link_libraries(boost_thread_test PRIVATE vow::vow vow_warnings Boost::thread
+                        GTest::gtest GTest::gtest_main)
+  target_compile_definitions(boost_thread_test PRIVATE BOOST_THREAD_VERSION=5)
+  gtest_discover_tests(boost_thread_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+else()
+  message(STATUS "vow: Boost.Thread not found; the interop test is not built")
+endif()
