@@ -580,6 +580,9 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
 }  // namespace
 
 loopback_server::impl::impl(options opts) {
+    // Built before any server thread can use it, so it also outlives a server
+    // that is itself a static (destroyed in reverse order of construction).
+    (void)pattern();
     if (opts.tls) {
         auto identity = make_self_signed_identity();
         state.ca_pem = identity.certificate_pem;
