@@ -191,16 +191,49 @@ private:
 
 }  // namespace
 
-awaitable<void> sink_consumer::on_data(request_op& op, const char* data, std::size_t n) {
-    // The bytes stay valid until the wake-up: the reader waits for the sink.
+std::span<char> sink_consumer::next_buffer() { return owned_buffer(current_).subspan(filled_); }
+
+void sink_consumer::sink_done() {
+    sink_busy_ = false;
+    if (sink_error_) std::rethrow_exception(sink_error_);
+}
+
+awaitable<void> sink_consumer::wait_for_sink(request_op& op) {
+    if (!sink_busy_) co_return;
+    co_await op.wait_for_wake_up();
+    sink_done();
+}
+
+void sink_consumer::hand_off(request_op& op) {
+    sink_busy_ = true;
+    auto buf = owned_buffer(current_);
+    std::size_t n = std::exchange(filled_, 0);
+    current_ ^= 1;
+    result_.size += n;
     try {
-        op.user_side().execute(sink_call(op.shared_from_this(), &sink_, &sink_error_, data, n));
+        op.user_side().execute(sink_call(op.shared_from_this(), &sink_, &sink_error_, buf.data(), n));
     } catch (const executor_shut_down&) {
         // sink_call's destructor stored the error and woke us.
     }
-    co_await op.wait_for_wake_up();
-    result_.size += n;
-    if (sink_error_) std::rethrow_exception(sink_error_);
+}
+
+awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {
+    filled_ += n;  // the bytes are already in place: next_buffer() pointed there
+    if (sink_busy_ && op.poll_wake_up()) sink_done();
+    if (sink_busy_) {
+        if (filled_ < read_size) co_return;  // keep filling while the sink works
+        co_await wait_for_sink(op);
+    } else if (filled_ < read_size / 2 && op.more_bytes_waiting()) {
+        co_return;  // more is already here: fewer, larger hand-offs between threads
+    }
+    hand_off(op);
+}
+
+awaitable<void> sink_consumer::drain(request_op& op) {
+    co_await wait_for_sink(op);
+    if (filled_ == 0) co_return;
+    hand_off(op);
+    co_await wait_for_sink(op);
 }
 
 void sink_consumer::on_end(const target_url& url) { result_.url = url.text; }

@@ -54,13 +54,26 @@ class sink_consumer final : public body_consumer {
 public:
     explicit sink_consumer(std::function<void(std::span<const char>)> sink) : sink_(std::move(sink)) {}
     verdict on_head(const response_head& head, const target_url& url) override;
+    // Bytes collect in one buffer while the sink works on the other; a full
+    // buffer waits for the sink. So reads overlap the sink's work, the sink
+    // is called with large spans (few hand-offs between threads), and at most
+    // one call and two buffers are in flight.
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
+    std::span<char> next_buffer() override;
+    awaitable<void> drain(request_op& op) override;
     void on_end(const target_url& url) override;
     stream_result take_result() { return std::move(result_); }
 
 private:
     std::function<void(std::span<const char>)> sink_;
+    awaitable<void> wait_for_sink(request_op& op);
+    void sink_done();
+    void hand_off(request_op& op);
+
     std::exception_ptr sink_error_;  // written on the user side before the wake-up that publishes it
+    bool sink_busy_ = false;         // a call is queued or running (I/O thread's view)
+    int current_ = 0;                // the buffer reads fill
+    std::size_t filled_ = 0;         // bytes in it not handed off yet
     stream_result result_;
 };
 

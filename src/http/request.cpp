@@ -2,6 +2,9 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "client_impl.hpp"
 #include "connection.hpp"
 #include "vow/errors.hpp"
@@ -11,7 +14,6 @@ namespace vow::http::detail {
 
 namespace {
 
-constexpr std::size_t chunk_size = 256 * 1024;        // body bytes per read
 constexpr std::uint32_t header_limit = 64 * 1024;     // larger header blocks are a protocol error
 constexpr std::uint64_t drain_limit = 64 * 1024;      // redirect bodies up to this keep the connection
 
@@ -102,6 +104,14 @@ void request_op::wake_up() {
         self->woken_ = true;
         self->wake_timer_.cancel();
     });
+}
+
+bool request_op::more_bytes_waiting() noexcept {
+    if (!active_) return false;
+    if (active_->buffer.size() > 0) return true;
+    beast::error_code ec;
+    auto n = active_->lowest().socket().available(ec);
+    return !ec && n > 0;
 }
 
 awaitable<void> request_op::wait_for_wake_up() {
@@ -372,8 +382,6 @@ awaitable<void> request_op::run() {
 
 awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
                                       const target_url& url, bool& reusable) {
-    std::unique_ptr<char[]> chunk(new char[chunk_size]);
-
     if (parser.is_done()) {
         reusable = parser.keep_alive();
         co_return;
@@ -382,29 +390,30 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     auto length = parser.content_length();
     if (length && !parser.chunked()) {
         // Fast path for a Content-Length body: the bytes already buffered,
-        // then straight from the socket into the chunk (one copy fewer than
-        // going through the parser).
+        // then straight from the socket into the consumer's buffer (one copy
+        // fewer than going through the parser).
         std::uint64_t left = *length;
-        auto buffered = c.buffer.data();
-        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffered.size()));
-        if (take > 0) {
-            std::string copy(static_cast<const char*>(buffered.data()), take);
+        while (left > 0 && c.buffer.size() > 0) {
+            auto buf = consumer_->next_buffer();
+            auto take = static_cast<std::size_t>(std::min<std::uint64_t>({left, c.buffer.size(), buf.size()}));
+            std::memcpy(buf.data(), c.buffer.data().data(), take);
             c.buffer.consume(take);
             left -= take;
             note_body_bytes(take);
-            co_await consumer_->on_data(*this, copy.data(), copy.size());
+            co_await consumer_->on_data(*this, buf.data(), take);
         }
         while (left > 0) {
             check_stopped(url);
+            auto buf = consumer_->next_buffer();
             c.lowest().expires_after(options_.idle_timeout);
-            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk_size));
+            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
             auto [ec, n] = co_await on_stream(c, [&](auto& s) {
-                return s.async_read_some(asio::buffer(chunk.get(), want), nothrow);
+                return s.async_read_some(asio::buffer(buf.data(), want), nothrow);
             });
             if (n > 0) {
                 left -= n;
                 note_body_bytes(n);
-                co_await consumer_->on_data(*this, chunk.get(), n);
+                co_await consumer_->on_data(*this, buf.data(), n);
             }
             if (ec && left > 0) {
                 if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
@@ -415,6 +424,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 fail(ec, "reading the body of", url);
             }
         }
+        co_await consumer_->drain(*this);
         reusable = parser.keep_alive() && c.buffer.size() == 0;
         co_return;
     }
@@ -422,20 +432,22 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     // Chunked or read-until-close bodies go through the parser.
     while (!parser.is_done()) {
         check_stopped(url);
-        parser.get().body().data = chunk.get();
-        parser.get().body().size = chunk_size;
+        auto buf = consumer_->next_buffer();
+        parser.get().body().data = buf.data();
+        parser.get().body().size = buf.size();
         c.lowest().expires_after(options_.idle_timeout);
         auto [ec, n] = co_await on_stream(c, [&](auto& s) { return bhttp::async_read_some(s, c.buffer, parser, nothrow); });
         (void)n;
-        std::size_t got = chunk_size - parser.get().body().size;
+        std::size_t got = buf.size() - parser.get().body().size;
         if (got > 0) {
             note_body_bytes(got);
-            co_await consumer_->on_data(*this, chunk.get(), got);
+            co_await consumer_->on_data(*this, buf.data(), got);
         }
         if (ec == bhttp::error::need_buffer) continue;
         if (ec == ssl::error::stream_truncated && parser.is_done()) break;
         if (ec) fail(ec, "reading the body of", url);
     }
+    co_await consumer_->drain(*this);
     reusable = parser.keep_alive();
 }
 

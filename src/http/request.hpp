@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "asio.hpp"
@@ -53,6 +54,22 @@ public:
     virtual void on_abandon() noexcept {}
     // Body bytes already held before this response (a resumed .part).
     virtual std::uint64_t already_have() const noexcept { return 0; }
+
+    static constexpr std::size_t read_size = 256 * 1024;  // body bytes per read
+    // The buffer the next read fills; on_data gets a part of it. The consumer
+    // owns it, so it outlives a hand-off to user code even if the read fails.
+    virtual std::span<char> next_buffer() { return owned_buffer(0); }
+    // Waits until every byte handed on has been consumed; before on_end.
+    virtual awaitable<void> drain(request_op&) { co_return; }
+
+protected:
+    std::span<char> owned_buffer(int which) {
+        if (!buffers_[which]) buffers_[which].reset(new char[read_size]);
+        return {buffers_[which].get(), read_size};
+    }
+
+private:
+    std::unique_ptr<char[]> buffers_[2];
 };
 
 class request_op : public std::enable_shared_from_this<request_op> {
@@ -71,6 +88,15 @@ public:
     awaitable<void> wait_for_wake_up();
     // From any thread.
     void wake_up();
+    // Whether more response bytes can be read at once (buffered or in the
+    // socket), so a consumer may read on before handing bytes to user code.
+    bool more_bytes_waiting() noexcept;
+    // Consumes a wake-up that has already arrived, without waiting.
+    bool poll_wake_up() noexcept {
+        if (!woken_) return false;
+        woken_ = false;
+        return true;
+    }
 
     const request_options& options() const noexcept { return options_; }
     client_core& core() noexcept { return *core_; }

@@ -13,6 +13,7 @@
 
 #include "vow/http/loopback_server.hpp"
 #include "vow/http/retry.hpp"
+#include "vow/manual_executor.hpp"
 #include "vow/promise.hpp"
 #include "vow/thread_pool.hpp"
 #include "vow/timer.hpp"
@@ -345,6 +346,31 @@ TEST_P(client_test, a_stream_sink_sees_every_byte_in_order) {
     auto r = get_within(f);
     EXPECT_EQ(r.size, 1500000u);
     EXPECT_EQ(got, loopback_server::body(1500000));
+}
+
+// The sink runs only when the test thread lets it, so reads fill the second
+// buffer while the first waits and then stop until the sink catches up.
+TEST_P(client_test, a_slow_sink_still_sees_every_byte_in_order) {
+    for (const std::string query : {"", "?chunked=1"}) {
+        vow::manual_executor sink_side;
+        auto o = trusting_options();
+        o.completion_executor = &sink_side;
+        vow::http::client client(o);
+        std::string got;
+        std::size_t calls = 0;
+        auto f = client.stream(url("/bytes/3000000" + query), [&](std::span<const char> bytes) {
+            got.append(bytes.data(), bytes.size());
+            ++calls;
+        });
+        auto deadline = std::chrono::steady_clock::now() + bound;
+        while (!f.is_ready() && std::chrono::steady_clock::now() < deadline) {
+            if (!sink_side.run_one()) std::this_thread::yield();
+        }
+        ASSERT_TRUE(f.is_ready()) << query;
+        EXPECT_EQ(std::move(f).get().size, 3000000u) << query;
+        EXPECT_EQ(got, loopback_server::body(3000000)) << query;
+        EXPECT_GT(calls, 1u) << query;
+    }
 }
 
 TEST_P(client_test, a_throwing_sink_fails_the_request_with_its_exception) {
