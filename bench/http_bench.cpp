@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -48,6 +50,26 @@ void remove_small_files(const std::string& prefix) {
     for (int i = 0; i < small_count; ++i) fs::remove(scratch_dir() / (prefix + std::to_string(i)));
 }
 
+// CPU time of the whole process (every thread, the server's too) per
+// iteration, as counter cpu_ms: what a case costs the machine, steadier than
+// its wall time on a shared machine.
+class process_cpu {
+public:
+    process_cpu() : start_(now()) {}
+    void report(benchmark::State& state) const {
+        std::chrono::duration<double, std::milli> used = now() - start_;
+        state.counters["cpu_ms"] = benchmark::Counter(used.count(), benchmark::Counter::kAvgIterations);
+    }
+
+private:
+    static std::chrono::nanoseconds now() {
+        timespec ts{};
+        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    }
+    std::chrono::nanoseconds start_;
+};
+
 std::string big_url() { return server().http_url("/bytes/" + std::to_string(big_size)); }
 std::string small_url(int i) { return server().http_url("/bytes/16384?n=" + std::to_string(i)); }
 
@@ -56,6 +78,7 @@ std::string small_url(int i) { return server().http_url("/bytes/16384?n=" + std:
 void big_body_to_file_vow(benchmark::State& state) {
     vow::http::client client;
     auto path = scratch_dir() / "big_vow.bin";
+    process_cpu cpu;
     for (auto _ : state) {
         auto r = client.download(big_url(), path).get();
         benchmark::DoNotOptimize(r.size);
@@ -63,6 +86,7 @@ void big_body_to_file_vow(benchmark::State& state) {
         fs::remove(path);
         state.ResumeTiming();
     }
+    cpu.report(state);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
 }
 
@@ -74,6 +98,7 @@ void big_body_to_sink(benchmark::State& state, vow::executor* completion) {
     o.completion_executor = completion;
     vow::http::client client(o);
     std::uint64_t calls = 0;
+    process_cpu cpu;
     for (auto _ : state) {
         std::uint64_t seen = 0;
         client.stream(big_url(), [&](std::span<const char> bytes) {
@@ -82,6 +107,7 @@ void big_body_to_sink(benchmark::State& state, vow::executor* completion) {
         }).get();
         benchmark::DoNotOptimize(seen);
     }
+    cpu.report(state);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
     state.counters["sink_calls"] = benchmark::Counter(static_cast<double>(calls), benchmark::Counter::kAvgIterations);
 }
@@ -166,6 +192,7 @@ void big_body_to_file_curl(benchmark::State& state) {
     curl_init();
     auto path = scratch_dir() / "big_curl.bin";
     CURL* h = curl_easy_init();
+    process_cpu cpu;
     for (auto _ : state) {
         int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         curl_easy_setopt(h, CURLOPT_URL, big_url().c_str());
@@ -179,12 +206,14 @@ void big_body_to_file_curl(benchmark::State& state) {
         state.ResumeTiming();
     }
     curl_easy_cleanup(h);
+    cpu.report(state);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
 }
 
 void big_body_to_sink_curl(benchmark::State& state) {
     curl_init();
     CURL* h = curl_easy_init();
+    process_cpu cpu;
     for (auto _ : state) {
         std::uint64_t seen = 0;
         curl_easy_setopt(h, CURLOPT_URL, big_url().c_str());
@@ -195,6 +224,7 @@ void big_body_to_sink_curl(benchmark::State& state) {
         benchmark::DoNotOptimize(seen);
     }
     curl_easy_cleanup(h);
+    cpu.report(state);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * big_size));
 }
 

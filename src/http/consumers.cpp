@@ -157,19 +157,21 @@ body_consumer::verdict sink_consumer::on_head(const response_head& head, const t
 
 namespace {
 
-// Calls the sink on the user side; wakes the request when done, run or not.
+// Calls the sink on the user side. Done, run or not, it marks the sink idle,
+// and wakes the request only if it is waiting for that (a request still
+// reading just sees the flag: no wake-up of the I/O thread per call).
 class sink_call {
 public:
     sink_call(std::shared_ptr<request_op> op, std::function<void(std::span<const char>)>* sink,
-              std::exception_ptr* error, const char* data, std::size_t n)
-        : op_(std::move(op)), sink_(sink), error_(error), data_(data), n_(n) {}
+              std::exception_ptr* error, std::atomic<sink_state>* state, const char* data, std::size_t n)
+        : op_(std::move(op)), sink_(sink), error_(error), state_(state), data_(data), n_(n) {}
     sink_call(sink_call&& o) noexcept
-        : op_(std::move(o.op_)), sink_(o.sink_), error_(o.error_), data_(o.data_), n_(o.n_) {}
+        : op_(std::move(o.op_)), sink_(o.sink_), error_(o.error_), state_(o.state_), data_(o.data_), n_(o.n_) {}
     sink_call& operator=(sink_call&&) = delete;
     ~sink_call() {
         if (!op_) return;
         *error_ = std::make_exception_ptr(executor_shut_down());
-        op_->wake_up();
+        finish(std::move(op_));
     }
     void operator()() {
         auto op = std::move(op_);
@@ -178,13 +180,19 @@ public:
         } catch (...) {
             *error_ = std::current_exception();
         }
-        op->wake_up();
+        finish(std::move(op));
     }
 
 private:
+    // op keeps the consumer (and so *state_) alive until we are done with it.
+    void finish(std::shared_ptr<request_op> op) {
+        if (state_->exchange(sink_state::idle, std::memory_order_acq_rel) == sink_state::waited_for) op->wake_up();
+    }
+
     std::shared_ptr<request_op> op_;
     std::function<void(std::span<const char>)>* sink_;
     std::exception_ptr* error_;
+    std::atomic<sink_state>* state_;
     const char* data_;
     std::size_t n_;
 };
@@ -193,34 +201,36 @@ private:
 
 std::span<char> sink_consumer::next_buffer() { return owned_buffer(current_).subspan(filled_); }
 
-void sink_consumer::sink_done() {
-    sink_busy_ = false;
+bool sink_consumer::sink_idle() {
+    if (state_.load(std::memory_order_acquire) != sink_state::idle) return false;
     if (sink_error_) std::rethrow_exception(sink_error_);
+    return true;
 }
 
 awaitable<void> sink_consumer::wait_for_sink(request_op& op) {
-    if (!sink_busy_) co_return;
-    co_await op.wait_for_wake_up();
-    sink_done();
+    auto expected = sink_state::busy;
+    if (state_.compare_exchange_strong(expected, sink_state::waited_for, std::memory_order_acq_rel)) {
+        co_await op.wait_for_wake_up();
+    }
+    sink_idle();  // idle by now; rethrows what the sink threw
 }
 
 void sink_consumer::hand_off(request_op& op) {
-    sink_busy_ = true;
+    state_.store(sink_state::busy, std::memory_order_relaxed);  // only we leave idle
     auto buf = owned_buffer(current_);
     std::size_t n = std::exchange(filled_, 0);
     current_ ^= 1;
     result_.size += n;
     try {
-        op.user_side().execute(sink_call(op.shared_from_this(), &sink_, &sink_error_, buf.data(), n));
+        op.user_side().execute(sink_call(op.shared_from_this(), &sink_, &sink_error_, &state_, buf.data(), n));
     } catch (const executor_shut_down&) {
-        // sink_call's destructor stored the error and woke us.
+        // sink_call's destructor stored the error and marked the sink idle.
     }
 }
 
 awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {
     filled_ += n;  // the bytes are already in place: next_buffer() pointed there
-    if (sink_busy_ && op.poll_wake_up()) sink_done();
-    if (sink_busy_) {
+    if (!sink_idle()) {
         if (filled_ < read_size) co_return;  // keep filling while the sink works
         co_await wait_for_sink(op);
     } else if (filled_ < read_size / 2 && op.more_bytes_waiting()) {

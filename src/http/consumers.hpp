@@ -2,6 +2,8 @@
 // (download, with resume and checksum) and calls to a user's sink (stream).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -50,6 +52,10 @@ private:
     download_result result_;
 };
 
+// A sink call's progress: the I/O thread moves idle -> busy (hand-off) and
+// busy -> waited_for (it blocks on the call); the call moves either to idle.
+enum class sink_state : std::uint8_t { idle, busy, waited_for };
+
 class sink_consumer final : public body_consumer {
 public:
     explicit sink_consumer(std::function<void(std::span<const char>)> sink) : sink_(std::move(sink)) {}
@@ -66,12 +72,13 @@ public:
 
 private:
     std::function<void(std::span<const char>)> sink_;
+    // Whether no call is in flight; rethrows what the last call threw.
+    bool sink_idle();
     awaitable<void> wait_for_sink(request_op& op);
-    void sink_done();
     void hand_off(request_op& op);
 
-    std::exception_ptr sink_error_;  // written on the user side before the wake-up that publishes it
-    bool sink_busy_ = false;         // a call is queued or running (I/O thread's view)
+    std::exception_ptr sink_error_;  // written by a call before it marks the sink idle
+    std::atomic<sink_state> state_{sink_state::idle};
     int current_ = 0;                // the buffer reads fill
     std::size_t filled_ = 0;         // bytes in it not handed off yet
     stream_result result_;

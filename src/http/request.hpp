@@ -91,12 +91,6 @@ public:
     // Whether more response bytes can be read at once (buffered or in the
     // socket), so a consumer may read on before handing bytes to user code.
     bool more_bytes_waiting() noexcept;
-    // Consumes a wake-up that has already arrived, without waiting.
-    bool poll_wake_up() noexcept {
-        if (!woken_) return false;
-        woken_ = false;
-        return true;
-    }
 
     const request_options& options() const noexcept { return options_; }
     client_core& core() noexcept { return *core_; }
