@@ -57,7 +57,7 @@ void slot_limits::grant_waiters() {
         ++in_flight_;
         ++by_host_[it->origin];
         it->op->slot_granted_.store(true, std::memory_order_release);
-        it->op->wake_up();
+        it->op->nudge();
         it = waiters_.erase(it);
     }
 }

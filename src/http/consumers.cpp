@@ -210,7 +210,9 @@ bool sink_consumer::sink_idle() {
 awaitable<void> sink_consumer::wait_for_sink(request_op& op) {
     auto expected = sink_state::busy;
     if (state_.compare_exchange_strong(expected, sink_state::waited_for, std::memory_order_acq_rel)) {
-        co_await op.wait_for_wake_up();
+        // The state decides, not the wake-up alone: the buffer the call reads
+        // must not be refilled before the call is done.
+        while (state_.load(std::memory_order_acquire) != sink_state::idle) co_await op.wait_for_wake_up();
     }
     sink_idle();  // idle by now; rethrows what the sink threw
 }
@@ -230,11 +232,14 @@ void sink_consumer::hand_off(request_op& op) {
 
 awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {
     filled_ += n;  // the bytes are already in place: next_buffer() pointed there
+    // Read on only while more bytes are already here: a read that blocks
+    // must not hold back bytes the sink could have (a pausing stream).
+    const bool more = op.more_bytes_waiting();
     if (!sink_idle()) {
-        if (filled_ < read_size) co_return;  // keep filling while the sink works
+        if (more && filled_ < read_size) co_return;  // keep filling while the sink works
         co_await wait_for_sink(op);
-    } else if (filled_ < read_size / 2 && op.more_bytes_waiting()) {
-        co_return;  // more is already here: fewer, larger hand-offs between threads
+    } else if (more && filled_ < read_size / 2) {
+        co_return;  // fewer, larger hand-offs between threads
     }
     hand_off(op);
 }

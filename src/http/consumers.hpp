@@ -60,10 +60,12 @@ class sink_consumer final : public body_consumer {
 public:
     explicit sink_consumer(std::function<void(std::span<const char>)> sink) : sink_(std::move(sink)) {}
     verdict on_head(const response_head& head, const target_url& url) override;
-    // Bytes collect in one buffer while the sink works on the other; a full
-    // buffer waits for the sink. So reads overlap the sink's work, the sink
-    // is called with large spans (few hand-offs between threads), and at most
-    // one call and two buffers are in flight.
+    // Bytes collect in one buffer while the sink works on the other, as long
+    // as more are already waiting in the socket; before a read that may block,
+    // or when the buffer is full, what was read goes to the sink (after the
+    // call in flight). So reads overlap the sink's work, a fast body reaches
+    // the sink in large spans (few hand-offs between threads), a pausing one
+    // is not held back, and at most one call and two buffers are in flight.
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
     std::span<char> next_buffer() override;
     awaitable<void> drain(request_op& op) override;

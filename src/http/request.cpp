@@ -106,9 +106,14 @@ void request_op::wake_up() {
     });
 }
 
+void request_op::nudge() {
+    asio::post(worker_.ctx, [self = shared_from_this()] { self->wake_timer_.cancel(); });
+}
+
 bool request_op::more_bytes_waiting() noexcept {
+    // Only what the kernel holds: bytes left in the connection's buffer may be
+    // just chunk framing (a CRLF the parser keeps until the next size line).
     if (!active_) return false;
-    if (active_->buffer.size() > 0) return true;
     beast::error_code ec;
     auto n = active_->lowest().socket().available(ec);
     return !ec && n > 0;
@@ -158,7 +163,6 @@ awaitable<void> request_op::acquire_slot(const std::string& origin) {
         co_await wake_timer_.async_wait(nothrow);
     }
     slot_granted_.store(false, std::memory_order_relaxed);
-    woken_ = false;  // the grant's wake-up is consumed
     if (cancelled_ || total_expired_) {
         core_->limits().release(origin);
         check_stopped(url_);

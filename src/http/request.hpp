@@ -88,6 +88,9 @@ public:
     awaitable<void> wait_for_wake_up();
     // From any thread.
     void wake_up();
+    // From any thread: re-checks what acquire_slot() waits for; consumes no
+    // wake-up (a stale one would let a later wait_for_wake_up() pass early).
+    void nudge();
     // Whether more response bytes can be read at once (buffered or in the
     // socket), so a consumer may read on before handing bytes to user code.
     bool more_bytes_waiting() noexcept;

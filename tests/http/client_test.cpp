@@ -373,6 +373,23 @@ TEST_P(client_test, a_slow_sink_still_sees_every_byte_in_order) {
     }
 }
 
+// A stream that pauses must not hold back what it already sent: the sink
+// sees every byte before the pause, not only when more bytes follow.
+TEST_P(client_test, a_pausing_stream_delivers_what_came_before_the_pause) {
+    for (const std::string query : {"?stall_after=5000", "?chunked=1&stall_after=5000"}) {
+        vow::promise<void> all_before_pause;
+        std::size_t got = 0;
+        auto f = client_.stream(url("/bytes/100000" + query), [&](std::span<const char> bytes) {
+            got += bytes.size();
+            if (got == 5000) all_before_pause.set_value();
+        });
+        auto seen = all_before_pause.get_future();
+        EXPECT_TRUE(seen.wait_for(bound)) << query << ": " << got << " bytes";
+        f.cancel();
+        EXPECT_TRUE(f.wait_for(bound)) << query;
+    }
+}
+
 TEST_P(client_test, a_throwing_sink_fails_the_request_with_its_exception) {
     struct sink_full : std::runtime_error {
         sink_full() : std::runtime_error("sink full") {}
