@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "client_impl.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
@@ -155,49 +156,48 @@ body_consumer::verdict sink_consumer::on_head(const response_head& head, const t
     return verdict::read_body;
 }
 
-namespace {
-
-// Calls the sink on the user side. Done, run or not, it marks the sink idle,
-// and wakes the request only if it is waiting for that (a request still
-// reading just sees the flag: no wake-up of the I/O thread per call).
-class sink_call {
+// Calls the sink on the user side; done, run or not, it tells the consumer.
+// op keeps the consumer (and its buffers) alive until then.
+class sink_consumer::call {
 public:
-    sink_call(std::shared_ptr<request_op> op, std::function<void(std::span<const char>)>* sink,
-              std::exception_ptr* error, std::atomic<sink_state>* state, const char* data, std::size_t n)
-        : op_(std::move(op)), sink_(sink), error_(error), state_(state), data_(data), n_(n) {}
-    sink_call(sink_call&& o) noexcept
-        : op_(std::move(o.op_)), sink_(o.sink_), error_(o.error_), state_(o.state_), data_(o.data_), n_(o.n_) {}
-    sink_call& operator=(sink_call&&) = delete;
-    ~sink_call() {
+    call(std::shared_ptr<request_op> op, sink_consumer* consumer, const char* data, std::size_t n)
+        : op_(std::move(op)), consumer_(consumer), data_(data), n_(n) {}
+    call(call&& o) noexcept : op_(std::move(o.op_)), consumer_(o.consumer_), data_(o.data_), n_(o.n_) {}
+    call& operator=(call&&) = delete;
+    ~call() {
         if (!op_) return;
-        *error_ = std::make_exception_ptr(executor_shut_down());
-        finish(std::move(op_));
+        consumer_->sink_error_ = std::make_exception_ptr(executor_shut_down());
+        consumer_->call_done(*op_);
     }
     void operator()() {
         auto op = std::move(op_);
         try {
-            (*sink_)(std::span<const char>(data_, n_));
+            consumer_->sink_(std::span<const char>(data_, n_));
         } catch (...) {
-            *error_ = std::current_exception();
+            consumer_->sink_error_ = std::current_exception();
         }
-        finish(std::move(op));
+        consumer_->call_done(*op);
     }
 
 private:
-    // op keeps the consumer (and so *state_) alive until we are done with it.
-    void finish(std::shared_ptr<request_op> op) {
-        if (state_->exchange(sink_state::idle, std::memory_order_acq_rel) == sink_state::waited_for) op->wake_up();
-    }
-
     std::shared_ptr<request_op> op_;
-    std::function<void(std::span<const char>)>* sink_;
-    std::exception_ptr* error_;
-    std::atomic<sink_state>* state_;
+    sink_consumer* consumer_;
     const char* data_;
     std::size_t n_;
 };
 
-}  // namespace
+void sink_consumer::call_done(request_op& op) noexcept {
+    switch (state_.exchange(sink_state::idle, std::memory_order_acq_rel)) {
+        case sink_state::waited_for:
+            op.wake_up();
+            break;
+        case sink_state::pending:
+            asio::post(op.worker().ctx, [self = op.shared_from_this(), this] { flush(*self); });
+            break;
+        default:
+            break;  // the I/O thread sees the state when it next looks
+    }
+}
 
 std::span<char> sink_consumer::next_buffer() { return owned_buffer(current_).subspan(filled_); }
 
@@ -208,49 +208,74 @@ bool sink_consumer::sink_idle() {
 }
 
 awaitable<void> sink_consumer::wait_for_sink(request_op& op) {
-    auto expected = sink_state::busy;
-    if (state_.compare_exchange_strong(expected, sink_state::waited_for, std::memory_order_acq_rel)) {
-        // The state decides, not the wake-up alone: the buffer the call reads
-        // must not be refilled before the call is done.
-        while (state_.load(std::memory_order_acquire) != sink_state::idle) co_await op.wait_for_wake_up();
+    auto expected = state_.load(std::memory_order_relaxed);
+    while (expected != sink_state::idle &&
+           !state_.compare_exchange_weak(expected, sink_state::waited_for, std::memory_order_acq_rel)) {
     }
-    sink_idle();  // idle by now; rethrows what the sink threw
+    // The state decides, not the wake-up alone: the buffer the call reads
+    // must not be refilled before the call is done.
+    while (state_.load(std::memory_order_acquire) != sink_state::idle) co_await op.wait_for_wake_up();
+    sink_idle();  // rethrows what the sink threw
 }
 
+// With the sink idle: hands on the bytes not yet handed on; a full buffer's
+// last bytes move reading to the other buffer (free: no call is in flight).
 void sink_consumer::hand_off(request_op& op) {
-    state_.store(sink_state::busy, std::memory_order_relaxed);  // only we leave idle
     auto buf = owned_buffer(current_);
-    std::size_t n = std::exchange(filled_, 0);
-    current_ ^= 1;
-    result_.size += n;
-    try {
-        op.user_side().execute(sink_call(op.shared_from_this(), &sink_, &sink_error_, &state_, buf.data(), n));
-    } catch (const executor_shut_down&) {
-        // sink_call's destructor stored the error and marked the sink idle.
+    const char* data = buf.data() + handed_;
+    const std::size_t n = filled_ - handed_;
+    handed_ = filled_;
+    if (filled_ == read_size) {
+        current_ ^= 1;
+        handed_ = filled_ = 0;
     }
+    if (n == 0) return;
+    result_.size += n;
+    state_.store(sink_state::busy, std::memory_order_relaxed);  // only we leave idle
+    try {
+        op.user_side().execute(call(op.shared_from_this(), this, data, n));
+    } catch (const executor_shut_down&) {
+        // the call's destructor stored the error and marked the sink idle.
+    }
+}
+
+void sink_consumer::flush(request_op& op) {
+    // A read is in flight into next_buffer(), past filled_: the bytes before
+    // it may go. (If reading went on meanwhile, this finds nothing to do.)
+    if (closed_ || state_.load(std::memory_order_acquire) != sink_state::idle || sink_error_) return;
+    hand_off(op);
 }
 
 awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {
     filled_ += n;  // the bytes are already in place: next_buffer() pointed there
-    // Read on only while more bytes are already here: a read that blocks
-    // must not hold back bytes the sink could have (a pausing stream).
     const bool more = op.more_bytes_waiting();
-    if (!sink_idle()) {
-        if (more && filled_ < read_size) co_return;  // keep filling while the sink works
-        co_await wait_for_sink(op);
-    } else if (more && filled_ < read_size / 2) {
-        co_return;  // fewer, larger hand-offs between threads
+    const bool full = filled_ == read_size;
+    if (sink_idle()) {
+        if (more && !full && filled_ - handed_ < read_size / 2) co_return;  // larger spans
+        hand_off(op);
+        co_return;
     }
+    if (!full) {
+        if (more) co_return;  // keep filling while the sink works
+        // The next read may block: the call's return should flush what we hold.
+        auto expected = sink_state::busy;
+        if (state_.compare_exchange_strong(expected, sink_state::pending, std::memory_order_acq_rel)) co_return;
+        if (sink_idle()) hand_off(op);  // it returned meanwhile
+        co_return;
+    }
+    co_await wait_for_sink(op);
     hand_off(op);
 }
 
 awaitable<void> sink_consumer::drain(request_op& op) {
     co_await wait_for_sink(op);
-    if (filled_ == 0) co_return;
     hand_off(op);
     co_await wait_for_sink(op);
 }
 
-void sink_consumer::on_end(const target_url& url) { result_.url = url.text; }
+void sink_consumer::on_end(const target_url& url) {
+    closed_ = true;
+    result_.url = url.text;
+}
 
 }  // namespace vow::http::detail

@@ -52,37 +52,49 @@ private:
     download_result result_;
 };
 
-// A sink call's progress: the I/O thread moves idle -> busy (hand-off) and
-// busy -> waited_for (it blocks on the call); the call moves either to idle.
-enum class sink_state : std::uint8_t { idle, busy, waited_for };
+// A sink call's progress. The I/O thread moves idle -> busy (a hand-off),
+// busy -> pending (it holds bytes and starts a read that may block) and
+// busy/pending -> waited_for (it blocks on the call). The call moves each to
+// idle: from pending it asks the I/O thread to flush, from waited_for it
+// wakes it.
+enum class sink_state : std::uint8_t { idle, busy, pending, waited_for };
 
 class sink_consumer final : public body_consumer {
 public:
     explicit sink_consumer(std::function<void(std::span<const char>)> sink) : sink_(std::move(sink)) {}
     verdict on_head(const response_head& head, const target_url& url) override;
-    // Bytes collect in one buffer while the sink works on the other, as long
-    // as more are already waiting in the socket; before a read that may block,
-    // or when the buffer is full, what was read goes to the sink (after the
-    // call in flight). So reads overlap the sink's work, a fast body reaches
-    // the sink in large spans (few hand-offs between threads), a pausing one
-    // is not held back, and at most one call and two buffers are in flight.
+    // Reads fill a buffer in place; the sink gets the bytes not yet handed
+    // on, one call at a time, while later reads go on behind them. Reading
+    // goes on without a hand-off only while more bytes are already waiting
+    // (so a fast body reaches the sink in large spans, with few hand-offs
+    // between threads); bytes that came before a read that may block go to
+    // the sink at once, or as soon as the call in flight returns (a pausing
+    // stream is never held back). A full buffer waits for the sink and reads
+    // go on in the other one: at most one call and two buffers in flight.
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
     std::span<char> next_buffer() override;
     awaitable<void> drain(request_op& op) override;
     void on_end(const target_url& url) override;
+    void on_abandon() noexcept override { closed_ = true; }
     stream_result take_result() { return std::move(result_); }
 
 private:
-    std::function<void(std::span<const char>)> sink_;
+    class call;  // a sink call on the user side
     // Whether no call is in flight; rethrows what the last call threw.
     bool sink_idle();
     awaitable<void> wait_for_sink(request_op& op);
     void hand_off(request_op& op);
+    void call_done(request_op& op) noexcept;  // from the call, on any thread
+    void flush(request_op& op);  // on the I/O thread, after call_done from pending
 
+    std::function<void(std::span<const char>)> sink_;
     std::exception_ptr sink_error_;  // written by a call before it marks the sink idle
     std::atomic<sink_state> state_{sink_state::idle};
-    int current_ = 0;                // the buffer reads fill
-    std::size_t filled_ = 0;         // bytes in it not handed off yet
+    // I/O thread only:
+    int current_ = 0;           // the buffer reads fill
+    std::size_t handed_ = 0;    // its bytes before this went to the sink
+    std::size_t filled_ = 0;    // its bytes before this are read
+    bool closed_ = false;       // on_end or on_abandon: no more hand-offs
     stream_result result_;
 };
 
