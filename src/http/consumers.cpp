@@ -240,10 +240,19 @@ void sink_consumer::hand_off(request_op& op) {
 }
 
 void sink_consumer::flush(request_op& op) {
-    // A read is in flight into next_buffer(), past filled_: the bytes before
-    // it may go. (If reading went on meanwhile, this finds nothing to do.)
-    if (closed_ || state_.load(std::memory_order_acquire) != sink_state::idle || sink_error_) return;
-    hand_off(op);
+    // Only while a read is in flight into next_buffer(), past filled_: the
+    // bytes before it may go. Anywhere else the request looks at the sink
+    // itself (and a hand-off here could leave it waiting on a call that will
+    // not wake it).
+    if (closed_ || !op.reading_body() || state_.load(std::memory_order_acquire) != sink_state::idle || sink_error_)
+        return;
+    try {
+        hand_off(op);
+    } catch (...) {
+        // Not on the coroutine: keep the error for its next look at the sink
+        // (the refused call marked the sink idle).
+        if (!sink_error_) sink_error_ = std::current_exception();
+    }
 }
 
 awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {

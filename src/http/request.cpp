@@ -111,9 +111,10 @@ void request_op::nudge() {
 }
 
 bool request_op::more_bytes_waiting() noexcept {
-    // Only what the kernel holds: bytes left in the connection's buffer may be
-    // just chunk framing (a CRLF the parser keeps until the next size line).
-    if (!active_) return false;
+    // Only for a body read straight from the socket, and only what the kernel
+    // holds: through the parser (chunked), waiting bytes may be framing alone
+    // (a CRLF, a size line), and the next read may block all the same.
+    if (!active_ || !raw_body_) return false;
     beast::error_code ec;
     auto n = active_->lowest().socket().available(ec);
     return !ec && n > 0;
@@ -396,6 +397,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         // Fast path for a Content-Length body: the bytes already buffered,
         // then straight from the socket into the consumer's buffer (one copy
         // fewer than going through the parser).
+        raw_body_ = true;
         std::uint64_t left = *length;
         while (left > 0 && c.buffer.size() > 0) {
             auto buf = consumer_->next_buffer();
@@ -411,9 +413,11 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
             auto buf = consumer_->next_buffer();
             c.lowest().expires_after(options_.idle_timeout);
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+            reading_body_ = true;
             auto [ec, n] = co_await on_stream(c, [&](auto& s) {
                 return s.async_read_some(asio::buffer(buf.data(), want), nothrow);
             });
+            reading_body_ = false;
             if (n > 0) {
                 left -= n;
                 note_body_bytes(n);
@@ -440,7 +444,9 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
         c.lowest().expires_after(options_.idle_timeout);
+        reading_body_ = true;
         auto [ec, n] = co_await on_stream(c, [&](auto& s) { return bhttp::async_read_some(s, c.buffer, parser, nothrow); });
+        reading_body_ = false;
         (void)n;
         std::size_t got = buf.size() - parser.get().body().size;
         if (got > 0) {

@@ -94,6 +94,9 @@ public:
     // Whether more response bytes can be read at once (buffered or in the
     // socket), so a consumer may read on before handing bytes to user code.
     bool more_bytes_waiting() noexcept;
+    // Whether the request is suspended in a read of body bytes (for a handler
+    // that runs on this thread meanwhile).
+    bool reading_body() const noexcept { return reading_body_; }
 
     const request_options& options() const noexcept { return options_; }
     client_core& core() noexcept { return *core_; }
@@ -141,6 +144,8 @@ private:
     bool total_expired_ = false;
     bool connect_expired_ = false;
     bool woken_ = false;
+    bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
+    bool reading_body_ = false;  // suspended in a read of body bytes (into the consumer's buffer)
     std::atomic<bool> slot_granted_{false};  // set by slot_limits (any thread); acquire pairs with its release
 
     // Progress.

@@ -366,7 +366,7 @@ TEST_P(client_test, a_slow_sink_still_sees_every_byte_in_order) {
         while (!f.is_ready() && std::chrono::steady_clock::now() < deadline) {
             if (!sink_side.run_one()) std::this_thread::yield();
         }
-        ASSERT_TRUE(f.is_ready()) << query;
+        ASSERT_TRUE(f.is_ready()) << query << ": " << got.size() << " bytes in " << calls << " calls, " << sink_side.pending() << " queued";
         EXPECT_EQ(std::move(f).get().size, 3000000u) << query;
         EXPECT_EQ(got, loopback_server::body(3000000)) << query;
         EXPECT_GT(calls, 1u) << query;
