@@ -91,8 +91,10 @@ public:
     // From any thread: re-checks what acquire_slot() waits for; consumes no
     // wake-up (a stale one would let a later wait_for_wake_up() pass early).
     void nudge();
-    // Whether more response bytes can be read at once (buffered or in the
-    // socket), so a consumer may read on before handing bytes to user code.
+    // Whether the next body read will not block: a Content-Length body with
+    // bytes already in the socket (never for a chunked body, whose waiting
+    // bytes may be framing only). A consumer may then read on before handing
+    // bytes to user code.
     bool more_bytes_waiting() noexcept;
     // Whether the request is suspended in a read of body bytes (for a handler
     // that runs on this thread meanwhile).
