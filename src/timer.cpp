@@ -126,11 +126,11 @@ timer_handle real_timer::schedule_at(time_point when, task t) {
     return h;
 }
 
-bool real_timer::schedule_entry(detail::timer_node* entry) {
+detail::timer_node* real_timer::schedule_entry(const detail::entry_factory& make) {
     bool became_first = false;
-    core_->push_entry(entry, became_first);
+    detail::timer_node* entry = core_->push_new(make, became_first);
     if (became_first) core_->wakeup.notify_one();
-    return true;
+    return entry;
 }
 
 std::size_t real_timer::pending() const {
@@ -156,10 +156,10 @@ timer_handle manual_timer::schedule_at(time_point when, task t) {
     return push_task(*core_, when, std::move(t), became_first);
 }
 
-bool manual_timer::schedule_entry(detail::timer_node* entry) {
+detail::timer_node* manual_timer::schedule_entry(const detail::entry_factory& make) {
     bool became_first = false;
-    core_->push_entry(entry, became_first);
-    return true;
+    detail::timer_node* entry = core_->push_new(make, became_first);
+    return entry;
 }
 
 std::size_t manual_timer::pending() const {

@@ -1,12 +1,42 @@
 #include "timer_core.hpp"
 
 #include <algorithm>
+#include <new>
 
 namespace vow::detail {
 
 bool timer_core::push(timer_node* n, bool& became_first) {
     std::lock_guard lock(mutex);
     if (stopping) return false;
+    prepare_push_locked();
+    push_locked(n, became_first);
+    return true;
+}
+
+timer_node* timer_core::push_new(const entry_factory& make, bool& became_first) {
+    timer_node* n = nullptr;
+    {
+        std::lock_guard lock(mutex);
+        if (!stopping) prepare_push_locked();
+        void* memory = nullptr;
+        if (make.size == spare_size_ && !spare_.empty()) {
+            memory = spare_.back();
+            spare_.pop_back();
+        } else {
+            memory = ::operator new(make.size);
+        }
+        n = make.construct(memory, make.context);
+        if (!stopping) {
+            push_locked(n, became_first);
+            return n;
+        }
+    }
+    if (n->claim(timer_node::cancelled)) n->drop();  // outside the lock
+    n->release();                                     // the heap's, never taken
+    return n;
+}
+
+void timer_core::prepare_push_locked() {
     if (heap_.size() >= sweep_at_) {
         // Sweep again once the heap doubles -- or quadruples, when this sweep
         // found few dead entries (timeouts still pending): then checking them
@@ -16,20 +46,34 @@ bool timer_core::push(timer_node* n, bool& became_first) {
         const std::size_t growth = (before - live) * 4 < before ? 4 : 2;
         sweep_at_ = std::max<std::size_t>(1024, growth * live);
     }
+    if (heap_.size() == heap_.capacity()) heap_.reserve(std::max<std::size_t>(64, 2 * heap_.capacity()));
+}
+
+void timer_core::push_locked(timer_node* n, bool& became_first) noexcept {
     heap_.push_back(slot{n->deadline, next_sequence_++, n});
     std::push_heap(heap_.begin(), heap_.end(), later{});
     became_first = heap_.front().node == n;
-    return true;
 }
 
-void timer_core::push_entry(timer_node* n, bool& became_first) {
-    if (push(n, became_first)) return;
-    if (n->claim(timer_node::cancelled)) n->drop();  // outside the lock
-    n->release();                                     // the heap's, never taken
+void timer_core::release_locked(timer_node* n) noexcept {
+    const std::size_t size = n->reusable_size();
+    const bool keep = size != 0 && (spare_size_ == 0 || size == spare_size_) && spare_.size() < heap_.capacity();
+    if (!keep) {
+        n->release();
+        return;
+    }
+    void* memory = n->release_keeping_memory();
+    if (memory == nullptr) return;  // not the last reference
+    try {
+        spare_.push_back(memory);
+        spare_size_ = size;
+    } catch (const std::bad_alloc&) {
+        ::operator delete(memory, size);
+    }
 }
 
 timer_node* timer_core::top_locked() noexcept {
-    while (!heap_.empty() && !heap_.front().node->is_scheduled()) pop_top_locked()->release();
+    while (!heap_.empty() && !heap_.front().node->is_scheduled()) release_locked(pop_top_locked());
     return heap_.empty() ? nullptr : heap_.front().node;
 }
 
@@ -52,7 +96,7 @@ std::size_t timer_core::sweep_locked() noexcept {
         if (s.node->is_scheduled()) {
             heap_[kept++] = s;
         } else {
-            s.node->release();
+            release_locked(s.node);
         }
     }
     if (kept != n) {
@@ -75,6 +119,7 @@ std::vector<timer_core::slot> timer_core::stop() {
 
 timer_core::~timer_core() {
     for (const slot& s : heap_) s.node->release();
+    for (void* memory : spare_) ::operator delete(memory, spare_size_);
 }
 
 }  // namespace vow::detail

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -430,6 +431,49 @@ TEST(timeout, many_timeouts_each_end_exactly_once_whichever_side_wins) {
             }
         }
         EXPECT_EQ(mt.pending(), 0u);
+    }
+    EXPECT_EQ(values.alive(), 0);
+}
+
+// The timer builds a timeout entry in the memory of one it released before
+// (the sweep in pending() releases the entries of finished timeouts). Rounds of
+// different value types and deadlines, each half finishing and half timing
+// out, check that a rebuilt entry guards its own future and deadline only.
+TEST(timeout, timeouts_built_in_the_memory_of_released_ones_each_guard_their_own_future) {
+    lifetimes values;
+    {
+        manual_timer mt;
+        for (int round = 1; round <= 4; ++round) {
+            const auto deadline = round * 1s;
+            std::vector<promise<tracked>> tracked_inputs(200);
+            std::vector<promise<std::string>> text_inputs(200);
+            std::vector<future<tracked>> timed_tracked;
+            std::vector<future<std::string>> timed_text;
+            for (auto& p : tracked_inputs) timed_tracked.push_back(p.get_future().within(deadline, mt));
+            for (auto& p : text_inputs) timed_text.push_back(p.get_future().within(deadline, mt));
+            for (std::size_t i = 0; i < 200; i += 2) {
+                tracked_inputs[i].set_value(tracked(values, round * 1000 + static_cast<int>(i)));
+                text_inputs[i].set_value(std::to_string(i));
+            }
+            EXPECT_EQ(mt.pending(), 200u);  // sweeps: the finished ones' memory is kept for the next round
+            mt.advance(deadline - 1ns);
+            EXPECT_EQ(mt.pending(), 200u) << "round " << round;
+            EXPECT_EQ(mt.advance(1ns), 200u) << "round " << round;
+            for (std::size_t i = 0; i < 200; ++i) {
+                auto a = take_ready(timed_tracked[i]);
+                auto b = take_ready(timed_text[i]);
+                if (i % 2 == 0) {
+                    EXPECT_EQ(a.value().value, round * 1000 + static_cast<int>(i));
+                    EXPECT_EQ(b.value(), std::to_string(i));
+                } else {
+                    EXPECT_TRUE(holds<vow::timeout_error>(a));
+                    EXPECT_TRUE(holds<vow::timeout_error>(b));
+                    EXPECT_TRUE(tracked_inputs[i].is_cancelled());
+                    EXPECT_TRUE(text_inputs[i].is_cancelled());
+                }
+            }
+            EXPECT_EQ(mt.pending(), 0u);
+        }
     }
     EXPECT_EQ(values.alive(), 0);
 }

@@ -17,6 +17,14 @@ namespace detail {
 class timer_node;
 class timer_core;
 struct timer_access;
+
+// How within() has a timer build its entry: `construct` builds it in `size`
+// bytes of memory the timer provides, passing `context` on. Must not throw.
+struct entry_factory {
+    std::size_t size;
+    timer_node* (*construct)(void* memory, void* context) noexcept;
+    void* context;
+};
 }  // namespace detail
 
 // Refers to one scheduled task. Copyable and cheap; may outlive its timer
@@ -80,12 +88,14 @@ protected:
 
 private:
     friend struct detail::timer_access;
-    // Schedules an entry the caller allocated (a timeout of within()); the timer
-    // takes one of its references. When stopping, the timer drops the entry
-    // itself (claim, drop(), release). Returns false when this timer only takes
-    // tasks: the caller then goes through schedule_at. real_timer and
-    // manual_timer take entries; the default suits any other timer.
-    virtual bool schedule_entry(detail::timer_node* /*entry*/) { return false; }
+    // Builds an entry of within() with `make` and schedules it; the timer takes
+    // one of its references, the caller has the other. The timer may build it
+    // in the memory of an entry it released before. When stopping, the timer
+    // drops the entry itself (claim, drop(), release) before returning it.
+    // Returns null when this timer only takes tasks: the caller then allocates
+    // the entry and goes through schedule_at. real_timer and manual_timer take
+    // entries; the default suits any other timer.
+    virtual detail::timer_node* schedule_entry(const detail::entry_factory& /*make*/) { return nullptr; }
     // The deadline of a timeout of `d` (within()): never before now() + d.
     // real_timer reads a cheaper, coarser clock for timeouts of a second or
     // more, which may make them fire up to two clock ticks (a few ms) late.
@@ -94,7 +104,7 @@ private:
 
 namespace detail {
 struct timer_access {
-    static bool schedule_entry(timer& t, timer_node* entry) { return t.schedule_entry(entry); }
+    static timer_node* schedule_entry(timer& t, const entry_factory& make) { return t.schedule_entry(make); }
     static timer::time_point timeout_deadline(const timer& t, timer::duration d) { return t.timeout_deadline(d); }
 };
 }  // namespace detail
@@ -111,7 +121,7 @@ public:
     std::size_t pending() const override;
 
 private:
-    bool schedule_entry(detail::timer_node* entry) override;
+    detail::timer_node* schedule_entry(const detail::entry_factory& make) override;
     time_point timeout_deadline(duration d) const override;
 
     std::shared_ptr<detail::timer_core> core_;
@@ -143,7 +153,7 @@ public:
     time_point next_deadline() const;
 
 private:
-    bool schedule_entry(detail::timer_node* entry) override;
+    detail::timer_node* schedule_entry(const detail::entry_factory& make) override;
 
     std::shared_ptr<detail::timer_core> core_;
 };

@@ -3,9 +3,13 @@
 // scheduled on the timer, and whichever comes first wins -- the state
 // completing (the entry then cancels itself: one CAS) or the deadline (the
 // entry then claims the state with timeout_error and sends the stop request
-// upstream, as cancel() does). One allocation per timeout; nothing at all for a
-// future that is done already.
+// upstream, as cancel() does). At most one allocation per timeout (real_timer
+// and manual_timer build the entry in the memory of one they released before);
+// nothing at all for a future that is done already.
 #pragma once
+
+#include <cstdint>
+#include <new>
 
 #include "vow/detail/future_state.hpp"
 #include "vow/detail/timer_node.hpp"
@@ -24,20 +28,22 @@ public:
     // Returns `s` itself, now timed.
     static state_ptr<state<T>> start(state_ptr<state<T>> s, timer& t, timer::time_point deadline) {
         if (s->is_ready()) return s;  // nothing left to time out
-        auto* e = new timeout_entry(deadline, s.get());
-        s->add_ref();  // the entry's
-        if (!timer_access::schedule_entry(t, e)) {
-            try {
-                e->foreign_ = t.schedule_at(deadline, foreign_task(e));
-                e->has_foreign_ = true;
-            } catch (const executor_shut_down&) {
-                // Refused: foreign_task's destructor dropped the entry, which failed
-                // the state with executor_shut_down and cancelled it.
-            } catch (...) {
-                e->release();  // the list's, never attached; the task had the timer's
-                throw;
+        s->add_ref();                 // the entry's: from its birth on, the entry releases it
+        birth b{deadline, s.get()};
+        timeout_entry* e = nullptr;
+        bool foreign = false;
+        try {
+            e = static_cast<timeout_entry*>(
+                timer_access::schedule_entry(t, entry_factory{sizeof(timeout_entry), &construct, &b}));
+            if (e == nullptr) {  // a timer that takes only tasks
+                e = new timeout_entry(deadline, s.get());
+                foreign = true;
             }
+        } catch (...) {
+            s->release();  // no entry was built
+            throw;
         }
+        if (foreign) schedule_foreign(e, t, deadline);
         // Attached last: on_ready reads foreign_, which is set by now. If the
         // deadline fired meanwhile, on_ready runs at once and finds it claimed.
         s->attach(e);
@@ -60,7 +66,34 @@ public:
     void drop() noexcept override { expire(std::make_exception_ptr(executor_shut_down())); }
 
 private:
-    timeout_entry(timer::time_point deadline, state<T>* s) noexcept : timer_node(deadline), state_(s) {}
+    timeout_entry(timer::time_point deadline, state<T>* s) noexcept
+        : timer_node(deadline, sizeof(timeout_entry)), state_(s) {
+        static_assert(sizeof(timeout_entry) <= UINT16_MAX);  // fits timer_node's block size
+    }
+
+    struct birth {
+        timer::time_point deadline;
+        state<T>* s;
+    };
+    static timer_node* construct(void* memory, void* context) noexcept {
+        const auto* b = static_cast<const birth*>(context);
+        return ::new (memory) timeout_entry(b->deadline, b->s);
+    }
+
+    // Schedules `e` as a task of a timer that takes only tasks; the task holds
+    // the timer's reference.
+    static void schedule_foreign(timeout_entry* e, timer& t, timer::time_point deadline) {
+        try {
+            e->foreign_ = t.schedule_at(deadline, foreign_task(e));
+            e->has_foreign_ = true;
+        } catch (const executor_shut_down&) {
+            // Refused: foreign_task's destructor dropped the entry, which failed
+            // the state with executor_shut_down and cancelled it.
+        } catch (...) {
+            e->release();  // the list's, never attached; the task had the timer's
+            throw;
+        }
+    }
 
     // Claim, stop what the state waits on, then publish: whoever sees the
     // timeout sees the work already told to stop. Releases the entry's state

@@ -1,10 +1,12 @@
 // One scheduled entry of real_timer/manual_timer. schedule_at() wraps a task in
-// one; within() allocates its own kind (the timeout, which is at the same time
-// a node waiting on the future it guards), so a timeout costs one allocation.
+// one; within() has the timer build its own kind (the timeout, which is at the
+// same time a node waiting on the future it guards) in memory the timer reuses,
+// so a timeout usually costs no allocation at all.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace vow::detail {
@@ -17,7 +19,9 @@ class timer_node {
 public:
     enum status_value : std::uint8_t { scheduled, fired, cancelled };
 
-    explicit timer_node(std::chrono::steady_clock::time_point d) noexcept : deadline(d) {}
+    // `block_size`: see reusable_size().
+    explicit timer_node(std::chrono::steady_clock::time_point d, std::uint16_t block_size = 0) noexcept
+        : deadline(d), block_size_(block_size) {}
     timer_node(const timer_node&) = delete;
     timer_node& operator=(const timer_node&) = delete;
 
@@ -28,6 +32,21 @@ public:
         if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
             delete this;
     }
+    // release(), except that the last owner destroys the entry without freeing
+    // its memory and returns that memory (reusable_size() bytes) for the timer
+    // to build another entry in. Null when other owners remain.
+    void* release_keeping_memory() noexcept {
+        if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            void* memory = dynamic_cast<void*>(this);  // the whole object's address
+            this->~timer_node();                       // virtual: the whole object's destructor
+            return memory;
+        }
+        return nullptr;
+    }
+    // The size of the entry's memory when it came from ::operator new(size) and
+    // holds exactly one object of that size, so the timer may build another
+    // entry in it; 0 when it may not.
+    std::size_t reusable_size() const noexcept { return block_size_; }
     // Moves the entry out of `scheduled`; exactly one caller wins.
     // acq_rel: the winner sees the entry's contents, whoever wrote them.
     bool claim(status_value to) noexcept {
@@ -52,6 +71,7 @@ protected:
 private:
     std::atomic<std::uint32_t> refs_{2};  // the heap's and the owner's (a handle, or a timeout's future)
     std::atomic<std::uint8_t> status_{scheduled};
+    const std::uint16_t block_size_;  // see reusable_size(); fits in the padding after status_
 };
 
 }  // namespace vow::detail
