@@ -167,6 +167,18 @@ TEST(promise, a_moved_promise_keeps_its_future_and_the_moved_from_one_throws_usa
     EXPECT_EQ(f.get(), 2);
 }
 
+TEST(promise, a_fulfilled_promise_moved_elsewhere_still_refuses_a_second_value) {
+    promise<int> p;
+    auto f = p.get_future();
+    p.set_value(1);
+    promise<int> q = std::move(p);
+    EXPECT_THROW(q.set_value(2), vow::usage_error);
+    promise<int> r;
+    r = std::move(q);
+    EXPECT_THROW(r.set_exception(std::runtime_error("late")), vow::usage_error);
+    EXPECT_EQ(f.get(), 1);
+}
+
 TEST(promise, set_value_from_another_thread_wakes_a_blocked_get) {
     promise<int> p;
     auto f = p.get_future();

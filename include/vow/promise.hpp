@@ -24,6 +24,7 @@ public:
             abandon();
             state_ = std::move(other.state_);
             future_retrieved_ = other.future_retrieved_;
+            satisfied_ = other.satisfied_;
         }
         return *this;
     }
@@ -40,16 +41,24 @@ public:
         return detail::then_access<T>::make(detail::state_ptr<detail::state<T>>(&s));
     }
 
-    // Fulfils the future. After a cancel this is a harmless no-op; fulfilling
-    // twice otherwise throws usage_error.
+    // Fulfils the future. Losing to a cancel or a timeout is a harmless no-op;
+    // fulfilling twice otherwise throws usage_error.
     template <class... Args>
     void set_value(Args&&... args) {
         auto& s = checked();
-        if (!s.set_value(std::forward<Args>(args)...)) already_satisfied(s);
+        if (s.set_value(std::forward<Args>(args)...)) {
+            satisfied_ = true;
+        } else {
+            already_satisfied(s);
+        }
     }
     void set_exception(std::exception_ptr e) {
         auto& s = checked();
-        if (!s.fail(std::move(e))) already_satisfied(s);
+        if (s.fail(std::move(e))) {
+            satisfied_ = true;
+        } else {
+            already_satisfied(s);
+        }
     }
     template <class E>
     void set_exception(E&& e) {
@@ -59,6 +68,7 @@ public:
     void set_result(result<T> r) {
         auto& s = checked();
         if (!s.try_claim()) return already_satisfied(s);
+        satisfied_ = true;
         detail::complete_claimed(s, std::move(r));
     }
 
@@ -79,8 +89,11 @@ private:
         if (!state_) throw usage_error("vow: use of a moved-from promise");
         return *state_;
     }
+    // The state was claimed by someone else: this promise before (an error,
+    // unless cancelled since), or a cancel or timeout. A timeout claims first
+    // and marks the cancel after, so the cancel mark alone would miss it.
     void already_satisfied(detail::state<T>& s) const {
-        if (!s.cancel_requested()) throw usage_error("vow: promise already satisfied");
+        if (satisfied_ && !s.cancel_requested()) throw usage_error("vow: promise already satisfied");
     }
     void abandon() noexcept {
         if (!state_) return;
@@ -94,6 +107,7 @@ private:
 
     detail::state_ptr<detail::state<T>> state_;
     bool future_retrieved_ = false;
+    bool satisfied_ = false;  // this promise fulfilled the state
 };
 
 }  // namespace vow
