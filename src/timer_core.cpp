@@ -14,25 +14,32 @@ bool timer_core::push(timer_node* n, bool& became_first) {
 }
 
 timer_node* timer_core::push_new(const entry_factory& make, bool& became_first) {
-    timer_node* n = nullptr;
-    {
-        std::lock_guard lock(mutex);
-        if (!stopping) prepare_push_locked();
-        void* memory = nullptr;
-        if (make.size == spare_size_ && !spare_.empty()) {
-            memory = spare_.back();
-            spare_.pop_back();
-        } else {
-            memory = ::operator new(make.size);
-        }
-        n = make.construct(memory, make.context);
-        if (!stopping) {
-            push_locked(n, became_first);
-            return n;
+    std::unique_lock lock(mutex);
+    void* memory = nullptr;
+    if (make.size == spare_size_ && !spare_.empty()) {
+        memory = spare_.back();
+        spare_.pop_back();
+    } else {
+        lock.unlock();  // the timer's thread may be waiting for the lock
+        memory = ::operator new(make.size);
+        lock.lock();
+    }
+    if (!stopping) {
+        try {
+            prepare_push_locked();
+        } catch (...) {
+            ::operator delete(memory, make.size);
+            throw;
         }
     }
-    if (n->claim(timer_node::cancelled)) n->drop();  // outside the lock
-    n->release();                                     // the heap's, never taken
+    timer_node* n = make.construct(memory, make.context);
+    if (!stopping) {
+        push_locked(n, became_first);
+        return n;
+    }
+    lock.unlock();
+    if (n->claim(timer_node::cancelled)) n->drop();
+    n->release();  // the heap's, never taken
     return n;
 }
 
@@ -57,7 +64,7 @@ void timer_core::push_locked(timer_node* n, bool& became_first) noexcept {
 
 void timer_core::release_locked(timer_node* n) noexcept {
     const std::size_t size = n->reusable_size();
-    const bool keep = size != 0 && (spare_size_ == 0 || size == spare_size_) && spare_.size() < heap_.capacity();
+    const bool keep = size != 0 && (spare_size_ == 0 || size == spare_size_) && spare_.size() < spare_limit_;
     if (!keep) {
         n->release();
         return;
@@ -89,6 +96,14 @@ std::size_t timer_core::sweep_locked() noexcept {
     // ahead of its check, so the sweep is not one cache miss after another.
     constexpr std::size_t ahead = 8;
     const std::size_t n = heap_.size();
+    // Keep memory for as many entries as the heap held now, or a tenth less
+    // than before: steady use keeps its blocks, and after a burst the spare
+    // memory shrinks with every sweep until it fits the load again.
+    spare_limit_ = std::max({std::size_t{1024}, n, spare_limit_ - spare_limit_ / 10});
+    while (spare_.size() > spare_limit_) {
+        ::operator delete(spare_.back(), spare_size_);
+        spare_.pop_back();
+    }
     std::size_t kept = 0;
     for (std::size_t i = 0; i < n; ++i) {
         if (i + ahead < n) __builtin_prefetch(heap_[i + ahead].node);

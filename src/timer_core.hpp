@@ -96,11 +96,11 @@ private:
 
     // The memory of released entries (all of spare_size_ bytes), reused by
     // push_new: with 100,000 timeouts pending and completing, allocating and
-    // freeing their entries was a third of a timeout's cost. At most as many
-    // blocks as heap_ has room for: memory for entries the timer held at once
-    // before (heap_ never shrinks either).
-    std::vector<void*> spare_;    // guarded by mutex
-    std::size_t spare_size_ = 0;  // guarded by mutex; 0 until an entry is kept
+    // freeing their entries was a third of a timeout's cost. At most
+    // spare_limit_ blocks: see sweep_locked.
+    std::vector<void*> spare_;        // guarded by mutex
+    std::size_t spare_size_ = 0;      // guarded by mutex; 0 until an entry is kept
+    std::size_t spare_limit_ = 1024;  // guarded by mutex
 };
 
 }  // namespace vow::detail

@@ -2,6 +2,7 @@
 set(VOW_COMBINATOR_TESTS
   when_test
   time_test
+  timer_memory_test
   retry_test
   bounded_test
 )
