@@ -79,6 +79,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, tar
       user_side_(core_->completion_executor()),
       total_timer_(worker.ctx),
       wake_timer_(worker.ctx),
+      idle_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() = default;
@@ -96,6 +97,7 @@ void request_op::abort() {
     if (connect_timer_) connect_timer_->cancel();
     total_timer_.cancel();
     wake_timer_.cancel();
+    idle_timer_.cancel();
     catch_up_timer_.cancel();
 }
 
@@ -143,7 +145,7 @@ void request_op::fail(beast::error_code ec, const char* phase, const target_url&
     if (connect_expired_ || (ec == beast::error::timeout && std::string_view(phase) == "connecting to"))
         throw timeout_error("connect timeout: no connection to " + url.origin() + " within " +
                             seconds_text(options_.connect_timeout));
-    if (ec == beast::error::timeout)
+    if (idle_expired_ || ec == beast::error::timeout)
         throw timeout_error("idle timeout: no data from " + url.text + " for " + seconds_text(options_.idle_timeout));
     if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
         ec != bhttp::error::partial_message)
@@ -398,6 +400,11 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         // then straight from the socket into the consumer's buffer (one copy
         // fewer than going through the parser).
         raw_body_ = true;
+        start_idle_watch();
+        struct stop_watch {
+            request_op* op;
+            ~stop_watch() { op->stop_idle_watch(); }
+        } on_exit{this};
         std::uint64_t left = *length;
         while (left > 0 && c.buffer.size() > 0) {
             auto buf = consumer_->next_buffer();
@@ -411,8 +418,8 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         while (left > 0) {
             check_stopped(url);
             auto buf = consumer_->next_buffer();
-            c.lowest().expires_after(options_.idle_timeout);
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+            read_started_ = std::chrono::steady_clock::now();
             reading_body_ = true;
             auto [ec, n] = co_await on_stream(c, [&](auto& s) {
                 return s.async_read_some(asio::buffer(buf.data(), want), nothrow);
@@ -438,12 +445,17 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     }
 
     // Chunked or read-until-close bodies go through the parser.
+    start_idle_watch();
+    struct stop_watch {
+        request_op* op;
+        ~stop_watch() { op->stop_idle_watch(); }
+    } on_exit{this};
     while (!parser.is_done()) {
         check_stopped(url);
         auto buf = consumer_->next_buffer();
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
-        c.lowest().expires_after(options_.idle_timeout);
+        read_started_ = std::chrono::steady_clock::now();
         reading_body_ = true;
         auto [ec, n] = co_await on_stream(c, [&](auto& s) { return bhttp::async_read_some(s, c.buffer, parser, nothrow); });
         reading_body_ = false;
@@ -459,6 +471,37 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     }
     co_await consumer_->drain(*this);
     reusable = parser.keep_alive();
+}
+
+void request_op::start_idle_watch() {
+    active_->lowest().expires_never();  // the watch replaces the stream's per-read timer
+    idle_expired_ = false;
+    idle_watching_ = true;
+    read_started_ = std::chrono::steady_clock::now();
+    idle_timer_.expires_at(read_started_ + options_.idle_timeout);
+    idle_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+        if (auto op = self.lock()) op->on_idle_watch(ec);
+    });
+}
+
+void request_op::stop_idle_watch() noexcept {
+    idle_watching_ = false;  // a handler already queued does nothing
+    idle_timer_.cancel();
+}
+
+void request_op::on_idle_watch(beast::error_code ec) {
+    if (ec || !idle_watching_ || !active_) return;
+    const auto now = std::chrono::steady_clock::now();
+    // Only a read counts: time spent waiting for the sink is not the server's.
+    if (reading_body_ && now - read_started_ >= options_.idle_timeout) {
+        idle_expired_ = true;
+        active_->close();  // the read fails; fail() reports the idle timeout
+        return;
+    }
+    idle_timer_.expires_at(reading_body_ ? read_started_ + options_.idle_timeout : now + options_.idle_timeout);
+    idle_timer_.async_wait([self = weak_from_this()](beast::error_code e) {
+        if (auto op = self.lock()) op->on_idle_watch(e);
+    });
 }
 
 progress request_op::snapshot(std::chrono::steady_clock::time_point now) const {

@@ -125,6 +125,12 @@ private:
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
     awaitable<void> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
                               const target_url& url, bool& reusable);
+    // Body reads: one timer per request watches for an idle connection, instead
+    // of a timer armed and cancelled around every read (a syscall and a
+    // handler each). Each read only notes when it started.
+    void start_idle_watch();
+    void stop_idle_watch() noexcept;
+    void on_idle_watch(beast::error_code ec);
     void abort();  // on the worker's thread
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);
@@ -146,6 +152,10 @@ private:
     bool total_expired_ = false;
     bool connect_expired_ = false;
     bool woken_ = false;
+    bool idle_expired_ = false;
+    bool idle_watching_ = false;  // the idle timer's handler may act (cleared before the connection moves on)
+    asio::steady_timer idle_timer_;
+    std::chrono::steady_clock::time_point read_started_{};  // of the body read in flight
     bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
     bool reading_body_ = false;  // suspended in a read of body bytes (into the consumer's buffer)
     std::atomic<bool> slot_granted_{false};  // set by slot_limits (any thread); acquire pairs with its release

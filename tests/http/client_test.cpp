@@ -156,8 +156,44 @@ TEST_P(client_test, a_body_shorter_than_its_content_length_fails_and_is_never_re
 TEST_P(client_test, idle_timeout_fires_when_the_body_stalls) {
     vow::http::request_options o;
     o.idle_timeout = 200ms;
-    auto e = failure_of<vow::timeout_error>(client_.get(url("/bytes/100000?stall_after=1000"), o));
-    EXPECT_NE(std::string(e.what()).find("idle timeout"), std::string::npos) << e.what();
+    for (const std::string query : {"?stall_after=1000", "?chunked=1&stall_after=1000"}) {
+        auto e = failure_of<vow::timeout_error>(client_.get(url("/bytes/100000" + query), o));
+        EXPECT_NE(std::string(e.what()).find("idle timeout"), std::string::npos) << query << ": " << e.what();
+    }
+}
+
+// The idle timeout is about the server: time the request spends waiting for a
+// sink that is slower than the timeout does not count.
+TEST_P(client_test, a_sink_slower_than_the_idle_timeout_is_not_an_idle_server) {
+    for (const std::string query : {"", "?chunked=1"}) {
+        vow::manual_executor sink_side;
+        auto o = trusting_options();
+        o.completion_executor = &sink_side;
+        vow::http::client client(o);
+        vow::http::request_options ro;
+        ro.idle_timeout = 100ms;
+        std::size_t got = 0;
+        auto f = client.stream(url("/bytes/2000000" + query), [&](std::span<const char> bytes) { got += bytes.size(); },
+                               ro);
+        auto deadline = std::chrono::steady_clock::now() + bound;
+        int slow_calls = 0;
+        while (!f.is_ready() && std::chrono::steady_clock::now() < deadline) {
+            if (slow_calls < 2 && sink_side.pending() > 0) {
+                // A sink call that takes three idle timeouts, twice: meanwhile
+                // the reads fill both buffers and wait for it.
+                std::this_thread::sleep_for(300ms);
+                ++slow_calls;
+            }
+            if (!sink_side.run_one()) std::this_thread::yield();
+        }
+        ASSERT_TRUE(f.is_ready()) << query << ": " << got << " bytes";
+        try {
+            EXPECT_EQ(std::move(f).get().size, 2000000u) << query;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << query << ": " << e.what();
+        }
+        EXPECT_EQ(got, 2000000u) << query;
+    }
 }
 
 TEST_P(client_test, idle_timeout_fires_when_no_response_comes) {
