@@ -400,7 +400,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         // then straight from the socket into the consumer's buffer (one copy
         // fewer than going through the parser).
         raw_body_ = true;
-        start_idle_watch();
+        start_idle_watch(c);
         struct stop_watch {
             request_op* op;
             ~stop_watch() { op->stop_idle_watch(); }
@@ -440,12 +440,13 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
             }
         }
         co_await consumer_->drain(*this);
-        reusable = parser.keep_alive() && c.buffer.size() == 0;
+        // The idle watch may have closed the socket just as the last read completed.
+        reusable = parser.keep_alive() && c.buffer.size() == 0 && !idle_expired_;
         co_return;
     }
 
     // Chunked or read-until-close bodies go through the parser.
-    start_idle_watch();
+    start_idle_watch(c);
     struct stop_watch {
         request_op* op;
         ~stop_watch() { op->stop_idle_watch(); }
@@ -470,11 +471,11 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         if (ec) fail(ec, "reading the body of", url);
     }
     co_await consumer_->drain(*this);
-    reusable = parser.keep_alive();
+    reusable = parser.keep_alive() && !idle_expired_;
 }
 
-void request_op::start_idle_watch() {
-    active_->lowest().expires_never();  // the watch replaces the stream's per-read timer
+void request_op::start_idle_watch(connection& c) {
+    c.lowest().expires_never();  // the watch replaces the stream's per-read timer
     idle_expired_ = false;
     idle_watching_ = true;
     read_started_ = std::chrono::steady_clock::now();

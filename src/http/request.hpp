@@ -128,7 +128,7 @@ private:
     // Body reads: one timer per request watches for an idle connection, instead
     // of a timer armed and cancelled around every read (a syscall and a
     // handler each). Each read only notes when it started.
-    void start_idle_watch();
+    void start_idle_watch(connection& c);
     void stop_idle_watch() noexcept;
     void on_idle_watch(beast::error_code ec);
     void abort();  // on the worker's thread

@@ -171,18 +171,18 @@ TEST_P(client_test, a_sink_slower_than_the_idle_timeout_is_not_an_idle_server) {
         o.completion_executor = &sink_side;
         vow::http::client client(o);
         vow::http::request_options ro;
-        ro.idle_timeout = 100ms;
+        ro.idle_timeout = 300ms;
         std::size_t got = 0;
         auto f = client.stream(url("/bytes/2000000" + query), [&](std::span<const char> bytes) { got += bytes.size(); },
                                ro);
         auto deadline = std::chrono::steady_clock::now() + bound;
-        int slow_calls = 0;
+        bool slow_call_done = false;
         while (!f.is_ready() && std::chrono::steady_clock::now() < deadline) {
-            if (slow_calls < 2 && sink_side.pending() > 0) {
-                // A sink call that takes three idle timeouts, twice: meanwhile
-                // the reads fill both buffers and wait for it.
-                std::this_thread::sleep_for(300ms);
-                ++slow_calls;
+            if (!slow_call_done && sink_side.pending() > 0) {
+                // A sink call that takes three idle timeouts: meanwhile the
+                // reads fill both buffers and wait for it.
+                std::this_thread::sleep_for(900ms);
+                slow_call_done = true;
             }
             if (!sink_side.run_one()) std::this_thread::yield();
         }
