@@ -43,22 +43,18 @@ public:
 
     // Fulfils the future. Losing to a cancel or a timeout is a harmless no-op;
     // fulfilling twice otherwise throws usage_error.
+    // (satisfied_ is written before the result is published: once it is, the
+    // consumer may destroy this promise.)
     template <class... Args>
     void set_value(Args&&... args) {
         auto& s = checked();
-        if (s.set_value(std::forward<Args>(args)...)) {
-            satisfied_ = true;
-        } else {
-            already_satisfied(s);
-        }
+        const bool before = std::exchange(satisfied_, true);
+        if (!s.set_value(std::forward<Args>(args)...)) already_satisfied(s, before);
     }
     void set_exception(std::exception_ptr e) {
         auto& s = checked();
-        if (s.fail(std::move(e))) {
-            satisfied_ = true;
-        } else {
-            already_satisfied(s);
-        }
+        const bool before = std::exchange(satisfied_, true);
+        if (!s.fail(std::move(e))) already_satisfied(s, before);
     }
     template <class E>
     void set_exception(E&& e) {
@@ -67,8 +63,8 @@ public:
     // Fulfils with a value or an exception, whichever `r` holds.
     void set_result(result<T> r) {
         auto& s = checked();
-        if (!s.try_claim()) return already_satisfied(s);
-        satisfied_ = true;
+        const bool before = std::exchange(satisfied_, true);
+        if (!s.try_claim()) return already_satisfied(s, before);
         detail::complete_claimed(s, std::move(r));
     }
 
@@ -89,11 +85,11 @@ private:
         if (!state_) throw usage_error("vow: use of a moved-from promise");
         return *state_;
     }
-    // The state was claimed by someone else: this promise before (an error,
-    // unless cancelled since), or a cancel or timeout. A timeout claims first
-    // and marks the cancel after, so the cancel mark alone would miss it.
-    void already_satisfied(detail::state<T>& s) const {
-        if (satisfied_ && !s.cancel_requested()) throw usage_error("vow: promise already satisfied");
+    // The state was claimed already: by this promise before (an error, unless
+    // cancelled since), or by a cancel or a timeout. A timeout claims first and
+    // marks the cancel after, so the cancel mark alone would miss it.
+    void already_satisfied(detail::state<T>& s, bool satisfied_before) const {
+        if (satisfied_before && !s.cancel_requested()) throw usage_error("vow: promise already satisfied");
     }
     void abandon() noexcept {
         if (!state_) return;
