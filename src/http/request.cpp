@@ -479,7 +479,11 @@ void request_op::start_idle_watch(connection& c) {
     idle_expired_ = false;
     idle_watching_ = true;
     read_started_ = std::chrono::steady_clock::now();
-    idle_timer_.expires_at(read_started_ + options_.idle_timeout);
+    arm_idle_watch(read_started_ + options_.idle_timeout);
+}
+
+void request_op::arm_idle_watch(std::chrono::steady_clock::time_point at) {
+    idle_timer_.expires_at(at);
     idle_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
         if (auto op = self.lock()) op->on_idle_watch(ec);
     });
@@ -487,7 +491,11 @@ void request_op::start_idle_watch(connection& c) {
 
 void request_op::stop_idle_watch() noexcept {
     idle_watching_ = false;  // a handler already queued does nothing
-    idle_timer_.cancel();
+    try {
+        idle_timer_.cancel();
+    } catch (...) {
+        // A wait left armed only finds idle_watching_ cleared.
+    }
 }
 
 void request_op::on_idle_watch(beast::error_code ec) {
@@ -499,10 +507,7 @@ void request_op::on_idle_watch(beast::error_code ec) {
         active_->close();  // the read fails; fail() reports the idle timeout
         return;
     }
-    idle_timer_.expires_at(reading_body_ ? read_started_ + options_.idle_timeout : now + options_.idle_timeout);
-    idle_timer_.async_wait([self = weak_from_this()](beast::error_code e) {
-        if (auto op = self.lock()) op->on_idle_watch(e);
-    });
+    arm_idle_watch(reading_body_ ? read_started_ + options_.idle_timeout : now + options_.idle_timeout);
 }
 
 progress request_op::snapshot(std::chrono::steady_clock::time_point now) const {

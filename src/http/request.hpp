@@ -129,6 +129,7 @@ private:
     // of a timer armed and cancelled around every read (a syscall and a
     // handler each). Each read only notes when it started.
     void start_idle_watch(connection& c);
+    void arm_idle_watch(std::chrono::steady_clock::time_point at);
     void stop_idle_watch() noexcept;
     void on_idle_watch(beast::error_code ec);
     void abort();  // on the worker's thread
