@@ -158,8 +158,7 @@ timer_handle manual_timer::schedule_at(time_point when, task t) {
 
 detail::timer_node* manual_timer::schedule_entry(const detail::entry_factory& make) {
     bool became_first = false;
-    detail::timer_node* entry = core_->push_new(make, became_first);
-    return entry;
+    return core_->push_new(make, became_first);
 }
 
 std::size_t manual_timer::pending() const {

@@ -15,11 +15,8 @@ bool timer_core::push(timer_node* n, bool& became_first) {
 
 timer_node* timer_core::push_new(const entry_factory& make, bool& became_first) {
     std::unique_lock lock(mutex);
-    void* memory = nullptr;
-    if (make.size == spare_size_ && !spare_.empty()) {
-        memory = spare_.back();
-        spare_.pop_back();
-    } else {
+    void* memory = spare_.take(make.size);
+    if (memory == nullptr) {
         lock.unlock();  // the timer's thread may be waiting for the lock
         memory = ::operator new(make.size);
         lock.lock();
@@ -64,18 +61,10 @@ void timer_core::push_locked(timer_node* n, bool& became_first) noexcept {
 
 void timer_core::release_locked(timer_node* n) noexcept {
     const std::size_t size = n->reusable_size();
-    const bool keep = size != 0 && (spare_size_ == 0 || size == spare_size_) && spare_.size() < spare_limit_;
-    if (!keep) {
+    if (!spare_.wants(size)) {
         n->release();
-        return;
-    }
-    void* memory = n->release_keeping_memory();
-    if (memory == nullptr) return;  // not the last reference
-    try {
-        spare_.push_back(memory);
-        spare_size_ = size;
-    } catch (const std::bad_alloc&) {
-        ::operator delete(memory, size);
+    } else if (void* memory = n->release_keeping_memory()) {  // null: not the last reference
+        spare_.keep(memory, size);
     }
 }
 
@@ -96,14 +85,7 @@ std::size_t timer_core::sweep_locked() noexcept {
     // ahead of its check, so the sweep is not one cache miss after another.
     constexpr std::size_t ahead = 8;
     const std::size_t n = heap_.size();
-    // Keep memory for as many entries as the heap held now, or a tenth less
-    // than before: steady use keeps its blocks, and after a burst the spare
-    // memory shrinks with every sweep until it fits the load again.
-    spare_limit_ = std::max({std::size_t{1024}, n, spare_limit_ - spare_limit_ / 10});
-    while (spare_.size() > spare_limit_) {
-        ::operator delete(spare_.back(), spare_size_);
-        spare_.pop_back();
-    }
+    spare_.fit(n);
     std::size_t kept = 0;
     for (std::size_t i = 0; i < n; ++i) {
         if (i + ahead < n) __builtin_prefetch(heap_[i + ahead].node);
@@ -134,7 +116,6 @@ std::vector<timer_core::slot> timer_core::stop() {
 
 timer_core::~timer_core() {
     for (const slot& s : heap_) s.node->release();
-    for (void* memory : spare_) ::operator delete(memory, spare_size_);
 }
 
 }  // namespace vow::detail

@@ -11,15 +11,70 @@
 // entry is usually cold by the time its future completes).
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "vow/detail/timer_node.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::detail {
+
+// The memory of released timeout entries (all of one size), for push_new to
+// build new ones in: with 100,000 timeouts pending and completing, allocating
+// and freeing their entries was a third of a timeout's cost. Not thread-safe:
+// the core guards it with its mutex.
+class spare_blocks {
+public:
+    spare_blocks() = default;
+    spare_blocks(const spare_blocks&) = delete;
+    spare_blocks& operator=(const spare_blocks&) = delete;
+    ~spare_blocks() { trim(0); }
+
+    // A kept block of `size` bytes, or null.
+    void* take(std::size_t size) noexcept {
+        if (size != size_ || blocks_.empty()) return nullptr;
+        void* block = blocks_.back();
+        blocks_.pop_back();
+        return block;
+    }
+    // Whether a block of `size` bytes (0: not reusable) would be kept.
+    bool wants(std::size_t size) const noexcept {
+        return size != 0 && (size_ == 0 || size == size_) && blocks_.size() < limit_;
+    }
+    // Keeps a block wants() asked for (frees it if the list cannot grow).
+    void keep(void* block, std::size_t size) noexcept {
+        try {
+            blocks_.push_back(block);
+            size_ = size;
+        } catch (const std::bad_alloc&) {
+            ::operator delete(block, size);
+        }
+    }
+    // At each sweep: keep blocks for as many entries as the heap holds now, or
+    // a tenth fewer than before. Steady use keeps its blocks; after a burst
+    // they shrink sweep by sweep until they fit the load again.
+    void fit(std::size_t heap_size) noexcept {
+        limit_ = std::max({std::size_t{1024}, heap_size, limit_ - limit_ / 10});
+        trim(limit_);
+    }
+
+private:
+    void trim(std::size_t n) noexcept {
+        while (blocks_.size() > n) {
+            ::operator delete(blocks_.back(), size_);
+            blocks_.pop_back();
+        }
+    }
+
+    std::vector<void*> blocks_;
+    std::size_t size_ = 0;  // 0 until a block is kept
+    std::size_t limit_ = 1024;
+};
 
 // The entry schedule_at() makes: a task, run or destroyed by the claim's winner.
 class task_node final : public timer_node {
@@ -93,14 +148,7 @@ private:
     std::vector<slot> heap_;           // guarded by mutex
     std::uint64_t next_sequence_ = 0;  // guarded by mutex
     std::size_t sweep_at_ = 1024;      // guarded by mutex: sweep when the heap reaches this size
-
-    // The memory of released entries (all of spare_size_ bytes), reused by
-    // push_new: with 100,000 timeouts pending and completing, allocating and
-    // freeing their entries was a third of a timeout's cost. At most
-    // spare_limit_ blocks: see sweep_locked.
-    std::vector<void*> spare_;        // guarded by mutex
-    std::size_t spare_size_ = 0;      // guarded by mutex; 0 until an entry is kept
-    std::size_t spare_limit_ = 1024;  // guarded by mutex
+    spare_blocks spare_;               // guarded by mutex
 };
 
 }  // namespace vow::detail

@@ -394,17 +394,18 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         co_return;
     }
 
+    start_idle_watch(c);
+    struct stop_watch {
+        request_op* op;
+        ~stop_watch() { op->stop_idle_watch(); }
+    } on_exit{this};
+
     auto length = parser.content_length();
     if (length && !parser.chunked()) {
         // Fast path for a Content-Length body: the bytes already buffered,
         // then straight from the socket into the consumer's buffer (one copy
         // fewer than going through the parser).
         raw_body_ = true;
-        start_idle_watch(c);
-        struct stop_watch {
-            request_op* op;
-            ~stop_watch() { op->stop_idle_watch(); }
-        } on_exit{this};
         std::uint64_t left = *length;
         while (left > 0 && c.buffer.size() > 0) {
             auto buf = consumer_->next_buffer();
@@ -446,11 +447,6 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     }
 
     // Chunked or read-until-close bodies go through the parser.
-    start_idle_watch(c);
-    struct stop_watch {
-        request_op* op;
-        ~stop_watch() { op->stop_idle_watch(); }
-    } on_exit{this};
     while (!parser.is_done()) {
         check_stopped(url);
         auto buf = consumer_->next_buffer();

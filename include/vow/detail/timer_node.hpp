@@ -27,21 +27,16 @@ public:
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
-        // The last owner skips the read-modify-write (a count of 1 that we own
-        // cannot grow). acquire/acq_rel: it sees every write of the others.
-        if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-            delete this;
+        if (drop_ref()) delete this;
     }
     // release(), except that the last owner destroys the entry without freeing
     // its memory and returns that memory (reusable_size() bytes) for the timer
     // to build another entry in. Null when other owners remain.
     void* release_keeping_memory() noexcept {
-        if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            void* memory = dynamic_cast<void*>(this);  // the whole object's address
-            this->~timer_node();                       // virtual: the whole object's destructor
-            return memory;
-        }
-        return nullptr;
+        if (!drop_ref()) return nullptr;
+        void* memory = dynamic_cast<void*>(this);  // the whole object's address
+        this->~timer_node();                       // virtual: the whole object's destructor
+        return memory;
     }
     // The size of the entry's memory when it came from ::operator new(size) and
     // holds exactly one object of that size, so the timer may build another
@@ -69,6 +64,13 @@ protected:
     virtual ~timer_node() = default;
 
 private:
+    // Drops one reference; true for the last one. The last owner skips the
+    // read-modify-write (a count of 1 that we own cannot grow).
+    // acquire/acq_rel: it sees every write of the others.
+    bool drop_ref() noexcept {
+        return refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+    }
+
     std::atomic<std::uint32_t> refs_{2};  // the heap's and the owner's (a handle, or a timeout's future)
     std::atomic<std::uint8_t> status_{scheduled};
     const std::uint16_t block_size_;  // see reusable_size(); fits in the padding after status_
