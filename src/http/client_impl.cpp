@@ -1,5 +1,7 @@
 #include "client_impl.hpp"
 
+#include <pthread.h>
+
 #include <fstream>
 #include <future>
 
@@ -92,7 +94,10 @@ client_core::client_core(client_options options)
     for (int i = 0; i < n; ++i) {
         auto w = std::make_unique<io_worker>();
         io_worker* raw = w.get();
-        w->thread = std::thread([raw] { raw->ctx.run(); });
+        w->thread = std::thread([raw, i] {
+            pthread_setname_np(pthread_self(), ("vow-http-io-" + std::to_string(i)).c_str());
+            raw->ctx.run();
+        });
         workers_.push_back(std::move(w));
     }
 }

@@ -225,7 +225,7 @@ void sink_consumer::hand_off(request_op& op) {
     const char* data = buf.data() + handed_;
     const std::size_t n = filled_ - handed_;
     handed_ = filled_;
-    if (filled_ == read_size) {
+    if (filled_ == buf.size()) {
         current_ ^= 1;
         handed_ = filled_ = 0;
     }
@@ -258,9 +258,10 @@ void sink_consumer::flush(request_op& op) {
 awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {
     filled_ += n;  // the bytes are already in place: next_buffer() pointed there
     const bool more = op.more_bytes_waiting();
-    const bool full = filled_ == read_size;
+    const std::size_t size = owned_buffer(current_).size();
+    const bool full = filled_ == size;
     if (sink_idle()) {
-        if (more && !full && filled_ - handed_ < read_size / 2) co_return;  // larger spans
+        if (more && !full && filled_ - handed_ < size / 2) co_return;  // larger spans
         hand_off(op);
         co_return;
     }

@@ -56,6 +56,8 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -601,7 +603,8 @@ loopback_server::impl::impl(options opts) {
     const int thread_count = std::max(1, opts.threads);
     threads_.reserve(static_cast<std::size_t>(thread_count));
     for (int i = 0; i < thread_count; ++i) {
-        threads_.emplace_back([this] {
+        threads_.emplace_back([this, i] {
+            pthread_setname_np(pthread_self(), ("vow-loopback-" + std::to_string(i)).c_str());
             // A handler that throws (it should not) must not take the process down.
             for (;;) {
                 try {

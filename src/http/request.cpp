@@ -394,6 +394,9 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         co_return;
     }
 
+    std::optional<std::uint64_t> body_length;
+    if (auto n = parser.content_length(); n && !parser.chunked()) body_length = *n;
+    consumer_->fit_buffers(body_length);
     start_idle_watch(c);
     struct stop_watch {
         request_op* op;

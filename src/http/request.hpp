@@ -7,6 +7,7 @@
 // cancel() may be called from any thread; it posts abort() to the worker.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -55,7 +56,16 @@ public:
     // Body bytes already held before this response (a resumed .part).
     virtual std::uint64_t already_have() const noexcept { return 0; }
 
-    static constexpr std::size_t read_size = 256 * 1024;  // body bytes per read
+    // Body bytes per read, at most: large, so that a fast body costs few
+    // reads and few hand-offs to user code.
+    static constexpr std::size_t read_size = 1024 * 1024;
+    // Before a body is read, with its length if known: a small body gets
+    // buffers of its own size, not read_size.
+    void fit_buffers(std::optional<std::uint64_t> body_length) noexcept {
+        constexpr std::uint64_t smallest = 16 * 1024;
+        buffer_size_ = body_length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*body_length, smallest, read_size))
+                                   : read_size;
+    }
     // The buffer the next read fills; on_data gets a part of it. The consumer
     // owns it, so it outlives a hand-off to user code even if the read fails.
     virtual std::span<char> next_buffer() { return owned_buffer(0); }
@@ -63,13 +73,23 @@ public:
     virtual awaitable<void> drain(request_op&) { co_return; }
 
 protected:
+    // Called only with no hand-off in flight from `which` (it may reallocate).
     std::span<char> owned_buffer(int which) {
-        if (!buffers_[which]) buffers_[which].reset(new char[read_size]);
-        return {buffers_[which].get(), read_size};
+        auto& b = buffers_[which];
+        if (b.capacity < buffer_size_) {
+            b.bytes.reset(new char[buffer_size_]);
+            b.capacity = buffer_size_;
+        }
+        return {b.bytes.get(), buffer_size_};
     }
 
 private:
-    std::unique_ptr<char[]> buffers_[2];
+    struct buffer {
+        std::unique_ptr<char[]> bytes;
+        std::size_t capacity = 0;
+    };
+    buffer buffers_[2];
+    std::size_t buffer_size_ = read_size;
 };
 
 class request_op : public std::enable_shared_from_this<request_op> {
