@@ -433,11 +433,12 @@ namespace {
 // the thread's implicit producer, no contention with other posting threads,
 // and a cheaper dequeue. Only this thread touches it.
 //
-// An entry holds its pool weakly, so a destroyed pool's queue is freed at once.
-// A token must not be destroyed after its queue, so an entry whose pool has
-// gone forgets its token instead (a token owns nothing but its place in that
-// queue). The weak reference also keeps the pool's address from being reused
-// while the entry exists, so the address identifies the pool.
+// An entry holds its pool's state strongly: execute() goes on using it after
+// the enqueue, when the task may already have run and its owner destroyed the
+// pool. So a destroyed pool's queue lives on until the entry is evicted (at
+// most four per thread) or the thread exits. The reference also keeps the
+// state's address from being reused while the entry exists, so the address
+// identifies the pool.
 class producer_tokens {
 public:
     producer_tokens() noexcept { alive_ = true; }
@@ -482,21 +483,18 @@ private:
         moodycamel::ProducerToken& token() noexcept {
             return *std::launder(reinterpret_cast<moodycamel::ProducerToken*>(storage_));
         }
-        // Returns the pool if it still lives.
+        // Returns the pool's state, for the caller to release.
         [[nodiscard]] std::shared_ptr<thread_pool::impl> clear() noexcept {
             if (key == nullptr) return nullptr;
-            // Destroying a token touches its queue: only while the pool lives.
-            std::shared_ptr<thread_pool::impl> alive = pool_.lock();
-            if (alive) token().~ProducerToken();
-            pool_.reset();
+            token().~ProducerToken();  // touches the queue, which pool_ keeps
             key = nullptr;
-            return alive;
+            return std::move(pool_);
         }
 
         const thread_pool::impl* key = nullptr;  // non-null while a token is held
 
     private:
-        std::weak_ptr<thread_pool::impl> pool_;
+        std::shared_ptr<thread_pool::impl> pool_;
         alignas(moodycamel::ProducerToken) unsigned char storage_[sizeof(moodycamel::ProducerToken)];
     };
 
@@ -532,26 +530,34 @@ thread_pool::thread_pool(std::size_t threads, std::string name) {
 thread_pool::~thread_pool() { join(); }
 
 void thread_pool::execute(task t) {
-    int s = impl_->state.load(std::memory_order_acquire);
+    // Once the task is queued it may run at once and lead its owner to
+    // destroy this pool while we are still here (notify_work, the straggler
+    // check): from then on only `state` is used, which this thread's token
+    // entry keeps alive (a strong reference, taken once per thread and pool).
+    impl* const state = impl_.get();
+    std::shared_ptr<impl> keep;
+    int s = state->state.load(std::memory_order_acquire);
     if (s != open && !(s == draining && running_in_this_thread())) {
         t.reset();
-        impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+        state->rejected.fetch_add(1, std::memory_order_relaxed);
         throw executor_shut_down();
     }
     std::shared_ptr<impl> evicted;  // released last, after the enqueue
     bool queued;
     if (producer_tokens* tokens = producer_tokens::for_this_thread()) {
-        queued = impl_->queue.enqueue(tokens->get(impl_, evicted), std::move(t));
+        queued = state->queue.enqueue(tokens->get(impl_, evicted), std::move(t));
     } else {
-        queued = impl_->queue.enqueue(std::move(t));  // this thread is exiting
+        keep = impl_;  // this thread is exiting: no entry holds the pool
+        queued = state->queue.enqueue(std::move(t));
     }
     if (!queued) throw std::bad_alloc();  // `t` was not taken: it is destroyed unrun
-    impl_->notify_work();
+    state->notify_work();
     // Accepted just as join() finished (it set `stopped` and fenced before its
     // last look at the queue): that look may have missed the task, so it is
     // finished here. Behind notify_work()'s fence, one side always sees the other.
     // (A worker of this pool needs no help: it finishes the queue before it exits.)
-    if (impl_->stopped.load(std::memory_order_relaxed) && !running_in_this_thread()) impl_->finish_stragglers();
+    if (state->stopped.load(std::memory_order_relaxed) && !detail::call_stack::contains(state))
+        state->finish_stragglers();
 }
 
 bool thread_pool::running_in_this_thread() const noexcept { return detail::call_stack::contains(impl_.get()); }

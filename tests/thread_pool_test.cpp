@@ -288,6 +288,22 @@ TEST(thread_pool, destroying_a_pool_from_one_of_its_workers_joins_the_others_and
     EXPECT_EQ(s->queued.destroyed.load(), 50);
 }
 
+// A task may lead its owner to destroy the pool while the thread that posted
+// it is still inside execute() (waking a worker, the straggler check): that
+// thread must not touch the destroyed pool. A bounded race (ASan and TSan
+// see a use after free when execute() reads the pool after its enqueue).
+TEST(thread_pool, a_pool_destroyed_as_soon_as_its_task_ran_leaves_the_poster_unharmed) {
+    for (int round = 0; round < 300; ++round) {
+        auto pool = std::make_unique<vow::thread_pool>(1);
+        std::promise<void> ran;
+        auto ran_f = ran.get_future();
+        std::thread poster([&] { pool->execute([&] { ran.set_value(); }); });
+        ran_f.wait();
+        pool.reset();  // the poster may still be inside execute()
+        poster.join();
+    }
+}
+
 TEST(thread_pool, joining_from_a_worker_returns_without_deadlock_and_the_queue_still_runs) {
     auto s = std::make_shared<detached_worker_scenario>();
     auto pool = std::make_unique<thread_pool>(2, "tp");
