@@ -400,8 +400,13 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     start_idle_watch(c);
     struct stop_watch {
         request_op* op;
-        ~stop_watch() { op->stop_idle_watch(); }
-    } on_exit{this};
+        connection& c;
+        ~stop_watch() {
+            op->stop_idle_watch();
+            op->batching_ = false;
+            op->set_low_watermark(c, 1);  // the next response's head is read byte by byte
+        }
+    } on_exit{this, c};
 
     auto length = parser.content_length();
     if (length && !parser.chunked()) {
@@ -419,10 +424,13 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
             note_body_bytes(take);
             co_await consumer_->on_data(*this, buf.data(), take);
         }
+        if (left > batch_bytes) start_batching();
         while (left > 0) {
             check_stopped(url);
             auto buf = consumer_->next_buffer();
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+            // Never more than the body has left: its last bytes must wake us.
+            set_low_watermark(c, batching_ ? std::min(want, batch_bytes) : 1);
             read_started_ = std::chrono::steady_clock::now();
             reading_body_ = true;
             auto [ec, n] = co_await on_stream(c, [&](auto& s) {
@@ -430,6 +438,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
             });
             reading_body_ = false;
             if (n > 0) {
+                if (!batching_ && n >= batch_bytes / 2 && left - n > batch_bytes) start_batching();
                 left -= n;
                 note_body_bytes(n);
                 co_await consumer_->on_data(*this, buf.data(), n);
@@ -506,7 +515,29 @@ void request_op::on_idle_watch(beast::error_code ec) {
         active_->close();  // the read fails; fail() reports the idle timeout
         return;
     }
-    arm_idle_watch(reading_body_ ? read_started_ + options_.idle_timeout : now + options_.idle_timeout);
+    if (batching_ && reading_body_ && now - read_started_ >= batch_wait) {
+        // A slow or paused server: take what has come (lowering the mark
+        // wakes the read if bytes are waiting).
+        batching_ = false;
+        set_low_watermark(*active_, 1);
+    }
+    const auto since = reading_body_ ? read_started_ : now;
+    arm_idle_watch(batching_ ? since + batch_wait : since + options_.idle_timeout);
+}
+
+void request_op::start_batching() {
+    batching_ = true;
+    // The watch must look again within batch_wait.
+    auto soon = std::chrono::steady_clock::now() + batch_wait;
+    if (idle_timer_.expiry() > soon) arm_idle_watch(soon);
+}
+
+void request_op::set_low_watermark(connection& c, std::size_t bytes) noexcept {
+    const int mark = static_cast<int>(bytes);
+    if (mark == low_watermark_) return;
+    beast::error_code ignored;  // a closed socket needs no mark
+    c.lowest().socket().set_option(asio::socket_base::receive_low_watermark(mark), ignored);
+    low_watermark_ = mark;
 }
 
 progress request_op::snapshot(std::chrono::steady_clock::time_point now) const {

@@ -152,6 +152,17 @@ private:
     void arm_idle_watch(std::chrono::steady_clock::time_point at);
     void stop_idle_watch() noexcept;
     void on_idle_watch(beast::error_code ec);
+    // Content-Length body reads are batched: the socket's low watermark
+    // (SO_RCVLOWAT) makes the kernel wake the I/O thread once batch_bytes are
+    // waiting, not for every segment that lands, which cuts wake-ups and
+    // small reads on both ends of the connection. The idle watch drops the
+    // mark when a read has waited batch_wait, so bytes a slow or paused
+    // server sent wait at most that long; a read that finds plenty waiting
+    // starts batching again.
+    static constexpr std::size_t batch_bytes = 256 * 1024;
+    static constexpr std::chrono::milliseconds batch_wait{2};
+    void start_batching();
+    void set_low_watermark(connection& c, std::size_t bytes) noexcept;
     void abort();  // on the worker's thread
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);
@@ -178,6 +189,8 @@ private:
     asio::steady_timer idle_timer_;
     std::chrono::steady_clock::time_point read_started_{};  // of the body read in flight
     bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
+    bool batching_ = false;      // body reads are batched (see batch_bytes)
+    int low_watermark_ = 1;      // the SO_RCVLOWAT set on the active connection
     bool reading_body_ = false;  // suspended in a read of body bytes (into the consumer's buffer)
     std::atomic<bool> slot_granted_{false};  // set by slot_limits (any thread); acquire pairs with its release
 

@@ -413,17 +413,28 @@ TEST_P(client_test, a_slow_sink_still_sees_every_byte_in_order) {
 // A stream that pauses must not hold back what it already sent: the sink
 // sees every byte before the pause, not only when more bytes follow.
 TEST_P(client_test, a_pausing_stream_delivers_what_came_before_the_pause) {
-    for (const std::string query : {"?stall_after=5000", "?chunked=1&stall_after=5000"}) {
+    struct paused {
+        std::string path;
+        std::size_t before_pause;
+    };
+    for (const auto& [path, before_pause] : {
+             paused{"/bytes/100000?stall_after=5000", 5000},
+             paused{"/bytes/100000?chunked=1&stall_after=5000", 5000},
+             // Large enough for batched reads (a socket low watermark): the
+             // 50,000 bytes that come 100 ms after the first 100,000 are
+             // fewer than the watermark, and the pause must lower it.
+             paused{"/bytes/4000000?rate=1000000&stall_after=150000", 150000},
+         }) {
         vow::promise<void> all_before_pause;
         std::size_t got = 0;
-        auto f = client_.stream(url("/bytes/100000" + query), [&](std::span<const char> bytes) {
+        auto f = client_.stream(url(path), [&](std::span<const char> bytes) {
             got += bytes.size();
-            if (got == 5000) all_before_pause.set_value();
+            if (got == before_pause) all_before_pause.set_value();
         });
         auto seen = all_before_pause.get_future();
-        EXPECT_TRUE(seen.wait_for(bound)) << query << ": " << got << " bytes";
+        EXPECT_TRUE(seen.wait_for(bound)) << path << ": " << got << " bytes";
         f.cancel();
-        EXPECT_TRUE(f.wait_for(bound)) << query;
+        EXPECT_TRUE(f.wait_for(bound)) << path;
     }
 }
 
@@ -452,6 +463,20 @@ TEST_P(client_test, keep_alive_reuses_the_connection) {
         get_within(f);
     }
     EXPECT_EQ(server().connections_accepted(), before);
+}
+
+// A large body is read in batches (a socket low watermark); the connection
+// goes back to the pool without it, or the next small response would wait
+// for bytes that never come.
+TEST_P(client_test, a_connection_reused_after_a_large_body_reads_the_next_response) {
+    auto big = client_.get(url("/bytes/3000000"));
+    EXPECT_EQ(get_within(big).body.size(), 3000000u);
+    auto before = server().connections_accepted();
+    vow::http::request_options o;
+    o.idle_timeout = 5s;
+    auto small = client_.get(url("/bytes/10"), o);
+    EXPECT_EQ(get_within(small).body, loopback_server::body(10));
+    EXPECT_EQ(server().connections_accepted(), before) << "the same connection";
 }
 
 TEST_P(client_test, a_stale_pooled_connection_is_replaced_once_for_idempotent_requests) {
