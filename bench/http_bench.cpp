@@ -4,7 +4,9 @@
 //   small_downloads                       2,000 bodies of 16 KiB, 32 in flight (items_per_second)
 //   big_body_peak_rss/vow                 growth of peak RSS during a 1 GiB download (counter rss_growth_MiB)
 // The server shares the machine with the client, so absolute figures say as
-// much about the server as about either client: read the ratios.
+// much about the server as about either client: read the ratios. With
+// VOW_BENCH_SERVER_CPU=N the server has CPU N to itself and the client the
+// rest (cpu_split.hpp).
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 #include "vow/http/loopback_server.hpp"
 #include "vow/inline_executor.hpp"
 
+#include "cpu_split.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -34,6 +38,13 @@ constexpr long curl_buffer = 100 * 1024;
 vow::http::loopback_server& server() {
     static vow::http::loopback_server s(vow::http::loopback_server::options{false, 1});
     return s;
+}
+
+// Every case starts here: the server exists, then the CPU split, if one was
+// asked for (cpu_split.hpp), holds for the case.
+vow_bench::cpu_split split_cpus() {
+    (void)server();
+    return vow_bench::cpu_split{};
 }
 
 fs::path scratch_dir() {
@@ -76,6 +87,7 @@ std::string small_url(int i) { return server().http_url("/bytes/16384?n=" + std:
 // ---- vow --------------------------------------------------------------------
 
 void big_body_to_file_vow(benchmark::State& state) {
+    auto split = split_cpus();
     vow::http::client client;
     auto path = scratch_dir() / "big_vow.bin";
     process_cpu cpu;
@@ -94,6 +106,7 @@ void big_body_to_file_vow(benchmark::State& state) {
 // must; the _inline variant opts into running it on the I/O thread, as
 // libcurl's write callback does.
 void big_body_to_sink(benchmark::State& state, vow::executor* completion) {
+    auto split = split_cpus();
     vow::http::client_options o;
     o.completion_executor = completion;
     vow::http::client client(o);
@@ -118,6 +131,7 @@ void big_body_to_sink_vow_inline(benchmark::State& state) {
 }
 
 void small_downloads_vow(benchmark::State& state) {
+    auto split = split_cpus();
     vow::http::client_options o;
     o.max_connections = small_in_flight;
     o.max_connections_per_host = small_in_flight;
@@ -148,6 +162,7 @@ std::uint64_t status_kib(const char* field) {
 }
 
 void big_body_peak_rss_vow(benchmark::State& state) {
+    auto split = split_cpus();
     vow::http::client client;
     auto path = scratch_dir() / "big_rss.bin";
     double growth_mib = 0;
@@ -189,6 +204,7 @@ std::size_t discard(char*, std::size_t size, std::size_t n, void* seen) {
 }
 
 void big_body_to_file_curl(benchmark::State& state) {
+    auto split = split_cpus();
     curl_init();
     auto path = scratch_dir() / "big_curl.bin";
     CURL* h = curl_easy_init();
@@ -211,6 +227,7 @@ void big_body_to_file_curl(benchmark::State& state) {
 }
 
 void big_body_to_sink_curl(benchmark::State& state) {
+    auto split = split_cpus();
     curl_init();
     CURL* h = curl_easy_init();
     process_cpu cpu;
@@ -230,6 +247,7 @@ void big_body_to_sink_curl(benchmark::State& state) {
 
 // 2,000 transfers through one multi handle, at most 32 at a time, each to its file.
 void small_downloads_curl(benchmark::State& state) {
+    auto split = split_cpus();
     curl_init();
     CURLM* multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(small_in_flight));
