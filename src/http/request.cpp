@@ -430,7 +430,10 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
             auto buf = consumer_->next_buffer();
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
             // Never more than the body has left: its last bytes must wake us.
-            set_low_watermark(c, batching_ ? std::min(want, batch_bytes) : 1);
+            // Over TLS the socket read comes from the TLS layer, which may
+            // already hold part of a record: keep a record's worth of slack.
+            const bool near_end = c.tls && left < batch_bytes + tls_record_slack;
+            set_low_watermark(c, batching_ && !near_end ? std::min(want, batch_bytes) : 1);
             read_started_ = std::chrono::steady_clock::now();
             reading_body_ = true;
             auto [ec, n] = co_await on_stream(c, [&](auto& s) {

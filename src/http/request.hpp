@@ -161,6 +161,7 @@ private:
     // starts batching again.
     static constexpr std::size_t batch_bytes = 256 * 1024;
     static constexpr std::chrono::milliseconds batch_wait{2};
+    static constexpr std::uint64_t tls_record_slack = 20 * 1024;  // > one TLS record with its overhead
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
     void abort();  // on the worker's thread
