@@ -9,7 +9,6 @@
 #include "vow/thread_pool.hpp"
 
 #include <linux/futex.h>
-#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 
 #include "call_stack.hpp"
 #include "cpu_relax.hpp"
+#include "thread_name.hpp"
 #include "vow/errors.hpp"
 
 // Design (chosen by bench/executor_bench.cpp, see docs/benchmarks.md):
@@ -505,12 +505,6 @@ private:
     static inline thread_local bool alive_ = false;
 };
 
-void name_this_thread(const std::string& name, std::size_t index) {
-    std::string full = name + "-" + std::to_string(index);
-    if (full.size() > 15) full.erase(0, full.size() - 15);  // Linux limit; keep the index
-    pthread_setname_np(pthread_self(), full.c_str());
-}
-
 }  // namespace
 
 thread_pool::thread_pool(std::size_t threads, std::string name) {
@@ -521,7 +515,7 @@ thread_pool::thread_pool(std::size_t threads, std::string name) {
         // Each worker shares ownership, so a pool destroyed from its own worker
         // leaves that worker a valid queue to finish.
         impl_->threads.emplace_back([state = impl_, i, name] {
-            name_this_thread(name, i);
+            detail::name_this_thread(name, i);
             state->worker_loop(i);
         });
     }

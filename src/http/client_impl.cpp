@@ -1,10 +1,9 @@
 #include "client_impl.hpp"
 
-#include <pthread.h>
-
 #include <fstream>
 #include <future>
 
+#include "../thread_name.hpp"
 #include "request.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
@@ -95,7 +94,7 @@ client_core::client_core(client_options options)
         auto w = std::make_unique<io_worker>();
         io_worker* raw = w.get();
         w->thread = std::thread([raw, i] {
-            pthread_setname_np(pthread_self(), ("vow-http-io-" + std::to_string(i)).c_str());
+            vow::detail::name_this_thread("vow-http-io", static_cast<std::size_t>(i));
             raw->ctx.run();
         });
         workers_.push_back(std::move(w));

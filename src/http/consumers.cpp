@@ -258,10 +258,9 @@ void sink_consumer::flush(request_op& op) {
 awaitable<void> sink_consumer::on_data(request_op& op, const char*, std::size_t n) {
     filled_ += n;  // the bytes are already in place: next_buffer() pointed there
     const bool more = op.more_bytes_waiting();
-    const std::size_t size = owned_buffer(current_).size();
-    const bool full = filled_ == size;
+    const bool full = filled_ == buffer_size();
     if (sink_idle()) {
-        if (more && !full && filled_ - handed_ < size / 2) co_return;  // larger spans
+        if (more && !full && filled_ - handed_ < buffer_size() / 2) co_return;  // larger spans
         hand_off(op);
         co_return;
     }

@@ -42,6 +42,7 @@
 
 #include "loopback_request.hpp"
 #include "loopback_tls.hpp"
+#include "../thread_name.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -55,8 +56,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <pthread.h>
 
 #include <algorithm>
 #include <array>
@@ -604,7 +603,7 @@ loopback_server::impl::impl(options opts) {
     threads_.reserve(static_cast<std::size_t>(thread_count));
     for (int i = 0; i < thread_count; ++i) {
         threads_.emplace_back([this, i] {
-            pthread_setname_np(pthread_self(), ("vow-loopback-" + std::to_string(i)).c_str());
+            vow::detail::name_this_thread("vow-loopback", static_cast<std::size_t>(i));
             // A handler that throws (it should not) must not take the process down.
             for (;;) {
                 try {

@@ -394,7 +394,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         co_return;
     }
 
-    std::optional<std::uint64_t> body_length;
+    std::optional<std::uint64_t> body_length;  // a Content-Length body's
     if (auto n = parser.content_length(); n && !parser.chunked()) body_length = *n;
     consumer_->fit_buffers(body_length);
     start_idle_watch(c);
@@ -408,13 +408,12 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         }
     } on_exit{this, c};
 
-    auto length = parser.content_length();
-    if (length && !parser.chunked()) {
+    if (body_length) {
         // Fast path for a Content-Length body: the bytes already buffered,
         // then straight from the socket into the consumer's buffer (one copy
         // fewer than going through the parser).
         raw_body_ = true;
-        std::uint64_t left = *length;
+        std::uint64_t left = *body_length;
         while (left > 0 && c.buffer.size() > 0) {
             auto buf = consumer_->next_buffer();
             auto take = static_cast<std::size_t>(std::min<std::uint64_t>({left, c.buffer.size(), buf.size()}));
@@ -450,7 +449,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
                     throw transport_error(beast::error_code(bhttp::error::partial_message),
                                           "body of " + url.text + " ended after " +
-                                              std::to_string(*length - left) + " of " + std::to_string(*length) +
+                                              std::to_string(*body_length - left) + " of " + std::to_string(*body_length) +
                                               " bytes");
                 fail(ec, "reading the body of", url);
             }

@@ -73,6 +73,7 @@ public:
     virtual awaitable<void> drain(request_op&) { co_return; }
 
 protected:
+    std::size_t buffer_size() const noexcept { return buffer_size_; }
     // Called only with no hand-off in flight from `which` (it may reallocate).
     std::span<char> owned_buffer(int which) {
         auto& b = buffers_[which];
