@@ -1,5 +1,7 @@
 #include "client_impl.hpp"
 
+#include <openssl/ssl.h>
+
 #include <fstream>
 #include <future>
 
@@ -66,6 +68,13 @@ void slot_limits::grant_waiters() {
 // --- client_core -----------------------------------------------------------
 
 namespace {
+
+// OpenSSL frees its global locks in an exit handler it registers when first
+// initialised. Initialised here, as the library loads, that handler runs after
+// the exit-time destruction of vow's default pool and timer (built later, so
+// destroyed first): a pool thread still dropping a client's TLS context at
+// exit is joined before OpenSSL tears down under it.
+const bool openssl_initialised_at_load = OPENSSL_init_ssl(0, nullptr) == 1;
 
 void configure_tls(ssl::context& ctx, const tls_options& tls) {
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
