@@ -56,9 +56,10 @@ part_file::part_file(std::filesystem::path final_path)
 
 part_file::~part_file() { close(); }
 
-std::uint64_t part_file::existing_size() const {
+std::uint64_t part_file::existing_size() {
     std::error_code ec;
     auto n = std::filesystem::file_size(part_, ec);
+    part_seen_ = !ec;
     return ec ? 0 : n;
 }
 
@@ -72,13 +73,17 @@ std::optional<std::string> part_file::stored_validator() const {
 void part_file::open(bool keep_existing, const std::optional<std::string>& validator, bool hash,
                      std::optional<std::uint64_t> expected_size) {
     close();
-    if (!final_.parent_path().empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(final_.parent_path(), ec);
-    }
+    const bool old_part_may_exist = part_seen_;
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep_existing ? O_APPEND : O_TRUNC);
     fd_ = ::open(part_.c_str(), flags, 0644);
+    if (fd_ < 0 && errno == ENOENT && !final_.parent_path().empty()) {
+        // The folder is missing: made only now, so the common case costs one call.
+        std::error_code ec;
+        std::filesystem::create_directories(final_.parent_path(), ec);
+        fd_ = ::open(part_.c_str(), flags, 0644);
+    }
     if (fd_ < 0) throw file_error(last_error(), "cannot open " + part_.string());
+    part_seen_ = true;
     size_ = keep_existing ? existing_size() : 0;
 
     validator_ = validator;
@@ -88,7 +93,10 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
         write_meta();
     } else if (keep_existing) {
         meta_written_ = true;  // the continued .part's meta stays, and goes at commit
-    } else {
+    } else if (old_part_may_exist) {
+        // A restart must not leave the old .part's meta behind. Without a
+        // .part there is none to leave, and the unlink, which takes the
+        // folder's lock even when there is nothing to remove, is skipped.
         std::error_code ignored;
         std::filesystem::remove(meta_, ignored);
     }

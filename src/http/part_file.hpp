@@ -39,8 +39,9 @@ public:
     const std::filesystem::path& final_path() const noexcept { return final_; }
     const std::filesystem::path& part_path() const noexcept { return part_; }
 
-    // Bytes already in the .part file (0 when there is none).
-    std::uint64_t existing_size() const;
+    // Bytes already in the .part file (0 when there is none). Remembers
+    // whether there was one, for open().
+    std::uint64_t existing_size();
     // The ETag or Last-Modified stored with the .part, if any.
     std::optional<std::string> stored_validator() const;
 
@@ -71,6 +72,7 @@ private:
     std::uint64_t size_ = 0;
     std::optional<std::string> validator_;
     bool meta_written_ = false;
+    bool part_seen_ = true;  // false once existing_size() found no .part
     std::optional<sha256> hash_;
 };
 

@@ -106,6 +106,19 @@ TEST_P(client_test, get_returns_the_body_status_and_headers) {
     EXPECT_EQ(r.headers.find("etag").value_or(""), "\"n-100000\"");
 }
 
+TEST_P(client_test, download_makes_the_missing_folders_of_its_path) {
+    auto path = dir_ / "not" / "yet" / "there.bin";
+    auto f = client_.download(url("/bytes/5000"), path);
+    EXPECT_EQ(get_within(f).size, 5000u);
+    EXPECT_EQ(read_file(path), loopback_server::body(5000));
+}
+
+TEST_P(client_test, a_path_that_cannot_be_created_is_a_file_error) {
+    std::ofstream(dir_ / "plain_file") << "not a folder";
+    auto e = failure_of<vow::http::file_error>(client_.download(url("/bytes/5000"), dir_ / "plain_file" / "x.bin"));
+    EXPECT_EQ(e.code(), std::make_error_code(std::errc::not_a_directory));
+}
+
 TEST_P(client_test, get_reads_a_chunked_body) {
     auto f = client_.get(url("/bytes/300000?chunked=1"));
     EXPECT_EQ(get_within(f).body, loopback_server::body(300000));
@@ -303,6 +316,7 @@ TEST_P(client_test, a_changed_validator_restarts_the_download_cleanly) {
     EXPECT_EQ(r.status, 200u);
     EXPECT_EQ(r.resumed_from, 0u);
     EXPECT_EQ(read_file(path), loopback_server::body(50000));
+    EXPECT_FALSE(fs::exists(dir_ / "changed.bin.part.meta"));  // the old version's validator is gone
 }
 
 TEST_P(client_test, a_416_on_a_complete_part_file_is_success) {
