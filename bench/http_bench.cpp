@@ -228,7 +228,7 @@ curl_global& curl_init() {
 
 // An easy handle set up as a threaded program sets it up: CURLOPT_NOSIGNAL
 // spares libcurl the SIGPIPE handler swap around every call (two
-// rt_sigaction each), which the loopback URLs (no name to resolve) never need.
+// rt_sigaction each); on Linux it sends with MSG_NOSIGNAL instead.
 CURL* new_easy_handle() {
     curl_init();
     CURL* h = curl_easy_init();

@@ -104,6 +104,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         auto validator = validator_of(head.headers);
         if (!validator) validator = file_.stored_validator();
         file_.open(true, validator, hash, head.content_length);
+        require_unchanged_part();
     } else if (head.status == 416 && asked_from_ > 0) {
         auto range = head.headers.find("Content-Range");
         auto parsed = range ? parse_content_range(*range) : std::nullopt;
@@ -112,6 +113,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
             have_ = asked_from_;
             already_complete_ = true;
             file_.open(true, file_.stored_validator(), hash);
+            require_unchanged_part();
         } else {
             file_.discard();  // stale: start over without Range
             return verdict::restart;
@@ -123,6 +125,15 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
     result_.status = head.status;
     result_.resumed_from = have_;
     return verdict::read_body;
+}
+
+// The range was asked for the .part as it was when the request went out; if
+// something else removed or wrote it since, continuing it would make a wrong file.
+void file_consumer::require_unchanged_part() const {
+    if (file_.size() == asked_from_) return;
+    throw file_error(std::make_error_code(std::errc::io_error),
+                     file_.part_path().string() + " changed while the request was in flight: it held " +
+                         std::to_string(asked_from_) + " bytes, now " + std::to_string(file_.size()));
 }
 
 awaitable<void> file_consumer::on_data(request_op&, const char* data, std::size_t n) {

@@ -43,6 +43,8 @@ public:
     download_result take_result() { return std::move(result_); }
 
 private:
+    void require_unchanged_part() const;
+
     part_file file_;
     bool resume_;
     std::optional<std::string> expected_sha256_;

@@ -14,6 +14,7 @@ namespace vow::http::detail {
 
 namespace {
 
+// Read before building a message: the allocation may change errno.
 std::error_code last_error() { return {errno, std::generic_category()}; }
 
 std::filesystem::path with_suffix(const std::filesystem::path& p, const char* suffix) {
@@ -80,9 +81,13 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
         // The folder is missing: made only now, so the common case costs one call.
         std::error_code ec;
         std::filesystem::create_directories(final_.parent_path(), ec);
+        if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
         fd_ = ::open(part_.c_str(), flags, 0644);
     }
-    if (fd_ < 0) throw file_error(last_error(), "cannot open " + part_.string());
+    if (fd_ < 0) {
+        auto error = last_error();
+        throw file_error(error, "cannot open " + part_.string());
+    }
     part_seen_ = true;
     size_ = keep_existing ? existing_size() : 0;
 
@@ -122,7 +127,8 @@ void part_file::write(const char* data, std::size_t n) {
         ssize_t w = ::write(fd_, data, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            throw file_error(last_error(), "cannot write " + part_.string());
+            auto error = last_error();
+            throw file_error(error, "cannot write " + part_.string());
         }
         data += w;
         n -= static_cast<std::size_t>(w);
@@ -132,8 +138,10 @@ void part_file::write(const char* data, std::size_t n) {
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
 
 void part_file::commit() {
-    if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0)
-        throw file_error(last_error(), "cannot close " + part_.string());
+    if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) {
+        auto error = last_error();
+        throw file_error(error, "cannot close " + part_.string());
+    }
     std::error_code ec;
     std::filesystem::rename(part_, final_, ec);
     if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
