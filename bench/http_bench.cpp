@@ -253,7 +253,6 @@ std::size_t discard(char*, std::size_t size, std::size_t n, void* seen) {
 
 void big_body_to_file_curl(benchmark::State& state) {
     auto split = split_cpus();
-    curl_init();
     auto path = scratch_dir() / "big_curl.bin";
     CURL* h = new_easy_handle();
     process_cpu cpu;
@@ -276,7 +275,6 @@ void big_body_to_file_curl(benchmark::State& state) {
 
 void big_body_to_sink_curl(benchmark::State& state) {
     auto split = split_cpus();
-    curl_init();
     CURL* h = new_easy_handle();
     process_cpu cpu;
     for (auto _ : state) {
@@ -299,13 +297,14 @@ void big_body_to_sink_curl(benchmark::State& state) {
 // two can be told apart from the HTTP work.
 void small_downloads_curl(benchmark::State& state, bool via_part) {
     auto split = split_cpus();
-    curl_init();
+    curl_init();  // before the multi handle
     CURLM* multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(small_in_flight));
     struct transfer {
         CURL* easy = nullptr;
         int fd = -1;
-        fs::path path;
+        fs::path path;     // the file it makes
+        fs::path written;  // where its bytes go: path, or path.part
     };
     const std::string prefix = via_part ? "curl_part_small_" : "curl_small_";
     std::vector<transfer> slots(small_in_flight);
@@ -318,8 +317,8 @@ void small_downloads_curl(benchmark::State& state, bool via_part) {
         int next = 0, running = 0, done = 0;
         auto start = [&](transfer& t) {
             t.path = small_dir() / (prefix + std::to_string(next));
-            auto written = via_part ? fs::path(t.path.string() + ".part") : t.path;
-            t.fd = ::open(written.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            t.written = via_part ? fs::path(t.path.string() + ".part") : t.path;
+            t.fd = ::open(t.written.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
             curl_easy_setopt(t.easy, CURLOPT_URL, small_url(next).c_str());
             curl_easy_setopt(t.easy, CURLOPT_BUFFERSIZE, curl_buffer);
             curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, write_to_fd);
@@ -341,8 +340,7 @@ void small_downloads_curl(benchmark::State& state, bool via_part) {
                 curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
                 curl_multi_remove_handle(multi, t->easy);
                 ::close(t->fd);
-                if (via_part && m->data.result == CURLE_OK)
-                    ::rename((t->path.string() + ".part").c_str(), t->path.c_str());
+                if (via_part && m->data.result == CURLE_OK) ::rename(t->written.c_str(), t->path.c_str());
                 ++done;
                 if (next < small_count) start(*t);
             }

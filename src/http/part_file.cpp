@@ -14,8 +14,12 @@ namespace vow::http::detail {
 
 namespace {
 
-// Read before building a message: the allocation may change errno.
-std::error_code last_error() { return {errno, std::generic_category()}; }
+// Throws file_error for errno, read before the message is built (building it
+// allocates, which may change errno).
+[[noreturn]] void throw_errno(const char* doing, const std::filesystem::path& p) {
+    std::error_code error(errno, std::generic_category());
+    throw file_error(error, std::string(doing) + p.string());
+}
 
 std::filesystem::path with_suffix(const std::filesystem::path& p, const char* suffix) {
     auto copy = p;
@@ -84,10 +88,7 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
         if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
         fd_ = ::open(part_.c_str(), flags, 0644);
     }
-    if (fd_ < 0) {
-        auto error = last_error();
-        throw file_error(error, "cannot open " + part_.string());
-    }
+    if (fd_ < 0) throw_errno("cannot open ", part_);
     part_seen_ = true;
     size_ = keep_existing ? existing_size() : 0;
 
@@ -127,8 +128,7 @@ void part_file::write(const char* data, std::size_t n) {
         ssize_t w = ::write(fd_, data, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            auto error = last_error();
-            throw file_error(error, "cannot write " + part_.string());
+            throw_errno("cannot write ", part_);
         }
         data += w;
         n -= static_cast<std::size_t>(w);
@@ -138,10 +138,7 @@ void part_file::write(const char* data, std::size_t n) {
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
 
 void part_file::commit() {
-    if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) {
-        auto error = last_error();
-        throw file_error(error, "cannot close " + part_.string());
-    }
+    if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) throw_errno("cannot close ", part_);
     std::error_code ec;
     std::filesystem::rename(part_, final_, ec);
     if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
