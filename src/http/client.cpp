@@ -26,9 +26,10 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     }
     promise<Result> p;
     auto fut = std::move(p.get_future()).via(core->completion_executor());
-    auto& worker = core->pick_worker();
+    auto place = core->pick_worker(url.origin());
+    auto& worker = place.worker;
     Consumer* result_source = consumer.get();
-    auto op = std::make_shared<detail::request_op>(core, worker, std::move(url), std::move(options),
+    auto op = std::make_shared<detail::request_op>(core, worker, place.promised, std::move(url), std::move(options),
                                                    std::move(consumer));
     p.on_cancel([weak = std::weak_ptr<detail::request_op>(op)] {
         if (auto o = weak.lock()) o->cancel();

@@ -2,6 +2,9 @@
 
 #include <openssl/ssl.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <fstream>
 #include <future>
 
@@ -92,7 +95,10 @@ client_core::client_core(client_options options)
       retry_timer_(options_.retry_timer ? options_.retry_timer : &default_timer()),
       tls_(ssl::context::tls_client),
       limits_(std::max<std::size_t>(1, options_.max_connections),
-              std::max<std::size_t>(1, options_.max_connections_per_host)) {
+              std::max<std::size_t>(1, options_.max_connections_per_host)),
+      idle_index_(static_cast<std::size_t>(std::max(1, options_.io_threads))),
+      idle_cap_(options_.max_idle_per_host ? options_.max_idle_per_host
+                                           : std::max<std::size_t>(1, options_.max_connections_per_host)) {
     try {
         configure_tls(tls_, options_.tls);
     } catch (const boost::system::system_error& e) {
@@ -100,7 +106,7 @@ client_core::client_core(client_options options)
     }
     int n = std::max(1, options_.io_threads);
     for (int i = 0; i < n; ++i) {
-        auto w = std::make_unique<io_worker>();
+        auto w = std::make_unique<io_worker>(static_cast<std::size_t>(i));
         io_worker* raw = w.get();
         w->thread = std::thread([raw, i] {
             vow::detail::name_this_thread("vow-http-io", static_cast<std::size_t>(i));
@@ -131,32 +137,61 @@ void client_core::shutdown() {
     });
 }
 
-io_worker& client_core::pick_worker() {
-    return *workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
+client_core::placement client_core::pick_worker(const std::string& origin) {
+    if (auto w = idle_index_.promise_one(origin)) return {*workers_[*w], true};
+    return {*workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()], false};
 }
 
-std::unique_ptr<connection> client_core::take_idle(io_worker& w, const std::string& origin) {
+namespace {
+
+// Whether a pooled connection is still open and quiet: a FIN (read returns
+// 0) or unexpected bytes mean the server closed it or is closing it, and a
+// request sent on it would fail. One non-blocking peek, no data consumed.
+bool still_open(connection& c) {
+    auto& socket = c.lowest().socket();
+    if (!socket.is_open()) return false;
+    char byte;
+    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+std::unique_ptr<connection> client_core::take_idle(io_worker& w, const std::string& origin, bool promised) {
     auto it = w.idle.find(origin);
-    if (it == w.idle.end()) return nullptr;
-    auto now = std::chrono::steady_clock::now();
-    while (!it->second.empty()) {
-        auto c = std::move(it->second.back());
-        it->second.pop_back();
-        if (now - c->idle_since < options_.idle_keep_alive) return c;
-        c->close();
+    if (it == w.idle.end() || it->second.empty()) {
+        if (promised) idle_index_.unpromise(origin, w.index);
+        return nullptr;
     }
-    return nullptr;
+    if (!idle_index_.take(origin, w.index, promised)) return nullptr;
+    // The most recently used: the one least likely to have been closed.
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    if (it->second.empty()) w.idle.erase(it);
+    if (std::chrono::steady_clock::now() - c->idle_since >= options_.idle_keep_alive || !still_open(*c)) {
+        c->close();
+        return nullptr;
+    }
+    return c;
 }
 
 void client_core::put_idle(io_worker& w, std::unique_ptr<connection> c) {
     auto& list = w.idle[c->origin];
-    c->idle_since = std::chrono::steady_clock::now();
-    c->lowest().expires_never();
-    list.push_back(std::move(c));
-    while (list.size() > options_.max_idle_per_host) {
+    auto now = std::chrono::steady_clock::now();
+    // The oldest first: those idle too long are closed, not kept for good.
+    while (!list.empty() && now - list.front()->idle_since >= options_.idle_keep_alive) {
         list.front()->close();
         list.pop_front();
+        idle_index_.remove(c->origin, w.index);
     }
+    if (!idle_index_.add(c->origin, w.index, idle_cap_)) {
+        c->close();
+        if (list.empty()) w.idle.erase(c->origin);
+        return;
+    }
+    c->idle_since = now;
+    c->lowest().expires_never();
+    list.push_back(std::move(c));
 }
 
 }  // namespace vow::http::detail

@@ -16,6 +16,7 @@
 
 #include "asio.hpp"
 #include "connection.hpp"
+#include "idle_index.hpp"
 #include "vow/http/client.hpp"
 
 namespace vow::http::detail {
@@ -23,6 +24,8 @@ namespace vow::http::detail {
 class request_op;
 
 struct io_worker {
+    explicit io_worker(std::size_t index) : index(index) {}
+    const std::size_t index;  // in client_core's workers
     asio::io_context ctx{1};
     asio::executor_work_guard<asio::io_context::executor_type> work{ctx.get_executor()};
     std::thread thread;
@@ -79,15 +82,26 @@ public:
         return true;
     }
 
-    io_worker& pick_worker();
+    // Where a new request to `origin` runs: on a worker with an idle
+    // connection to it, which is then promised to the request (it passes
+    // `promised` to take_idle, or to unpromise if it never gets there);
+    // otherwise the next worker in turn.
+    struct placement {
+        io_worker& worker;
+        bool promised;
+    };
+    placement pick_worker(const std::string& origin);
+    void unpromise(io_worker& w, const std::string& origin) { idle_index_.unpromise(origin, w.index); }
     executor& completion_executor() noexcept { return *completion_; }
     timer& retry_timer() noexcept { return *retry_timer_; }
     ssl::context& tls_context() noexcept { return tls_; }
     slot_limits& limits() noexcept { return limits_; }
     const client_options& options() const noexcept { return options_; }
 
-    // Pool, on the worker's thread.
-    std::unique_ptr<connection> take_idle(io_worker& w, const std::string& origin);
+    // Pool, on the worker's thread. take_idle returns null when the worker
+    // has no connection the request may take, or the one it took had been
+    // closed by the server (checked before any request is sent on it).
+    std::unique_ptr<connection> take_idle(io_worker& w, const std::string& origin, bool promised);
     void put_idle(io_worker& w, std::unique_ptr<connection> c);
 
 private:
@@ -97,6 +111,8 @@ private:
     ssl::context tls_;
     slot_limits limits_;
     std::vector<std::unique_ptr<io_worker>> workers_;
+    idle_index idle_index_;
+    std::size_t idle_cap_;  // idle connections per origin, over all workers
     std::atomic<std::size_t> next_worker_{0};
     std::once_flag shut_down_;
     std::mutex start_mutex_;         // orders spawns against shutdown

@@ -60,6 +60,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -168,7 +169,28 @@ struct server_state {
     // Read by tests from any thread; seq_cst: a statistic read rarely, no hot path.
     std::atomic<std::size_t> connections{0};
 
+    // Plain-HTTP connections this server ended by sending its FIN.
+    void note_fin_sent() {
+        {
+            std::lock_guard lock(fins_mutex);
+            ++fins_sent;
+        }
+        fins_changed.notify_all();
+    }
+    bool wait_for_fins_sent(std::size_t at_least, std::chrono::milliseconds bound) const {
+        std::unique_lock lock(fins_mutex);
+        return fins_changed.wait_for(lock, bound, [&] { return fins_sent >= at_least; });
+    }
+    std::size_t fins_sent_so_far() const {
+        std::lock_guard lock(fins_mutex);
+        return fins_sent;
+    }
+
 private:
+    mutable std::mutex fins_mutex;
+    mutable std::condition_variable fins_changed;
+    std::size_t fins_sent = 0;  // guarded by fins_mutex
+
     mutable std::mutex keys_mutex;
     std::map<std::string, std::size_t, std::less<>> key_counts;  // guarded by keys_mutex
 };
@@ -400,6 +422,7 @@ private:
         } else {
             error_code ignored;
             socket().shutdown(tcp::socket::shutdown_send, ignored);
+            server_.note_fin_sent();
             wait_for_close();
         }
     }
@@ -670,6 +693,12 @@ const std::string& loopback_server::ca_pem() const noexcept { return impl_->stat
 
 std::size_t loopback_server::requests_with_key(std::string_view key) const { return impl_->state.requests_with_key(key); }
 std::size_t loopback_server::connections_accepted() const noexcept { return impl_->state.connections.load(); }
+
+std::size_t loopback_server::fins_sent() const { return impl_->state.fins_sent_so_far(); }
+
+bool loopback_server::wait_for_fins_sent(std::size_t at_least, std::chrono::milliseconds bound) const {
+    return impl_->state.wait_for_fins_sent(at_least, bound);
+}
 
 char loopback_server::byte_at(std::uint64_t i) noexcept { return pattern_byte(i % pattern_period); }
 

@@ -69,8 +69,8 @@ struct request_op::slot_guard {
     }
 };
 
-request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, target_url url, request_options options,
-                       std::unique_ptr<body_consumer> consumer)
+request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, bool idle_promised, target_url url,
+                       request_options options, std::unique_ptr<body_consumer> consumer)
     : core_(std::move(core)),
       worker_(worker),
       url_(std::move(url)),
@@ -79,10 +79,13 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, tar
       user_side_(core_->completion_executor()),
       total_timer_(worker.ctx),
       wake_timer_(worker.ctx),
+      idle_promised_(idle_promised),
       idle_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
-request_op::~request_op() = default;
+request_op::~request_op() {
+    if (idle_promised_) core_->unpromise(worker_, url_.origin());
+}
 
 void request_op::cancel() {
     asio::post(worker_.ctx, [self = shared_from_this()] {
@@ -270,7 +273,8 @@ awaitable<void> request_op::run() {
 
             // A pooled connection the server closed meanwhile fails before any
             // response byte; idempotent requests then get one fresh connection.
-            std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin());
+            const bool promised = std::exchange(idle_promised_, false);  // the first hop: url_ itself
+            std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin(), promised);
             bool pooled = conn != nullptr;
             std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
             for (;;) {

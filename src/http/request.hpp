@@ -95,8 +95,10 @@ private:
 
 class request_op : public std::enable_shared_from_this<request_op> {
 public:
-    request_op(std::shared_ptr<client_core> core, io_worker& worker, target_url url, request_options options,
-               std::unique_ptr<body_consumer> consumer);
+    // `idle_promised`: the worker holds an idle connection to the URL's
+    // origin set aside for this request (client_core::pick_worker).
+    request_op(std::shared_ptr<client_core> core, io_worker& worker, bool idle_promised, target_url url,
+               request_options options, std::unique_ptr<body_consumer> consumer);
     ~request_op();
 
     // The whole request; throws a typed vow error on failure.
@@ -182,6 +184,7 @@ private:
     connection* active_ = nullptr;   // closed by abort()
     tcp::resolver* resolving_ = nullptr;
     asio::steady_timer* connect_timer_ = nullptr;
+    bool idle_promised_;  // until the first take_idle spends it
     bool cancelled_ = false;
     bool total_expired_ = false;
     bool connect_expired_ = false;

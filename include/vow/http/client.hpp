@@ -65,7 +65,7 @@ struct client_options {
     tls_options tls;
     std::size_t max_connections = 64;         // in flight, all hosts together
     std::size_t max_connections_per_host = 8;
-    std::size_t max_idle_per_host = 4;        // kept alive in the pool
+    std::size_t max_idle_per_host = 0;        // kept alive per origin, all I/O threads; 0: max_connections_per_host
     std::chrono::seconds idle_keep_alive{30}; // a pooled connection older than this is closed
     std::string user_agent = "vow-http/0.1";
     request_options defaults;                 // used by the overloads without options

@@ -39,6 +39,7 @@
 //                         that has gone stale)
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -75,6 +76,11 @@ public:
     std::size_t requests_with_key(std::string_view key) const;
     // TCP connections accepted so far (both ports): tests of keep-alive reuse.
     std::size_t connections_accepted() const noexcept;
+    // Plain-HTTP connections the server ended cleanly by sending its FIN
+    // (close after a response, ?drop_after_response=1, ?short_after=K), and a
+    // wait until at least `at_least` were: false if `bound` passed first.
+    std::size_t fins_sent() const;
+    bool wait_for_fins_sent(std::size_t at_least, std::chrono::milliseconds bound) const;
 
     // Byte i of every /bytes/N body, and the first n of them.
     static char byte_at(std::uint64_t i) noexcept;
