@@ -4,6 +4,7 @@
 #   ./build.sh test    install what is missing, build, run every test
 #   ./build.sh asan | tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   ./build.sh bench [ARGS]   build and run the benchmarks (Google Benchmark args pass through)
+#   ./build.sh bench-cli [CASE...]  vow-get against curl and aria2c on loopback nginx (bench/cli_vs_curl.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +18,9 @@ packages=(
   libgtest-dev libbenchmark-dev
   tmux
 )
+
+# What only ./build.sh bench-cli needs: a real server and the peers' command lines.
+cli_bench_packages=(nginx-light curl aria2 time)
 
 install_missing() {
   local missing=()
@@ -48,6 +52,13 @@ case "$command" in
   test) install_missing; workflow default ;;
   asan) install_missing; workflow asan ;;
   tsan) install_missing; workflow tsan ;;
+  bench-cli)
+    packages+=("${cli_bench_packages[@]}")
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target vow-get
+    bench/cli_vs_curl.sh ./build/default/tools/vow-get/vow-get "$@"
+    ;;
   bench)
     install_missing
     cmake --preset default >/dev/null
@@ -55,7 +66,7 @@ case "$command" in
     ./build/default/bench/vow_bench "$@"
     ;;
   *)
-    sed -n '2,7p' "$0"
+    sed -n '2,8p' "$0"
     exit 2
     ;;
 esac
