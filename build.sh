@@ -4,6 +4,7 @@
 #   ./build.sh test    install what is missing, build, run every test
 #   ./build.sh asan | tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   ./build.sh bench [ARGS]   build and run the benchmarks (Google Benchmark args pass through)
+#   ./build.sh deb            build the Debian packages libvow-dev and vow-get into build/deb
 #   ./build.sh bench-cli [CASE...]  vow-get against curl and aria2c on loopback nginx (bench/cli_vs_curl.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,6 +53,13 @@ case "$command" in
   test) install_missing; workflow default ;;
   asan) install_missing; workflow asan ;;
   tsan) install_missing; workflow tsan ;;
+  deb)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target vow vow_http vow_http_loopback vow-get
+    cpack -G DEB -B build/deb --config build/default/CPackConfig.cmake
+    ls build/deb/*.deb
+    ;;
   bench-cli)
     packages+=("${cli_bench_packages[@]}")
     install_missing
@@ -66,7 +74,7 @@ case "$command" in
     ./build/default/bench/vow_bench "$@"
     ;;
   *)
-    sed -n '2,8p' "$0"
+    sed -n '2,9p' "$0"
     exit 2
     ;;
 esac

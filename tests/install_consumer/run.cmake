@@ -1,5 +1,9 @@
-# Installs the build tree into a scratch prefix, then configures, builds and
-# runs tests/install_consumer against it with find_package(vow CONFIG).
+# Installs the build tree into a scratch prefix, then builds and runs programs
+# against it as users would:
+#   core/  find_package(vow CONFIG) with Boost and OpenSSL hidden from CMake
+#          (the core package must not look for them)
+#   http/  find_package(vow CONFIG COMPONENTS http)          (WITH_HTTP only)
+#   the same two programs with `pkg-config --cflags --libs vow` / `vow-http`
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
@@ -11,9 +15,37 @@ function(run_step)
   message("${out}")
 endfunction()
 
+# consumer NAME CMAKE_ARGS...: configure, build and run CONSUMER_SOURCE_DIR/NAME.
+function(consumer name)
+  run_step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR}/${name} -B ${WORK_DIR}/${name}
+           -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
+           "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" ${ARGN})
+  run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/${name})
+endfunction()
+
+# pkg_config_consumer NAME PACKAGE: compile NAME/main.cpp with pkg-config's flags only.
+function(pkg_config_consumer name package)
+  set(ENV{PKG_CONFIG_PATH} ${prefix}/${LIBDIR}/pkgconfig)
+  execute_process(COMMAND pkg-config --cflags --libs ${package} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE flags ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config ${package} failed: ${err}")
+  endif()
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
+  set(exe ${WORK_DIR}/pkg-config-${name})
+  run_step(${CMAKE_CXX_COMPILER} -std=c++20 ${cxx_flags} ${CONSUMER_SOURCE_DIR}/${name}/main.cpp ${flags} -o ${exe})
+  run_step(${exe})
+endfunction()
+
 run_step(${CMAKE_COMMAND} --install ${VOW_BINARY_DIR} --prefix ${prefix})
-run_step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
-         -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
-         "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
-run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-run_step(${WORK_DIR}/build/consumer)
+
+consumer(core -DCMAKE_DISABLE_FIND_PACKAGE_Boost=ON -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON)
+run_step(${WORK_DIR}/core/consumer)
+pkg_config_consumer(core vow)
+
+if(WITH_HTTP)
+  consumer(http)
+  run_step(${WORK_DIR}/http/consumer_http)
+  pkg_config_consumer(http vow-http)
+endif()
