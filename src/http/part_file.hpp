@@ -1,6 +1,8 @@
 // part_file: the `path.part` a download streams into, the validator (ETag or
 // Last-Modified) remembered beside it in `path.part.meta` for If-Range, an
 // optional running SHA-256, and the rename to `path` that only success does.
+// The folder is untrusted: no name is opened through a symlink, new files are
+// created with O_EXCL, and a symlink at any of the three names is a file_error.
 // Used from one I/O thread at a time.
 #pragma once
 
@@ -40,7 +42,7 @@ public:
     const std::filesystem::path& part_path() const noexcept { return part_; }
 
     // Bytes already in the .part file (0 when there is none). Remembers
-    // whether there was one, for open().
+    // whether there was one, for open(). A symlink there is a file_error.
     std::uint64_t existing_size();
     // The ETag or Last-Modified stored with the .part, if any.
     std::optional<std::string> stored_validator() const;
@@ -66,7 +68,7 @@ public:
 
 private:
     std::filesystem::path final_, part_, meta_;
-    void write_meta() noexcept;
+    void write_meta();  // throws file_error
 
     int fd_ = -1;
     std::uint64_t size_ = 0;

@@ -1,0 +1,136 @@
+// What download() does to the disk when the folder holds something it did not
+// put there: symlinks and hard links at NAME.part, NAME.part.meta or NAME,
+// and leftover .part files from another download. Runs against the loopback
+// server over plain HTTP (the file handling does not depend on TLS).
+#include "vow/http/client.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "vow/http/errors.hpp"
+#include "vow/http/loopback_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using vow::http::loopback_server;
+
+constexpr auto bound = 20s;  // bounds every wait: a bug fails a test instead of hanging it
+
+loopback_server& server() {
+    static loopback_server s(loopback_server::options{.tls = false});
+    return s;
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_file(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+
+template <class T>
+T get_within(vow::future<T> f) {
+    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
+    return std::move(f).get();
+}
+
+template <class E, class T>
+E failure_of(vow::future<T> f) {
+    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
+    try {
+        std::move(f).get();
+    } catch (const E& e) {
+        return e;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "unexpected error type: " << e.what();
+        throw;
+    }
+    ADD_FAILURE() << "expected a failure";
+    throw std::runtime_error("no failure");
+}
+
+class download_files_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static std::atomic<int> counter{0};
+        root_ = fs::temp_directory_path() /
+                ("vow_download_files_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::remove_all(root_);
+        fs::create_directories(root_ / "out");
+        fs::create_directories(root_ / "elsewhere");
+        write_file(outside(), outside_bytes);
+    }
+    void TearDown() override { fs::remove_all(root_); }
+
+    fs::path out(const std::string& name) const { return root_ / "out" / name; }
+    fs::path outside() const { return root_ / "elsewhere" / "precious.txt"; }
+    std::string url(const std::string& target) const { return server().http_url(target); }
+
+    vow::future<vow::http::download_result> download(const std::string& target, const std::string& name,
+                                                     bool resume = true) {
+        vow::http::request_options o;
+        o.resume = resume;
+        return client_.download(url(target), out(name), o);
+    }
+
+    static inline const std::string outside_bytes = "not yours to write\n";
+    fs::path root_;
+    vow::http::client client_;
+};
+
+TEST_F(download_files_test, a_symlink_at_the_part_name_is_a_file_error_and_its_target_is_untouched) {
+    fs::create_symlink(outside(), out("f.bin.part"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_FALSE(fs::exists(out("f.bin")));
+}
+
+TEST_F(download_files_test, a_symlink_at_the_part_name_is_not_followed_without_resume_either) {
+    fs::create_symlink(outside(), out("f.bin.part"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin", false));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_TRUE(fs::is_symlink(out("f.bin.part")));
+}
+
+TEST_F(download_files_test, a_symlink_at_the_meta_name_is_a_file_error_and_its_target_is_untouched) {
+    fs::create_symlink(outside(), out("f.bin.part.meta"));
+    // Over 1 MiB: the meta file is written as the body starts.
+    failure_of<vow::http::file_error>(download("/bytes/2000000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_symlink_at_the_meta_name_of_a_resumed_part_is_a_file_error) {
+    write_file(out("f.bin.part"), loopback_server::body(100));
+    fs::create_symlink(outside(), out("f.bin.part.meta"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_symlink_at_the_final_name_is_a_file_error_and_neither_it_nor_its_target_changes) {
+    fs::create_symlink(outside(), out("f.bin"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_TRUE(fs::is_symlink(out("f.bin")));
+}
+
+TEST_F(download_files_test, a_hard_link_at_the_part_name_is_not_appended_to) {
+    fs::create_hard_link(outside(), out("f.bin.part"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_download_still_creates_its_part_and_renames_it) {
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+    EXPECT_EQ(r.size, 5000u);
+    EXPECT_FALSE(fs::exists(out("f.bin.part")));
+}
+
+}  // namespace
