@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <string_view>
 #include <system_error>
 
 #include "vow/http/errors.hpp"
@@ -119,20 +121,49 @@ std::uint64_t part_file::existing_size() {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-std::optional<std::string> part_file::stored_validator() const {
+// The meta file: a first line naming the format, then "key value" lines.
+constexpr std::string_view meta_format = "vow-part-meta 1";
+
+std::optional<part_meta> part_file::stored_meta() const {
     int fd = open_existing(meta_, O_RDONLY);
     if (fd < 0) return std::nullopt;
-    std::string text(4096, '\0');
+    std::string text(16 * 1024, '\0');
     ssize_t n = ::read(fd, text.data(), text.size());
     ::close(fd);
     if (n <= 0) return std::nullopt;
     text.resize(static_cast<std::size_t>(n));
-    std::string line = text.substr(0, text.find('\n'));
-    if (line.empty()) return std::nullopt;
-    return line;
+    std::string_view rest = text;
+    auto next_line = [&]() -> std::optional<std::string_view> {
+        auto end = rest.find('\n');
+        if (end == std::string_view::npos) return std::nullopt;  // cut short: not ours, or torn
+        auto line = rest.substr(0, end);
+        rest.remove_prefix(end + 1);
+        return line;
+    };
+    if (next_line() != meta_format) return std::nullopt;
+    part_meta meta;
+    bool has_url = false;
+    while (auto line = next_line()) {
+        auto space = line->find(' ');
+        if (space == std::string_view::npos) return std::nullopt;
+        auto key = line->substr(0, space), value = line->substr(space + 1);
+        if (key == "url") {
+            meta.url = value;
+            has_url = true;
+        } else if (key == "validator") {
+            meta.validator = std::string(value);
+        } else if (key == "total") {
+            std::uint64_t total = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), total);
+            if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+            meta.total = total;
+        }
+    }
+    if (!has_url || !rest.empty()) return std::nullopt;
+    return meta;
 }
 
-void part_file::open(bool keep_existing, const std::optional<std::string>& validator, bool hash,
+void part_file::open(bool keep_existing, part_meta meta, bool hash,
                      std::optional<std::uint64_t> expected_size) {
     close();
     const bool old_part_may_exist = part_seen_;
@@ -156,7 +187,7 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
         size_ = static_cast<std::uint64_t>(st.st_size);
     }
 
-    validator_ = validator;
+    meta_data_ = std::move(meta);
     meta_written_ = false;
     constexpr std::uint64_t small_file = 1 << 20;
     if (!expected_size || *expected_size > small_file) {
@@ -211,16 +242,11 @@ void part_file::commit() {
 
 void part_file::write_meta() {
     meta_written_ = true;
-    if (!validator_) {
-        struct stat st {};
-        if (::lstat(meta_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(meta_);
-        std::error_code ignored;
-        std::filesystem::remove(meta_, ignored);
-        return;
-    }
+    std::string text = std::string(meta_format) + "\nurl " + meta_data_.url + '\n';
+    if (meta_data_.validator) text += "validator " + *meta_data_.validator + '\n';
+    if (meta_data_.total) text += "total " + std::to_string(*meta_data_.total) + '\n';
     int fd = create_fresh(meta_);
     if (fd < 0) throw_errno("cannot create ", meta_);
-    std::string text = *validator_ + '\n';
     try {
         write_all(fd, text.data(), text.size(), meta_);
     } catch (...) {

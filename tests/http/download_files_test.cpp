@@ -121,9 +121,20 @@ TEST_F(download_files_test, a_symlink_at_the_final_name_is_a_file_error_and_neit
 }
 
 TEST_F(download_files_test, a_hard_link_at_the_part_name_is_not_appended_to) {
+    // A genuine meta from an interrupted download, and the .part swapped for a link.
+    const std::string target = "/bytes/5000?short_after=19&faults=1&key=link-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(target, "f.bin"));
+    fs::remove(out("f.bin.part"));
     fs::create_hard_link(outside(), out("f.bin.part"));
-    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    failure_of<vow::http::file_error>(download(target, "f.bin"));
     EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_hard_link_at_the_part_name_without_meta_is_replaced_not_written_through) {
+    fs::create_hard_link(outside(), out("f.bin.part"));
+    get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
 }
 
 TEST_F(download_files_test, a_download_still_creates_its_part_and_renames_it) {
@@ -131,6 +142,43 @@ TEST_F(download_files_test, a_download_still_creates_its_part_and_renames_it) {
     EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
     EXPECT_EQ(r.size, 5000u);
     EXPECT_FALSE(fs::exists(out("f.bin.part")));
+}
+
+// --- leftovers: only a .part of this very download is continued -----------
+
+TEST_F(download_files_test, an_interrupted_download_is_resumed_from_its_part) {
+    const std::string target = "/bytes/5000?short_after=1000&faults=1&key=resume-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(target, "f.bin"));
+    ASSERT_EQ(fs::file_size(out("f.bin.part")), 1000u);
+    auto r = get_within(download(target, "f.bin"));
+    EXPECT_EQ(r.resumed_from, 1000u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_part_left_by_another_url_is_restarted_not_spliced) {
+    // A real interrupted download of another URL leaves its .part and meta.
+    const std::string other = "/bytes/6000?short_after=1000&faults=1&key=other-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(other, "f.bin"));
+    ASSERT_EQ(fs::file_size(out("f.bin.part")), 1000u);
+    write_file(out("f.bin.part"), std::string(1000, 'j'));
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_part_without_meta_is_a_foreign_leftover_and_is_restarted) {
+    write_file(out("f.bin.part"), std::string(1000, 'j'));
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_junk_part_of_exactly_the_right_length_is_not_taken_as_complete) {
+    write_file(out("f.bin.part"), std::string(5000, 'j'));
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
 }
 
 }  // namespace
