@@ -503,6 +503,8 @@ void session<Stream>::handle_request() {
 template <class Stream>
 void session<Stream>::serve_bytes(std::string_view count_text, const query_params& query,
                                   std::size_t request_number) {
+    // "/bytes/N/NAME" serves the same N bytes under a file name of the test's choosing.
+    count_text = count_text.substr(0, count_text.find('/'));
     auto size_opt = parse_uint(count_text);
     if (!size_opt) return small_response(404, "not found\n");
     const std::uint64_t size = *size_opt;

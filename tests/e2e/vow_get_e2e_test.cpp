@@ -5,6 +5,7 @@
 // lines without control characters elsewhere).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -171,9 +172,12 @@ protected:
 
     // Interrupts a rate-limited download with `sig` once its .part has bytes,
     // then checks exit 130, the .part kept, and the report of what was left.
-    void interrupt_mid_download(int sig, std::uint64_t size, std::uint64_t& kept) {
+    // The download's URL is `target`: a .part is resumed only by the same URL,
+    // so its first request stalls (the fault) and a later one runs at full speed.
+    void interrupt_mid_download(int sig, std::uint64_t size, std::uint64_t& kept, std::string& target) {
         std::string name = std::to_string(size);
-        child_process child(command({url("/bytes/" + name + "?rate=262144"), url("/bytes/1000?rate=10")}));
+        target = "/bytes/" + name + "?stall_after=65536&faults=1&key=" + key();
+        child_process child(command({url(target), url("/bytes/1000?rate=10")}));
         fs::path part = dir_ / (name + ".part");
         ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
         child.send_signal(sig);
@@ -219,6 +223,34 @@ TEST_F(vow_get, a_name_used_twice_gets_a_numbered_suffix) {
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     expect_file_is_body("777", 777);
     expect_file_is_body("777.1", 777);
+}
+
+TEST_F(vow_get, names_in_one_batch_never_collide_with_another_items_part_files) {
+    process_result r = vow_test::run(command({url("/bytes/1000/x"), url("/bytes/2000/x.part"), url("/bytes/3000/x.part.meta")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("x", 1000);
+    expect_file_is_body("x.part.1", 2000);
+    expect_file_is_body("x.part.meta.1", 3000);
+}
+
+TEST_F(vow_get, a_part_name_first_in_the_batch_moves_the_plain_name_aside) {
+    process_result r = vow_test::run(command({url("/bytes/2000/x.part"), url("/bytes/1000/x")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("x.part", 2000);
+    expect_file_is_body("x.1", 1000);
+}
+
+TEST_F(vow_get, two_names_over_255_bytes_are_shortened_and_stay_distinct) {
+    std::string stem(300, 'L');
+    process_result r = vow_test::run(command({url("/bytes/1000/" + stem + "1"), url("/bytes/2000/" + stem + "2")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::vector<std::uint64_t> sizes;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+        EXPECT_LE(entry.path().filename().string().size(), 255u);
+        sizes.push_back(fs::file_size(entry.path()));
+    }
+    std::sort(sizes.begin(), sizes.end());
+    EXPECT_EQ(sizes, (std::vector<std::uint64_t>{1000, 2000}));
 }
 
 TEST_F(vow_get, some_failures_exit_1_and_each_is_reported_with_its_typed_reason) {
@@ -335,11 +367,12 @@ TEST_F(vow_get, sha256_accepts_the_right_digest_and_rejects_a_wrong_one) {
 TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) {
     constexpr std::uint64_t size = 4 << 20;
     std::uint64_t kept = 0;
-    interrupt_mid_download(SIGINT, size, kept);
+    std::string target;
+    interrupt_mid_download(SIGINT, size, kept, target);
     if (HasFatalFailure()) return;
 
     std::string name = std::to_string(size);
-    process_result r = vow_test::run(command({"--json", url("/bytes/" + name)}));
+    process_result r = vow_test::run(command({"--json", url(target)}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     expect_file_is_body(name, size);
     auto objects = json_lines(r.out);
@@ -352,7 +385,8 @@ TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) 
 
 TEST_F(vow_get, sigterm_also_cancels_and_exits_130) {
     std::uint64_t kept = 0;
-    interrupt_mid_download(SIGTERM, 3 << 20, kept);
+    std::string target;
+    interrupt_mid_download(SIGTERM, 3 << 20, kept, target);
 }
 
 TEST_F(vow_get, no_resume_starts_over_instead_of_continuing_a_part) {

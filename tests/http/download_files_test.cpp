@@ -181,4 +181,45 @@ TEST_F(download_files_test, a_junk_part_of_exactly_the_right_length_is_not_taken
     EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
 }
 
+// --- names -----------------------------------------------------------------
+
+TEST(file_name_for, a_name_over_the_limit_is_shortened_with_a_hash_and_keeps_its_extension) {
+    std::string long_name = std::string(300, 'a') + ".tar.gz";
+    auto name = vow::http::file_name_for("http://h/dir/" + long_name);
+    EXPECT_LE(name.size(), vow::http::max_file_name_bytes);
+    EXPECT_EQ(name.substr(0, 10), "aaaaaaaaaa");
+    EXPECT_EQ(name.substr(name.size() - 3), ".gz");
+    EXPECT_NE(name.find('~'), std::string::npos);
+}
+
+TEST(file_name_for, two_long_names_that_differ_only_at_the_end_stay_distinct) {
+    auto a = vow::http::file_name_for("http://h/" + std::string(300, 'n') + "1");
+    auto b = vow::http::file_name_for("http://h/" + std::string(300, 'n') + "2");
+    EXPECT_NE(a, b);
+    EXPECT_LE(a.size(), vow::http::max_file_name_bytes);
+    EXPECT_LE(b.size(), vow::http::max_file_name_bytes);
+}
+
+TEST(file_name_for, a_name_at_the_limit_is_kept_as_it_is) {
+    std::string name(vow::http::max_file_name_bytes, 'k');
+    EXPECT_EQ(vow::http::file_name_for("http://h/" + name), name);
+}
+
+TEST(file_name_for, shortening_never_cuts_a_utf8_character) {
+    std::string e_acute = "\xc3\xa9";
+    std::string name;
+    while (name.size() < 400) name += e_acute;
+    auto shortened = vow::http::file_name_for("http://h/" + name);  // not a valid URL: taken as it is
+    auto tilde = shortened.find('~');
+    ASSERT_NE(tilde, std::string::npos);
+    EXPECT_EQ(tilde % 2, 0u) << "the kept start is whole two-byte characters";
+}
+
+TEST_F(download_files_test, a_url_with_a_name_over_255_bytes_downloads_under_its_shortened_name) {
+    auto target = "/bytes/3000/" + std::string(300, 'z');
+    auto name = vow::http::file_name_for(url(target));
+    get_within(download(target, name));
+    EXPECT_EQ(read_file(out(name)), loopback_server::body(3000));
+}
+
 }  // namespace

@@ -47,12 +47,19 @@ std::uint64_t part_size(const std::filesystem::path& path) {
 
 std::vector<job> jobs_from(const config& cfg) {
     std::vector<job> jobs;
+    // Every name a job writes: NAME, NAME.part and NAME.part.meta. A name is
+    // free only when all three are, so "x" and "x.part" in one batch cannot
+    // write into each other's files.
     std::set<std::string> used;
+    auto is_free = [&](const std::string& name) {
+        return !used.contains(name) && !used.contains(name + ".part") && !used.contains(name + ".part.meta");
+    };
     auto options = request_options_from(cfg);
     for (const auto& url : cfg.urls) {
         std::string base = vow::http::file_name_for(url);
         std::string name = base;
-        for (int n = 1; !used.insert(name).second; ++n) name = base + "." + std::to_string(n);
+        for (int n = 1; !is_free(name); ++n) name = base + "." + std::to_string(n);
+        used.insert({name, name + ".part", name + ".part.meta"});
         jobs.push_back(job{url, cfg.output_dir / name, name, options});
     }
     return jobs;

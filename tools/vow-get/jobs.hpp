@@ -51,7 +51,8 @@ struct run_report {
 };
 
 // Jobs for the config's URLs: each saved under file_name_for(url) in the output
-// folder; a name used twice in one run gets ".1", ".2", ... like wget.
+// folder; a name used twice in one run gets ".1", ".2", ... like wget. A job's
+// NAME.part and NAME.part.meta count as used too.
 std::vector<job> jobs_from(const config& cfg);
 vow::http::client_options client_options_from(const config& cfg);
 vow::http::request_options request_options_from(const config& cfg);
