@@ -253,6 +253,47 @@ TEST_F(vow_get, two_names_over_255_bytes_are_shortened_and_stay_distinct) {
     EXPECT_EQ(sizes, (std::vector<std::uint64_t>{1000, 2000}));
 }
 
+TEST_F(vow_get, a_complete_file_already_there_is_skipped_and_reported_as_already_complete) {
+    ASSERT_EQ(vow_test::run(command({url("/bytes/1000")})).exit_code, 0);
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1000", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "1000.1")) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "transferred"), 0.0);
+    EXPECT_NE(r.err.find("already complete"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, another_file_already_at_the_name_is_kept_and_the_download_saved_as_name_1) {
+    std::ofstream(dir_ / "1000") << "mine";
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(dir_ / "1000"), "mine");
+    expect_file_is_body("1000.1", 1000);
+}
+
+TEST_F(vow_get, overwrite_replaces_a_file_already_at_the_name) {
+    std::ofstream(dir_ / "1000") << "mine";
+    process_result r = vow_test::run(command({"--overwrite", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1000", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "1000.1"));
+}
+
+TEST_F(vow_get, a_symlink_at_the_name_is_left_alone_and_the_download_saved_as_name_1) {
+    fs::path outside = dir_ / ".." / (dir_.filename().string() + "-outside");
+    std::ofstream(outside) << "outside";
+    fs::create_symlink(outside, dir_ / "1000");
+    process_result r = vow_test::run(command({url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(outside), "outside");
+    EXPECT_TRUE(fs::is_symlink(dir_ / "1000"));
+    expect_file_is_body("1000.1", 1000);
+    fs::remove(outside);
+}
+
 TEST_F(vow_get, some_failures_exit_1_and_each_is_reported_with_its_typed_reason) {
     process_result r = vow_test::run(command({"--retries", "0", "--idle-timeout", "1", url("/bytes/2000"),
                                               url("/status/404"), url("/bytes/100000?stall_after=10")}));

@@ -75,6 +75,8 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
     app.add_flag("--no-resume", no_resume, "start over instead of continuing a .part file");
+    app.add_flag("--overwrite", cfg.overwrite,
+                 "replace a file already at NAME (default: skip it when complete, else save as NAME.1)");
     app.add_flag("-q,--quiet", cfg.quiet, "no progress output; failures are still reported");
     app.add_flag("--json", cfg.json, "print one JSON object per finished item on stdout");
     app.add_flag("--demo", cfg.demo,

@@ -68,6 +68,7 @@ std::string json_line(const item_report& report) {
                ",\"transferred\":" + std::to_string(r.transferred) +
                ",\"resumed_from\":" + std::to_string(r.resumed_from);
         if (r.sha256) out += ",\"sha256\":" + json_string(*r.sha256);
+        if (report.already_complete) out += ",\"already_complete\":true";
     } else {
         out += ",\"ok\":false";
         if (report.error) {

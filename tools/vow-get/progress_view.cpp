@@ -102,10 +102,17 @@ void progress_view::retrying(std::size_t id, int attempt, const error_descriptio
                 false);
 }
 
-void progress_view::finished(std::size_t id, const vow::http::download_result& r) {
+void progress_view::finished(std::size_t id, const vow::http::download_result& r, bool already_complete) {
     std::lock_guard lock(mutex_);
     auto found = active_.find(id);
     if (found == active_.end()) return;
+    if (already_complete) {
+        std::string line = "done   " + printable(r.path.filename().string()) + "  " + format_bytes(r.size) + ", already complete";
+        active_.erase(found);
+        ++done_;
+        emit_locked(line, false);
+        return;
+    }
     auto elapsed = clock::now() - found->second.started;
     double secs = std::chrono::duration<double>(elapsed).count();
     std::string line = "done   " + found->second.name + "  " + format_bytes(r.size) + " in " +

@@ -51,7 +51,8 @@ public:
     void started(std::size_t id, const std::string& name, const std::string& url);
     void progressed(std::size_t id, const vow::http::progress& p);
     void retrying(std::size_t id, int attempt, const error_description& why, clock::duration delay);
-    void finished(std::size_t id, const vow::http::download_result& r);
+    // `already_complete`: the file was already there, whole; nothing was downloaded.
+    void finished(std::size_t id, const vow::http::download_result& r, bool already_complete = false);
     void failed(std::size_t id, const error_description& why);
     // Stopped by Ctrl-C: leaves the bars, without an event line.
     void cancelled(std::size_t id);
