@@ -15,7 +15,9 @@ std::string status_message(unsigned status, const std::string& reason, const std
 }
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate, the form RFC 9110 requires senders to use).
-std::optional<std::chrono::system_clock::time_point> parse_imf_fixdate(const std::string& s) {
+// In whole seconds: a date centuries away stays representable (in the system
+// clock's nanoseconds it would overflow past 2262).
+std::optional<std::chrono::sys_seconds> parse_imf_fixdate(const std::string& s) {
     static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     if (s.size() != 29 || s[3] != ',' || s.compare(26, 3, "GMT") != 0) return std::nullopt;
@@ -69,14 +71,16 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& raw,
     if (first == std::string::npos) return std::nullopt;
     std::string value = raw.substr(first, last - first + 1);
     if (value.find_first_not_of("0123456789") == std::string::npos) {
-        long long secs = 0;
+        std::chrono::seconds::rep secs = 0;
         auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
+        // More digits than fit: as long as can be said (the retry policy caps it).
+        if (ec == std::errc::result_out_of_range) return std::chrono::seconds::max();
         if (ec != std::errc() || p != value.data() + value.size()) return std::nullopt;
         return std::chrono::seconds(secs);
     }
     auto at = parse_imf_fixdate(value);
     if (!at) return std::nullopt;
-    auto delta = std::chrono::ceil<std::chrono::seconds>(*at - now);
+    auto delta = *at - std::chrono::floor<std::chrono::seconds>(now);
     return delta.count() > 0 ? delta : std::chrono::seconds(0);
 }
 

@@ -2,6 +2,8 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <charconv>
+#include <string_view>
 
 #include "vow/http/errors.hpp"
 
@@ -23,8 +25,13 @@ target_url from_url_view(boost::urls::url_view u, const std::string& original) {
         t.host = u.host();
     }
     if (u.has_port()) {
-        if (u.port_number() == 0) throw invalid_url("bad port in " + original);
-        t.port = u.port();
+        // port_number() is 16 bits and wraps (99999 -> 34463): check the digits.
+        std::string_view digits = u.port();
+        unsigned long port = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
+            throw invalid_url("bad port '" + std::string(digits) + "' in " + original + " (1-65535)");
+        t.port = std::to_string(port);
     } else {
         t.port = t.tls ? "443" : "80";
     }

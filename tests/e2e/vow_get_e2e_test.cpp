@@ -337,6 +337,35 @@ TEST_F(vow_get, usage_errors_exit_2) {
     }
 }
 
+TEST_F(vow_get, timeouts_that_are_not_finite_and_positive_are_usage_errors_naming_the_option) {
+    for (const char* option : {"--timeout", "--connect-timeout", "--idle-timeout"}) {
+        for (const char* value : {"nan", "inf", "-1", "0", "1e999", "soon"}) {
+            process_result r = vow_test::run({VOW_GET_PATH, option, value, url("/bytes/1")});
+            EXPECT_EQ(r.exit_code, 2) << option << " " << value << "\n" << describe(r);
+            EXPECT_NE(r.err.find(option), std::string::npos) << option << " " << value << "\n" << describe(r);
+        }
+    }
+}
+
+TEST_F(vow_get, a_huge_timeout_saturates_instead_of_failing_at_once) {
+    process_result r = vow_test::run(
+        command({"--timeout", "1e30", "--connect-timeout", "1e30", "--idle-timeout", "1e300", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1000", 1000);
+}
+
+TEST_F(vow_get, a_retry_after_too_large_for_a_duration_waits_the_capped_delay_not_a_negative_one) {
+    // 10000000000 s overflows nanoseconds; the policy caps it at 30 s, and the
+    // message must say so (not "retrying in -8446744073710 ms"). The run is
+    // cut off after 3 s, well before the 30 s backoff is over.
+    process_result r = vow_test::run(
+        command({"--retries", "1", url("/bytes/10?fail=5&status=503&retry_after=10000000000&key=" + key())}),
+        std::chrono::seconds(3));
+    EXPECT_TRUE(r.timed_out) << "it waits the capped 30 s instead of retrying at once\n" << describe(r);
+    EXPECT_NE(r.err.find("retrying in 30"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("in -"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, help_and_version_exit_0) {
     process_result help = vow_test::run({VOW_GET_PATH, "--help"});
     EXPECT_EQ(help.exit_code, 0) << describe(help);

@@ -26,6 +26,28 @@ TEST(errors, retry_after_accepts_an_http_date_relative_to_now) {
     EXPECT_EQ(parse_retry_after("Sun, 22 Nov 2026 07:00:00 GMT", now), 0s) << "a past date means now";
 }
 
+TEST(errors, retry_after_saturates_instead_of_overflowing) {
+    auto now = std::chrono::system_clock::now();
+    EXPECT_EQ(parse_retry_after("10000000000", now), 10000000000s);
+    EXPECT_EQ(parse_retry_after("99999999999999999999999999", now), std::chrono::seconds::max());
+    auto far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now);
+    ASSERT_TRUE(far);
+    EXPECT_GT(*far, 200'000'000'000s) << "a date in year 9999 is far ahead, not wrapped into the past";
+}
+
+TEST(errors, a_huge_retry_after_becomes_the_largest_delay_and_the_policy_caps_it) {
+    for (const char* huge : {"10000000000", "99999999999999999999999999"}) {
+        vow::http::header_map headers;
+        headers.add("Retry-After", huge);
+        auto e = std::make_exception_ptr(vow::http::status_error(503, "Busy", headers, "http://h/"));
+        auto hint = vow::http::retry_after_hint(e);
+        ASSERT_TRUE(hint) << huge;
+        EXPECT_EQ(*hint, vow::timer::duration::max()) << huge;
+        auto policy = vow::http::retry_policy();
+        EXPECT_EQ(std::min(*hint, policy.max_delay), std::chrono::duration_cast<vow::timer::duration>(30s));
+    }
+}
+
 TEST(errors, retry_after_rejects_garbage) {
     auto now = std::chrono::system_clock::now();
     EXPECT_FALSE(parse_retry_after("", now));

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <mutex>
@@ -34,8 +35,13 @@ struct in_flight {
     bool already_complete = false;
 };
 
+// Saturates: a timeout of 1e30 s means "no limit to speak of", not an
+// overflow into the past. The ceiling (about 31 years) leaves room for the
+// client to add it to the current time.
 clock::duration seconds_to_duration(double s) {
-    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+    constexpr double ceiling_s = 1e9;
+    if (!(s > 0)) return clock::duration::zero();
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::min(s, ceiling_s)));
 }
 
 std::uint64_t part_size(const std::filesystem::path& path) {
