@@ -68,7 +68,7 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
 future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
                                        std::filesystem::path path, request_options options) {
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
-        auto consumer = std::make_unique<detail::file_consumer>(path, url, o.resume, o.sha256);
+        auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url), o.resume, o.sha256);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
 }
@@ -153,6 +153,8 @@ future<std::vector<result<download_result>>> client::download_all(std::vector<ba
 executor& client::completion_executor() noexcept { return core_->completion_executor(); }
 
 const client_options& client::options() const noexcept { return core_->options(); }
+
+std::string redacted_url(const std::string& url) { return detail::redacted(url); }
 
 std::string file_name_for(const std::string& url) {
     std::string name;

@@ -288,6 +288,9 @@ awaitable<void> request_op::run() {
                     if (url.origin() != url_.origin() && is_credential(name)) continue;
                     req.set(name, value);
                 }
+                // user:password@ in this hop's URL, unless the caller set Authorization.
+                if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())
+                    req.set(bhttp::field::authorization, url.authorization);
                 consumer_->add_request_headers(req.base());
                 if (!body.empty() || method == "POST" || method == "PUT") {
                     req.body() = body;

@@ -366,6 +366,20 @@ TEST_F(vow_get, a_retry_after_too_large_for_a_duration_waits_the_capped_delay_no
     EXPECT_EQ(r.err.find("in -"), std::string::npos) << describe(r);
 }
 
+TEST_F(vow_get, a_password_in_the_url_is_never_printed) {
+    auto with_password = [](const std::string& target) {
+        auto u = url(target);
+        return u.replace(u.find("://") + 3, 0, "user:s3cr3t@");
+    };
+    process_result r = vow_test::run(command({"--json", "--retries", "0", with_password("/bytes/100"),
+                                              with_password("/status/404")}));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("s3cr3t"), std::string::npos) << describe(r);
+    EXPECT_NE(r.out.find("user:***@"), std::string::npos) << describe(r);
+    expect_file_is_body("100", 100);
+}
+
 TEST_F(vow_get, help_and_version_exit_0) {
     process_result help = vow_test::run({VOW_GET_PATH, "--help"});
     EXPECT_EQ(help.exit_code, 0) << describe(help);

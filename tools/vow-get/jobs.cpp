@@ -161,7 +161,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
 
     auto launch = [&](std::size_t i) {
         const job& j = jobs[i];
-        view.started(i, j.name, j.url);
+        view.started(i, j.name, vow::http::redacted_url(j.url));
         in_flight f{i, {}, std::make_shared<retry_log>(), clock::now(), std::nullopt};
         if (j.existing) {
             // Is the file already there complete? Ask for the size, not the body.
@@ -217,7 +217,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             out.retries = f.retries->records;
         }
         vow::result<vow::http::download_result> r = f.future.get_result();
-        item_report rep{jobs[f.index].url, jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
+        item_report rep{vow::http::redacted_url(jobs[f.index].url), jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
                         std::chrono::duration<double>(out.elapsed).count(), std::nullopt, std::nullopt};
         if (r.has_value()) {
             out.state = job_state::done;
