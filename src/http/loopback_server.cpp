@@ -286,7 +286,8 @@ private:
         response_ += "HTTP/1.1 ";
         response_ += std::to_string(code);
         response_ += ' ';
-        response_ += reason_of(code);
+        response_ += reason_override_ ? std::string_view(*reason_override_) : reason_of(code);
+        reason_override_.reset();
         response_ += "\r\nServer: vow-loopback\r\n";
     }
     void field(std::string_view name, std::string_view value) {
@@ -421,6 +422,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::string raw_header_;  // the current request's header block, byte for byte
+    std::optional<std::string> reason_override_;  // /status/C?reason=R: the next response's reason phrase
     bool header_captured_ = false;
     bool keep_alive_ = false;
     bool http_10_ = false;
@@ -462,6 +464,11 @@ void session<Stream>::handle_request() {
     if (auto code_text = rest_after("/status/")) {
         auto code = parse_uint(*code_text);
         if (!code || *code < 200 || *code > 999) return small_response(400, "bad status\n");
+        if (auto reason = query.text("reason")) {
+            // Any bytes a hostile server might send, except those that end the line.
+            std::erase_if(*reason, [](char c) { return c == '\r' || c == '\n'; });
+            reason_override_ = std::move(*reason);
+        }
         return small_response(static_cast<unsigned>(*code), "");
     }
     if (auto hops_text = rest_after("/redirect/")) {

@@ -380,6 +380,20 @@ TEST_F(vow_get, a_password_in_the_url_is_never_printed) {
     expect_file_is_body("100", 100);
 }
 
+TEST_F(vow_get, c1_controls_in_a_reason_phrase_never_reach_the_output) {
+    // 0x9b is CSI to an 8-bit terminal, U+009B (c2 9b) to a UTF-8 one.
+    process_result r = vow_test::run(command(
+        {"--json", "--retries", "0", url("/status/500?reason=A%9B31mB%C2%9B32mC%C3%A9")}));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    for (const std::string* text : {&r.out, &r.err}) {
+        EXPECT_EQ(text->find('\x9b'), std::string::npos) << describe(r);
+        EXPECT_EQ(text->find("\xc2\x9b"), std::string::npos) << describe(r);
+    }
+    EXPECT_NE(r.err.find("A?31mB?32mC\xc3\xa9"), std::string::npos) << "controls replaced, other UTF-8 kept\n"
+                                                                    << describe(r);
+    EXPECT_NE(r.out.find("\\u009b"), std::string::npos) << "--json escapes the encoded C1\n" << describe(r);
+}
+
 TEST_F(vow_get, help_and_version_exit_0) {
     process_result help = vow_test::run({VOW_GET_PATH, "--help"});
     EXPECT_EQ(help.exit_code, 0) << describe(help);

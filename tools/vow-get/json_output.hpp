@@ -15,7 +15,8 @@
 namespace vow_get {
 
 // `text` as a JSON string literal, quotes included (RFC 8259 escaping;
-// invalid UTF-8 bytes become U+FFFD so the output always parses).
+// invalid UTF-8 bytes become U+FFFD so the output always parses). C0 and C1
+// controls (U+0080-U+009F) are written as \u escapes, never raw.
 std::string json_string(std::string_view text);
 
 struct item_report {

@@ -32,8 +32,10 @@ enum class view_mode {
 // quiet wins over both.
 view_mode choose_view_mode(bool quiet, int fd = 2);
 
-// Replaces control characters (ESC, CR, ...) so a server's text can never
-// move our cursor or break the plain format.
+// Replaces control characters with '?' so a server's text can never move our
+// cursor or break the plain format: C0 (ESC, CR, ...) and DEL, and C1 both as
+// raw bytes 0x80-0x9f (outside a valid UTF-8 sequence) and as UTF-8 U+0080-U+009F.
+// Every line the view writes goes through it.
 std::string printable(std::string_view text);
 
 class progress_view {
