@@ -56,6 +56,12 @@ status_error::status_error(unsigned status, std::string reason, header_map heade
 transport_error::transport_error(std::error_code code, const std::string& what)
     : vow::error(what + ": " + code.message()), code_(code) {}
 
+tls_verify_error::tls_verify_error(std::error_code code, long verify_result, std::string reason,
+                                   const std::string& url)
+    : transport_error(code, "TLS certificate of " + url + " not accepted: " + reason),
+      verify_result_(verify_result),
+      reason_(std::move(reason)) {}
+
 checksum_error::checksum_error(std::string expected, std::string actual)
     : vow::error("SHA-256 mismatch: expected " + expected + ", got " + actual),
       expected_(std::move(expected)),

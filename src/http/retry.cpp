@@ -39,6 +39,8 @@ bool is_retryable(const std::exception_ptr& error) {
         std::rethrow_exception(error);
     } catch (const status_error& e) {
         return is_retryable_status(e.status());
+    } catch (const tls_verify_error&) {
+        return false;  // the same certificate fails the same way next time
     } catch (const transport_error&) {
         return true;
     } catch (const timeout_error&) {

@@ -537,6 +537,45 @@ TEST_F(vow_get, https_works_with_the_servers_ca_file_and_fails_as_tls_without_it
     expect_file_is_body("70000", 70000);
 }
 
+TEST_F(vow_get, a_rejected_certificate_names_the_reason_hints_at_ca_file_and_is_not_retried) {
+    process_result r = vow_test::run(command({"--json", "--retries", "3", server_->https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    const std::string* message = text_field(objects[0], "message");
+    ASSERT_NE(message, nullptr) << describe(r);
+    EXPECT_NE(message->find("self"), std::string::npos) << "names the reason: self-signed\n" << describe(r);
+    EXPECT_NE(message->find("--ca-file"), std::string::npos) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "retries"), 0.0) << describe(r);
+}
+
+TEST_F(vow_get, insecure_prints_one_warning_line) {
+    process_result r = vow_test::run(command({"--insecure", server_->https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto first = r.err.find("warning: --insecure");
+    ASSERT_NE(first, std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("warning: --insecure", first + 1), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, tls_to_a_plain_http_port_says_the_handshake_failed) {
+    auto target = url("/bytes/100");
+    target.replace(0, 4, "https");
+    process_result r = vow_test::run(command({"--retries", "0", target}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("handshake failed"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("connect timeout"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, running_out_of_file_descriptors_says_too_many_open_files) {
+    // A shell lowers the limit for vow-get alone; 30 downloads at once need more.
+    std::string line = "ulimit -n 14; exec '" + std::string(VOW_GET_PATH) + "' --retries 0 -j 30 -o '" + dir_.string() + "'";
+    for (int i = 0; i < 30; ++i) line += " '" + url("/bytes/1000?n=" + std::to_string(i)) + "'";
+    process_result r = vow_test::run({"/bin/sh", "-c", line});
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("Too many open files"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("Operation canceled"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
     child_process child(command({url("/bytes/1048576?rate=700000"), url("/bytes/65536")}),
                         child_process::io::terminal, 100);

@@ -49,6 +49,22 @@ private:
     std::error_code code_;
 };
 
+// The server's certificate failed verification: not signed by a trusted CA
+// (self-signed, unknown issuer), expired, or issued for another host name.
+// A transport_error, but one that trying again cannot fix: http::retry_policy
+// does not retry it. The message names the reason.
+class tls_verify_error : public transport_error {
+public:
+    tls_verify_error(std::error_code code, long verify_result, std::string reason, const std::string& url);
+    // OpenSSL's X509_V_ERR_* code and its text (X509_verify_cert_error_string).
+    long verify_result() const noexcept { return verify_result_; }
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    long verify_result_;
+    std::string reason_;
+};
+
 // The server sent something that is not valid HTTP/1.1 (garbage status line,
 // oversized headers, a 206 that does not continue where asked, ...). A body
 // cut short is a transport_error instead: it may well succeed when retried.
