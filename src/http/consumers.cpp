@@ -116,7 +116,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         auto range = head.headers.find("Content-Range");
         auto parsed = range ? parse_content_range(*range) : std::nullopt;
         if (!parsed || parsed->first != asked_from_)
-            throw protocol_error("206 from " + url.text + " with Content-Range '" + range.value_or("") +
+            throw protocol_error("206 from " + url.text + " with Content-Range '" + printable_text(range.value_or("")) +
                                  "' does not continue at byte " + std::to_string(asked_from_));
         // A total other than the one recorded: the file changed, the .part is of an older one.
         if (stored_->total && parsed->total && *parsed->total != *stored_->total) return restart();

@@ -7,9 +7,27 @@ namespace vow::http {
 
 namespace {
 
+// The length of the valid UTF-8 sequence at text[i] (2 to 4), or 0, and its code point.
+std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t& code_point) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char lead = byte(i);
+    std::size_t len = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 && lead <= 0xdf ? 2 : 0;
+    if (lead > 0xf4) len = 0;
+    if (len == 0 || i + len > text.size()) return 0;
+    char32_t cp = lead & (0xff >> (len + 1));
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((byte(i + k) & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (byte(i + k) & 0x3f);
+    }
+    const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;  // overlong, surrogate
+    code_point = cp;
+    return len;
+}
+
 std::string status_message(unsigned status, const std::string& reason, const std::string& url) {
     std::string m = "HTTP " + std::to_string(status);
-    if (!reason.empty()) m += " " + reason;
+    if (!reason.empty()) m += " " + printable_text(reason);
     if (!url.empty()) m += " from " + url;
     return m;
 }
@@ -43,6 +61,35 @@ std::optional<std::chrono::sys_seconds> parse_imf_fixdate(const std::string& s) 
 }
 
 }  // namespace
+
+std::string printable_text(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        if (u < 0x80) {
+            out += (u < 0x20 || u == 0x7f) ? '?' : text[i];  // C0 controls and DEL
+            ++i;
+            continue;
+        }
+        char32_t cp = 0;
+        if (std::size_t len = utf8_sequence(text, i, cp)) {
+            // C1 controls encoded as UTF-8 (U+009B is CSI to a UTF-8 terminal).
+            if (cp >= 0x80 && cp <= 0x9f) {
+                out += '?';
+            } else {
+                out.append(text.substr(i, len));
+            }
+            i += len;
+            continue;
+        }
+        // Not UTF-8: a raw C1 byte (0x9b is CSI to an 8-bit terminal) becomes
+        // '?'; any other stray byte is harmless and kept.
+        out += (u <= 0x9f) ? '?' : text[i];
+        ++i;
+    }
+    return out;
+}
 
 status_error::status_error(unsigned status, std::string reason, header_map headers, std::string url)
     : vow::error(status_message(status, reason, url)),

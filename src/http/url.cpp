@@ -85,12 +85,16 @@ target_url parse_url(const std::string& text) {
 
 target_url resolve_location(const target_url& base, const std::string& location) {
     auto ref = boost::urls::parse_uri_reference(location);
-    if (!ref) throw protocol_error("malformed Location '" + redacted(location) + "': " + ref.error().message());
+    if (!ref)
+        throw protocol_error("malformed Location '" + printable_text(redacted(location)) +
+                             "': " + ref.error().message());
     auto base_url = boost::urls::parse_uri(base.full);
     if (!base_url) throw invalid_url("malformed URL '" + base.text + "'");
     boost::urls::url out;
     auto r = boost::urls::resolve(*base_url, *ref, out);
-    if (!r) throw protocol_error("cannot resolve Location '" + redacted(location) + "': " + r.error().message());
+    if (!r)
+        throw protocol_error("cannot resolve Location '" + printable_text(redacted(location)) +
+                             "': " + r.error().message());
     return from_url_view(out, std::string(out.buffer()));
 }
 

@@ -48,6 +48,24 @@ TEST(errors, a_huge_retry_after_becomes_the_largest_delay_and_the_policy_caps_it
     }
 }
 
+TEST(errors, printable_text_replaces_c0_and_c1_controls_raw_or_encoded_and_keeps_other_utf8) {
+    using vow::http::printable_text;
+    EXPECT_EQ(printable_text("plain text"), "plain text");
+    EXPECT_EQ(printable_text("a\x1b[31mb\r\n\x7f"), "a?[31mb???");
+    EXPECT_EQ(printable_text("a\x9b" "31m"), "a?31m") << "raw C1 (CSI to an 8-bit terminal)";
+    EXPECT_EQ(printable_text("a\xc2\x9b" "31m"), "a?31m") << "U+009B, CSI to a UTF-8 terminal";
+    EXPECT_EQ(printable_text("\xc2\x80\xc2\x9f\xc2\xa0"), "??\xc2\xa0") << "U+0080-U+009F only";
+    EXPECT_EQ(printable_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")
+        << "continuation bytes 0x80-0x9f inside valid UTF-8 are kept";
+    EXPECT_EQ(printable_text("\xe2\x82"), "\xe2?") << "a cut sequence: its C1-range byte goes";
+    EXPECT_EQ(printable_text("\xc0\x9b"), "\xc0?") << "an overlong form is not UTF-8";
+}
+
+TEST(errors, a_status_errors_message_never_carries_control_characters_from_the_server) {
+    vow::http::status_error e(500, "Bad\x1b[2J\x9b" "1m\xc2\x9b" "2m", {}, "http://h/");
+    EXPECT_EQ(std::string(e.what()), "HTTP 500 Bad?[2J?1m?2m from http://h/");
+}
+
 TEST(errors, retry_after_rejects_garbage) {
     auto now = std::chrono::system_clock::now();
     EXPECT_FALSE(parse_retry_after("", now));

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "vow/errors.hpp"
@@ -107,6 +108,13 @@ public:
 private:
     std::error_code code_;
 };
+
+// `text` from a server (a reason phrase, a header value, a name) made safe
+// for a terminal or a log line: C0 controls and DEL, and C1 controls both as
+// raw bytes 0x80-0x9f (outside a valid UTF-8 sequence) and as UTF-8
+// U+0080-U+009F, are replaced by '?'; other UTF-8 is kept. Error messages
+// pass server text through it.
+std::string printable_text(std::string_view text);
 
 // Parses a Retry-After value: delta-seconds or an IMF-fixdate HTTP-date
 // (RFC 9110 10.2.3), relative to `now`. Dates in the past give 0s.
