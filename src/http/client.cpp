@@ -1,5 +1,9 @@
 #include "vow/http/client.hpp"
 
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
 #include "client_impl.hpp"
 #include "consumers.hpp"
 #include "request.hpp"
@@ -65,9 +69,37 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
 future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
                                        std::filesystem::path path, request_options options) {
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
-        auto consumer = std::make_unique<detail::file_consumer>(path, o.resume, o.sha256);
+        auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url), o.resume, o.sha256);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
+}
+
+// FNV-1a, 64 bits: a stable short fingerprint (not a security measure).
+std::uint64_t fingerprint(std::string_view text) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+// Keeps a name within max_file_name_bytes: its start, cut at a UTF-8
+// character boundary, then "~" and 12 hex digits of a fingerprint of the
+// whole name, then its extension when that is short. Two long names that
+// differ anywhere stay distinct.
+std::string shorten_file_name(std::string name) {
+    if (name.size() <= max_file_name_bytes) return name;
+    std::string extension;
+    if (auto dot = name.rfind('.'); dot != std::string::npos && dot > 0 && name.size() - dot <= 16)
+        extension = name.substr(dot);
+    char tag[16];
+    std::snprintf(tag, sizeof tag, "~%012llx",
+                  static_cast<unsigned long long>(fingerprint(name) & 0xffffffffffffull));
+    std::size_t keep = max_file_name_bytes - extension.size() - std::strlen(tag);
+    // Do not cut a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
+    while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xc0) == 0x80) --keep;
+    return name.substr(0, keep) + tag + extension;
 }
 
 }  // namespace
@@ -123,6 +155,8 @@ executor& client::completion_executor() noexcept { return core_->completion_exec
 
 const client_options& client::options() const noexcept { return core_->options(); }
 
+std::string redacted_url(const std::string& url) { return detail::redacted(url); }
+
 std::string file_name_for(const std::string& url) {
     std::string name;
     try {
@@ -134,7 +168,7 @@ std::string file_name_for(const std::string& url) {
         name = path.substr(path.rfind('/') + 1);
     }
     if (name.empty() || name == "." || name == "..") name = "index.html";
-    return name;
+    return shorten_file_name(std::move(name));
 }
 
 }  // namespace vow::http

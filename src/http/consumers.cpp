@@ -76,8 +76,9 @@ void memory_consumer::on_end(const target_url& url) { response_.url = url.text; 
 
 // --- file ------------------------------------------------------------------
 
-file_consumer::file_consumer(std::filesystem::path path, bool resume, std::optional<std::string> sha256)
-    : file_(std::move(path)), resume_(resume), expected_sha256_(std::move(sha256)) {
+file_consumer::file_consumer(std::filesystem::path path, std::string url, bool resume,
+                             std::optional<std::string> sha256)
+    : file_(std::move(path)), url_(std::move(url)), resume_(resume), expected_sha256_(std::move(sha256)) {
     if (expected_sha256_) {
         for (auto& c : *expected_sha256_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
@@ -85,9 +86,26 @@ file_consumer::file_consumer(std::filesystem::path path, bool resume, std::optio
 
 void file_consumer::add_request_headers(bhttp::fields& fields) {
     asked_from_ = resume_ ? file_.existing_size() : 0;
+    stored_.reset();
     if (asked_from_ == 0) return;
+    // Only a .part whose meta says it is a part of this URL is continued;
+    // one without meta, of another URL, or longer than its recorded total is
+    // a foreign leftover: it is replaced (the request goes without a range).
+    stored_ = file_.stored_meta();
+    if (!stored_ || stored_->url != url_ || (stored_->total && *stored_->total < asked_from_)) {
+        asked_from_ = 0;
+        stored_.reset();
+        return;
+    }
     fields.set(bhttp::field::range, "bytes=" + std::to_string(asked_from_) + "-");
-    if (auto v = file_.stored_validator()) fields.set(bhttp::field::if_range, *v);
+    if (stored_->validator) fields.set(bhttp::field::if_range, *stored_->validator);
+}
+
+body_consumer::verdict file_consumer::restart() {
+    file_.discard();  // stale: start over without Range
+    asked_from_ = 0;
+    resume_ = false;
+    return verdict::restart;
 }
 
 body_consumer::verdict file_consumer::on_head(const response_head& head, const target_url& url) {
@@ -98,29 +116,33 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         auto range = head.headers.find("Content-Range");
         auto parsed = range ? parse_content_range(*range) : std::nullopt;
         if (!parsed || parsed->first != asked_from_)
-            throw protocol_error("206 from " + url.text + " with Content-Range '" + range.value_or("") +
+            throw protocol_error("206 from " + url.text + " with Content-Range '" + printable_text(range.value_or("")) +
                                  "' does not continue at byte " + std::to_string(asked_from_));
+        // A total other than the one recorded: the file changed, the .part is of an older one.
+        if (stored_->total && parsed->total && *parsed->total != *stored_->total) return restart();
         have_ = asked_from_;
         auto validator = validator_of(head.headers);
-        if (!validator) validator = file_.stored_validator();
-        file_.open(true, validator, hash, head.content_length);
+        if (!validator) validator = stored_->validator;
+        auto total = parsed->total ? parsed->total : stored_->total;
+        file_.open(true, part_meta{url_, validator, total}, hash, head.content_length);
         require_unchanged_part();
     } else if (head.status == 416 && asked_from_ > 0) {
         auto range = head.headers.find("Content-Range");
         auto parsed = range ? parse_content_range(*range) : std::nullopt;
-        if (parsed && parsed->total == asked_from_) {
-            // The .part already holds the whole file.
-            have_ = asked_from_;
-            already_complete_ = true;
-            file_.open(true, file_.stored_validator(), hash);
-            require_unchanged_part();
-        } else {
-            file_.discard();  // stale: start over without Range
-            return verdict::restart;
-        }
+        auto validator = validator_of(head.headers);
+        // The .part already holds the whole file only when the server's total,
+        // the recorded total and (when both are known) the validators agree.
+        const bool complete = parsed && parsed->total == asked_from_ && stored_->total == asked_from_ &&
+                              (!validator || !stored_->validator || *validator == *stored_->validator);
+        if (!complete) return restart();
+        have_ = asked_from_;
+        already_complete_ = true;
+        file_.open(true, *stored_, hash);
+        require_unchanged_part();
     } else {
         require_success(head, url);
-        file_.open(false, validator_of(head.headers), hash, head.content_length);
+        std::optional<std::uint64_t> total = head.status == 200 ? head.content_length : std::nullopt;
+        file_.open(false, part_meta{url_, validator_of(head.headers), total}, hash, head.content_length);
     }
     result_.status = head.status;
     result_.resumed_from = have_;

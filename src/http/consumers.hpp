@@ -33,7 +33,9 @@ private:
 
 class file_consumer final : public body_consumer {
 public:
-    file_consumer(std::filesystem::path path, bool resume, std::optional<std::string> sha256);
+    // `url` is what the download was asked for: a .part is resumed only when
+    // its .part.meta names the same URL.
+    file_consumer(std::filesystem::path path, std::string url, bool resume, std::optional<std::string> sha256);
     void add_request_headers(bhttp::fields& fields) override;
     verdict on_head(const response_head& head, const target_url& url) override;
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
@@ -44,8 +46,12 @@ public:
 
 private:
     void require_unchanged_part() const;
+    // The .part restarts: this response is dropped and the request goes again without a range.
+    verdict restart();
 
     part_file file_;
+    std::string url_;
+    std::optional<part_meta> stored_;  // the .part.meta the range was asked from
     bool resume_;
     std::optional<std::string> expected_sha256_;
     std::uint64_t asked_from_ = 0;  // the Range sent, 0 for none

@@ -308,7 +308,8 @@ private:
         response_ += "HTTP/1.1 ";
         response_ += std::to_string(code);
         response_ += ' ';
-        response_ += reason_of(code);
+        response_ += reason_override_ ? std::string_view(*reason_override_) : reason_of(code);
+        reason_override_.reset();
         response_ += "\r\nServer: vow-loopback\r\n";
     }
     void field(std::string_view name, std::string_view value) {
@@ -444,6 +445,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::string raw_header_;  // the current request's header block, byte for byte
+    std::optional<std::string> reason_override_;  // /status/C?reason=R: the next response's reason phrase
     bool header_captured_ = false;
     bool keep_alive_ = false;
     bool http_10_ = false;
@@ -485,6 +487,11 @@ void session<Stream>::handle_request() {
     if (auto code_text = rest_after("/status/")) {
         auto code = parse_uint(*code_text);
         if (!code || *code < 200 || *code > 999) return small_response(400, "bad status\n");
+        if (auto reason = query.text("reason")) {
+            // Any bytes a hostile server might send, except those that end the line.
+            std::erase_if(*reason, [](char c) { return c == '\r' || c == '\n'; });
+            reason_override_ = std::move(*reason);
+        }
         return small_response(static_cast<unsigned>(*code), "");
     }
     if (auto hops_text = rest_after("/redirect/")) {
@@ -526,6 +533,8 @@ void session<Stream>::handle_request() {
 template <class Stream>
 void session<Stream>::serve_bytes(std::string_view count_text, const query_params& query,
                                   std::size_t request_number) {
+    // "/bytes/N/NAME" serves the same N bytes under a file name of the test's choosing.
+    count_text = count_text.substr(0, count_text.find('/'));
     auto size_opt = parse_uint(count_text);
     if (!size_opt) return small_response(404, "not found\n");
     const std::uint64_t size = *size_opt;

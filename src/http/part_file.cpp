@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
+#include <charconv>
+#include <string_view>
 #include <system_error>
 
 #include "vow/http/errors.hpp"
@@ -19,6 +21,56 @@ namespace {
 [[noreturn]] void throw_errno(const char* doing, const std::filesystem::path& p) {
     std::error_code error(errno, std::generic_category());
     throw file_error(error, std::string(doing) + p.string());
+}
+
+[[noreturn]] void throw_not_regular(const std::filesystem::path& p) {
+    throw file_error(std::make_error_code(std::errc::too_many_symbolic_link_levels),
+                     p.string() + " is a symbolic link or not a regular file; it is not followed");
+}
+
+// Opens an existing `p` (no O_CREAT) without following a symlink at it; it
+// must be a regular file with one link (a hard link to a file elsewhere would
+// let writes reach it). Returns -1 with errno set when it does not exist.
+int open_existing(const std::filesystem::path& p, int flags) {
+    int fd = ::open(p.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ELOOP) throw_not_regular(p);
+        return -1;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || ((flags & O_ACCMODE) != O_RDONLY && st.st_nlink != 1)) {
+        ::close(fd);
+        throw_not_regular(p);
+    }
+    return fd;
+}
+
+// Creates `p` anew with O_EXCL and without following a symlink: a regular
+// file already there is removed first; a symlink (or anything else) is left
+// alone and is a file_error. Returns -1 with errno set on other failures.
+int create_fresh(const std::filesystem::path& p) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0 || errno != EEXIST) return fd;
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0) continue;  // gone meanwhile
+        if (!S_ISREG(st.st_mode)) throw_not_regular(p);
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_errno("cannot remove ", p);
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+void write_all(int fd, const char* data, std::size_t n, const std::filesystem::path& p) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("cannot write ", p);
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+    }
 }
 
 std::filesystem::path with_suffix(const std::filesystem::path& p, const char* suffix) {
@@ -62,37 +114,80 @@ part_file::part_file(std::filesystem::path final_path)
 part_file::~part_file() { close(); }
 
 std::uint64_t part_file::existing_size() {
-    std::error_code ec;
-    auto n = std::filesystem::file_size(part_, ec);
-    part_seen_ = !ec;
-    return ec ? 0 : n;
+    struct stat st {};
+    part_seen_ = ::lstat(part_.c_str(), &st) == 0;
+    if (!part_seen_) return 0;
+    if (!S_ISREG(st.st_mode)) throw_not_regular(part_);
+    return static_cast<std::uint64_t>(st.st_size);
 }
 
-std::optional<std::string> part_file::stored_validator() const {
-    std::ifstream in(meta_);
-    std::string line;
-    if (in && std::getline(in, line) && !line.empty()) return line;
-    return std::nullopt;
+// The meta file: a first line naming the format, then "key value" lines.
+constexpr std::string_view meta_format = "vow-part-meta 1";
+
+std::optional<part_meta> part_file::stored_meta() const {
+    int fd = open_existing(meta_, O_RDONLY);
+    if (fd < 0) return std::nullopt;
+    std::string text(16 * 1024, '\0');
+    ssize_t n = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    if (n <= 0) return std::nullopt;
+    text.resize(static_cast<std::size_t>(n));
+    std::string_view rest = text;
+    auto next_line = [&]() -> std::optional<std::string_view> {
+        auto end = rest.find('\n');
+        if (end == std::string_view::npos) return std::nullopt;  // cut short: not ours, or torn
+        auto line = rest.substr(0, end);
+        rest.remove_prefix(end + 1);
+        return line;
+    };
+    if (next_line() != meta_format) return std::nullopt;
+    part_meta meta;
+    bool has_url = false;
+    while (auto line = next_line()) {
+        auto space = line->find(' ');
+        if (space == std::string_view::npos) return std::nullopt;
+        auto key = line->substr(0, space), value = line->substr(space + 1);
+        if (key == "url") {
+            meta.url = value;
+            has_url = true;
+        } else if (key == "validator") {
+            meta.validator = std::string(value);
+        } else if (key == "total") {
+            std::uint64_t total = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), total);
+            if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+            meta.total = total;
+        }
+    }
+    if (!has_url || !rest.empty()) return std::nullopt;
+    return meta;
 }
 
-void part_file::open(bool keep_existing, const std::optional<std::string>& validator, bool hash,
+void part_file::open(bool keep_existing, part_meta meta, bool hash,
                      std::optional<std::uint64_t> expected_size) {
     close();
     const bool old_part_may_exist = part_seen_;
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (keep_existing ? O_APPEND : O_TRUNC);
-    fd_ = ::open(part_.c_str(), flags, 0644);
-    if (fd_ < 0 && errno == ENOENT && !final_.parent_path().empty()) {
+    // Never through a symlink: a kept .part must be a regular file of ours,
+    // a new one is created with O_EXCL.
+    auto open_part = [&] { return keep_existing ? open_existing(part_, O_RDWR | O_APPEND) : create_fresh(part_); };
+    fd_ = open_part();
+    if (fd_ < 0 && errno == ENOENT && !keep_existing && !final_.parent_path().empty()) {
         // The folder is missing: made only now, so the common case costs one call.
         std::error_code ec;
         std::filesystem::create_directories(final_.parent_path(), ec);
         if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
-        fd_ = ::open(part_.c_str(), flags, 0644);
+        fd_ = open_part();
     }
     if (fd_ < 0) throw_errno("cannot open ", part_);
     part_seen_ = true;
-    size_ = keep_existing ? existing_size() : 0;
+    size_ = 0;
+    if (keep_existing) {
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) throw_errno("cannot stat ", part_);
+        size_ = static_cast<std::uint64_t>(st.st_size);
+    }
 
-    validator_ = validator;
+    meta_data_ = std::move(meta);
     meta_written_ = false;
     constexpr std::uint64_t small_file = 1 << 20;
     if (!expected_size || *expected_size > small_file) {
@@ -111,54 +206,66 @@ void part_file::open(bool keep_existing, const std::optional<std::string>& valid
     if (!hash) return;
     hash_.emplace();
     if (size_ == 0) return;
-    std::ifstream in(part_, std::ios::binary);
+    // Read through the descriptor we write: the bytes hashed are the bytes kept.
     std::string buf(1 << 16, '\0');
-    std::uint64_t left = size_;
-    while (left > 0 && in.read(buf.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(buf.size(), left)))) {
-        hash_->update(buf.data(), static_cast<std::size_t>(in.gcount()));
-        left -= static_cast<std::uint64_t>(in.gcount());
+    std::uint64_t at = 0;
+    while (at < size_) {
+        ssize_t n = ::pread(fd_, buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - at)),
+                            static_cast<off_t>(at));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("cannot read ", part_);
+        if (n == 0) throw file_error(std::make_error_code(std::errc::io_error), "cannot read " + part_.string());
+        hash_->update(buf.data(), static_cast<std::size_t>(n));
+        at += static_cast<std::uint64_t>(n);
     }
-    if (left != 0) throw file_error(std::make_error_code(std::errc::io_error), "cannot read " + part_.string());
 }
 
 void part_file::write(const char* data, std::size_t n) {
     if (hash_) hash_->update(data, n);
     size_ += n;
-    while (n > 0) {
-        ssize_t w = ::write(fd_, data, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw_errno("cannot write ", part_);
-        }
-        data += w;
-        n -= static_cast<std::size_t>(w);
-    }
+    write_all(fd_, data, n, part_);
 }
 
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
 
 void part_file::commit() {
     if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) throw_errno("cannot close ", part_);
+    // rename() replaces a symlink at the final name rather than writing
+    // through it, but a symlink there is someone else's: refuse it.
+    struct stat st {};
+    if (::lstat(final_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(final_);
     std::error_code ec;
     std::filesystem::rename(part_, final_, ec);
     if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
     if (meta_written_) std::filesystem::remove(meta_, ec);
 }
 
-void part_file::write_meta() noexcept {
-    std::error_code ignored;
-    if (validator_) {
-        std::ofstream(meta_, std::ios::trunc) << *validator_ << '\n';
-    } else {
-        std::filesystem::remove(meta_, ignored);
-    }
+void part_file::write_meta() {
     meta_written_ = true;
+    std::string text = std::string(meta_format) + "\nurl " + meta_data_.url + '\n';
+    if (meta_data_.validator) text += "validator " + *meta_data_.validator + '\n';
+    if (meta_data_.total) text += "total " + std::to_string(*meta_data_.total) + '\n';
+    int fd = create_fresh(meta_);
+    if (fd < 0) throw_errno("cannot create ", meta_);
+    try {
+        write_all(fd, text.data(), text.size(), meta_);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ::close(fd);
 }
 
 void part_file::close() noexcept {
     if (fd_ < 0) return;
     ::close(std::exchange(fd_, -1));
-    if (!meta_written_ && size_ > 0) write_meta();  // left incomplete: make it resumable
+    if (!meta_written_ && size_ > 0) {
+        // Left incomplete: make it resumable, if the meta file can be written.
+        try {
+            write_meta();
+        } catch (...) {
+        }
+    }
 }
 
 void part_file::discard() noexcept {

@@ -1,6 +1,10 @@
-// part_file: the `path.part` a download streams into, the validator (ETag or
-// Last-Modified) remembered beside it in `path.part.meta` for If-Range, an
+// part_file: the `path.part` a download streams into, what it is a part of
+// (the URL, the validator - ETag or Last-Modified - and the total size)
+// remembered beside it in `path.part.meta` so that only a matching .part is
+// resumed, an
 // optional running SHA-256, and the rename to `path` that only success does.
+// The folder is untrusted: no name is opened through a symlink, new files are
+// created with O_EXCL, and a symlink at any of the three names is a file_error.
 // Used from one I/O thread at a time.
 #pragma once
 
@@ -29,6 +33,13 @@ private:
     std::unique_ptr<void, ctx_deleter> ctx_;
 };
 
+// What a .part is a part of, as `path.part.meta` records it.
+struct part_meta {
+    std::string url;                       // the URL the download was asked for
+    std::optional<std::string> validator;  // strong ETag, else Last-Modified
+    std::optional<std::uint64_t> total;    // the whole file's size, when known
+};
+
 class part_file {
 public:
     explicit part_file(std::filesystem::path final_path);
@@ -40,18 +51,19 @@ public:
     const std::filesystem::path& part_path() const noexcept { return part_; }
 
     // Bytes already in the .part file (0 when there is none). Remembers
-    // whether there was one, for open().
+    // whether there was one, for open(). A symlink there is a file_error.
     std::uint64_t existing_size();
-    // The ETag or Last-Modified stored with the .part, if any.
-    std::optional<std::string> stored_validator() const;
+    // What the .part.meta records; unset when there is none or it cannot
+    // be read (a .part without one is a foreign leftover, never resumed).
+    std::optional<part_meta> stored_meta() const;
 
     // Opens the .part: keeping its bytes (a 206 continues it) or empty (a 200
-    // restarts). `validator` is remembered for the next resume: written at
-    // once when `expected_size` is large or unknown, else only if the file is
-    // left incomplete (a small file that completes never pays for the meta
-    // file). With `hash`, the kept bytes are hashed first so the digest
-    // covers the file.
-    void open(bool keep_existing, const std::optional<std::string>& validator, bool hash,
+    // restarts). `meta` is remembered for the next resume: written at once
+    // when `expected_size` (the body still to come) is large or unknown,
+    // else only if the file is left incomplete (a small file that completes
+    // never pays for the meta file). With `hash`, the kept bytes are hashed
+    // first so the digest covers the file.
+    void open(bool keep_existing, part_meta meta, bool hash,
               std::optional<std::uint64_t> expected_size = std::nullopt);
     void write(const char* data, std::size_t n);
     std::uint64_t size() const noexcept { return size_; }
@@ -66,11 +78,11 @@ public:
 
 private:
     std::filesystem::path final_, part_, meta_;
-    void write_meta() noexcept;
+    void write_meta();  // throws file_error
 
     int fd_ = -1;
     std::uint64_t size_ = 0;
-    std::optional<std::string> validator_;
+    part_meta meta_data_;
     bool meta_written_ = false;
     bool part_seen_ = true;  // false once existing_size() found no .part
     std::optional<sha256> hash_;

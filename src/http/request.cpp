@@ -7,6 +7,7 @@
 
 #include "client_impl.hpp"
 #include "connection.hpp"
+#include "tls_verify.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
 
@@ -145,6 +146,9 @@ void request_op::check_stopped(const target_url& url) {
 void request_op::fail(beast::error_code ec, const char* phase, const target_url& url) {
     check_stopped(url);
     std::string where = std::string(phase) + " " + url.text;
+    if (connect_expired_ && std::string_view(phase) == "TLS handshake failed with")
+        throw timeout_error("connect timeout: the TLS handshake with " + url.origin() + " did not complete within " +
+                            seconds_text(options_.connect_timeout) + " (is it a plain-HTTP port?)");
     if (connect_expired_ || (ec == beast::error::timeout && std::string_view(phase) == "connecting to"))
         throw timeout_error("connect timeout: no connection to " + url.origin() + " within " +
                             seconds_text(options_.connect_timeout));
@@ -209,6 +213,13 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
     auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
     if (rec) fail(rec, "resolving", url);
     check_stopped(url);
+    if (!endpoints.empty()) {
+        // Asio's range connect reports a socket it cannot open (EMFILE) as
+        // "Operation canceled": open one first, so that error names itself.
+        beast::error_code oec;
+        c->lowest().socket().open(endpoints.begin()->endpoint().protocol(), oec);
+        if (oec) fail(oec, "opening a socket for", url);
+    }
     c->lowest().expires_at(deadline);
     auto [cec, ep] = co_await c->lowest().async_connect(endpoints, nothrow);
     if (cec) fail(cec, "connecting to", url);
@@ -219,14 +230,20 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
         if (!is_ip_literal(url.host) && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str()))
             fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
                  "setting SNI for", url);
-        if (tls.verify_peer && !tls.insecure) {
-            c->tls->set_verify_mode(ssl::verify_peer);
-            c->tls->set_verify_callback(ssl::host_name_verification(url.host));
+        const bool verify = tls.verify_peer && !tls.insecure;
+        if (verify) {
+            if (!verify_peer_and_host(c->tls->native_handle(), url.host, is_ip_literal(url.host)))
+                fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
+                     "setting the host name to verify for", url);
         } else {
             c->tls->set_verify_mode(ssl::verify_none);
         }
         auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, nothrow);
-        if (hec) fail(hec, "TLS handshake with", url);
+        if (hec) {
+            check_stopped(url);
+            if (verify && !connect_expired_) throw_if_certificate_rejected(c->tls->native_handle(), hec, url.text);
+            fail(hec, "TLS handshake failed with", url);
+        }
     }
     c->lowest().expires_never();
     co_return c;
@@ -292,6 +309,9 @@ awaitable<void> request_op::run() {
                     if (url.origin() != url_.origin() && is_credential(name)) continue;
                     req.set(name, value);
                 }
+                // user:password@ in this hop's URL, unless the caller set Authorization.
+                if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())
+                    req.set(bhttp::field::authorization, url.authorization);
                 consumer_->add_request_headers(req.base());
                 if (!body.empty() || method == "POST" || method == "PUT") {
                     req.body() = body;

@@ -17,6 +17,16 @@ bool is_idempotent(const std::string& method) {
     return false;
 }
 
+// Seconds as the timer's duration, saturating at its largest value instead of
+// overflowing (Retry-After: 10000000000 is more nanoseconds than fit).
+vow::timer::duration saturating_duration(std::chrono::seconds s) {
+    using duration = vow::timer::duration;
+    constexpr auto largest = std::chrono::duration_cast<std::chrono::seconds>(duration::max());
+    if (s >= largest) return duration::max();
+    if (s.count() <= 0) return duration::zero();
+    return std::chrono::duration_cast<duration>(s);
+}
+
 bool is_retryable_status(unsigned s) {
     return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
 }
@@ -29,6 +39,8 @@ bool is_retryable(const std::exception_ptr& error) {
         std::rethrow_exception(error);
     } catch (const status_error& e) {
         return is_retryable_status(e.status());
+    } catch (const tls_verify_error&) {
+        return false;  // the same certificate fails the same way next time
     } catch (const transport_error&) {
         return true;
     } catch (const timeout_error&) {
@@ -43,7 +55,7 @@ std::optional<vow::timer::duration> retry_after_hint(const std::exception_ptr& e
     try {
         std::rethrow_exception(error);
     } catch (const status_error& e) {
-        if (auto d = e.retry_after()) return std::chrono::duration_cast<vow::timer::duration>(*d);
+        if (auto d = e.retry_after()) return saturating_duration(*d);
     } catch (...) {
     }
     return std::nullopt;

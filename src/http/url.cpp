@@ -1,7 +1,11 @@
 #include "url.hpp"
 
+#include <openssl/evp.h>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <charconv>
+#include <string_view>
 
 #include "vow/http/errors.hpp"
 
@@ -9,7 +13,16 @@ namespace vow::http::detail {
 
 namespace {
 
-target_url from_url_view(boost::urls::url_view u, const std::string& original) {
+std::string base64(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+target_url from_url_view(boost::urls::url_view u, const std::string& given) {
+    const std::string original = redacted(given);
     std::string scheme = u.scheme();
     for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (scheme != "http" && scheme != "https")
@@ -23,8 +36,13 @@ target_url from_url_view(boost::urls::url_view u, const std::string& original) {
         t.host = u.host();
     }
     if (u.has_port()) {
-        if (u.port_number() == 0) throw invalid_url("bad port in " + original);
-        t.port = u.port();
+        // port_number() is 16 bits and wraps (99999 -> 34463): check the digits.
+        std::string_view digits = u.port();
+        unsigned long port = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
+            throw invalid_url("bad port '" + std::string(digits) + "' in " + original + " (1-65535)");
+        t.port = std::to_string(port);
     } else {
         t.port = t.tls ? "443" : "80";
     }
@@ -33,27 +51,51 @@ target_url from_url_view(boost::urls::url_view u, const std::string& original) {
     if (u.has_query()) t.target += "?" + std::string(u.encoded_query());
     boost::urls::url copy(u);
     copy.remove_fragment();
+    t.full = copy.buffer();
+    if (u.has_userinfo()) {
+        // Decoded as curl does: "user%40example.com:p%3Ass" -> user@example.com / p:ss.
+        t.authorization = "Basic " + base64(std::string(u.user()) + ":" + std::string(u.password()));
+        if (u.has_password()) copy.set_password("***");
+    }
     t.text = copy.buffer();
     return t;
 }
 
 }  // namespace
 
+std::string redacted(const std::string& url) {
+    // By hand, not by parsing: a URL that does not parse may hold one too.
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) return url;
+    auto authority = scheme_end + 3;
+    auto authority_end = url.find_first_of("/?#", authority);
+    if (authority_end == std::string::npos) authority_end = url.size();
+    auto at = url.rfind('@', authority_end - 1);
+    if (at == std::string::npos || at < authority) return url;
+    auto colon = url.find(':', authority);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 target_url parse_url(const std::string& text) {
     auto parsed = boost::urls::parse_uri(text);
-    if (!parsed) throw invalid_url("malformed URL '" + text + "': " + parsed.error().message());
+    if (!parsed) throw invalid_url("malformed URL '" + redacted(text) + "': " + parsed.error().message());
     return from_url_view(*parsed, text);
 }
 
 target_url resolve_location(const target_url& base, const std::string& location) {
     auto ref = boost::urls::parse_uri_reference(location);
-    if (!ref) throw protocol_error("malformed Location '" + location + "': " + ref.error().message());
-    auto base_url = boost::urls::parse_uri(base.text);
+    if (!ref)
+        throw protocol_error("malformed Location '" + printable_text(redacted(location)) +
+                             "': " + ref.error().message());
+    auto base_url = boost::urls::parse_uri(base.full);
     if (!base_url) throw invalid_url("malformed URL '" + base.text + "'");
     boost::urls::url out;
     auto r = boost::urls::resolve(*base_url, *ref, out);
-    if (!r) throw protocol_error("cannot resolve Location '" + location + "': " + r.error().message());
-    return from_url_view(out, out.buffer());
+    if (!r)
+        throw protocol_error("cannot resolve Location '" + printable_text(redacted(location)) +
+                             "': " + r.error().message());
+    return from_url_view(out, std::string(out.buffer()));
 }
 
 }  // namespace vow::http::detail

@@ -11,7 +11,10 @@ struct target_url {
     std::string host;   // without brackets for IPv6 literals
     std::string port;   // always set ("80"/"443" by default)
     std::string target; // origin-form: path + query, at least "/"
-    std::string text;   // the whole URL, normalised, for messages and redirects
+    std::string text;   // the whole URL, normalised, its password as "***": for messages and results
+    std::string full;   // the same with the password: only to resolve a redirect against
+    // "Basic ..." from the URL's user:password (percent-decoded), as curl sends it; empty without one.
+    std::string authorization;
 
     // Pool key: connections are shared by scheme, host and port.
     std::string origin() const { return (tls ? "https://" : "http://") + host + ":" + port; }
@@ -19,6 +22,10 @@ struct target_url {
 
 // Throws invalid_url for a malformed URL or a scheme other than http/https.
 target_url parse_url(const std::string& text);
+
+// `url` with the password of its user:password@ replaced by "***" (as given
+// otherwise, also when it does not parse): what may be printed or logged.
+std::string redacted(const std::string& url);
 
 // Resolves a Location header against the URL it came from (RFC 3986 5.2).
 target_url resolve_location(const target_url& base, const std::string& location);

@@ -5,6 +5,7 @@
 // lines without control characters elsewhere).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -171,9 +172,12 @@ protected:
 
     // Interrupts a rate-limited download with `sig` once its .part has bytes,
     // then checks exit 130, the .part kept, and the report of what was left.
-    void interrupt_mid_download(int sig, std::uint64_t size, std::uint64_t& kept) {
+    // The download's URL is `target`: a .part is resumed only by the same URL,
+    // so its first request stalls (the fault) and a later one runs at full speed.
+    void interrupt_mid_download(int sig, std::uint64_t size, std::uint64_t& kept, std::string& target) {
         std::string name = std::to_string(size);
-        child_process child(command({url("/bytes/" + name + "?rate=262144"), url("/bytes/1000?rate=10")}));
+        target = "/bytes/" + name + "?stall_after=65536&faults=1&key=" + key();
+        child_process child(command({url(target), url("/bytes/1000?rate=10")}));
         fs::path part = dir_ / (name + ".part");
         ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
         child.send_signal(sig);
@@ -221,6 +225,75 @@ TEST_F(vow_get, a_name_used_twice_gets_a_numbered_suffix) {
     expect_file_is_body("777.1", 777);
 }
 
+TEST_F(vow_get, names_in_one_batch_never_collide_with_another_items_part_files) {
+    process_result r = vow_test::run(command({url("/bytes/1000/x"), url("/bytes/2000/x.part"), url("/bytes/3000/x.part.meta")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("x", 1000);
+    expect_file_is_body("x.part.1", 2000);
+    expect_file_is_body("x.part.meta.1", 3000);
+}
+
+TEST_F(vow_get, a_part_name_first_in_the_batch_moves_the_plain_name_aside) {
+    process_result r = vow_test::run(command({url("/bytes/2000/x.part"), url("/bytes/1000/x")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("x.part", 2000);
+    expect_file_is_body("x.1", 1000);
+}
+
+TEST_F(vow_get, two_names_over_255_bytes_are_shortened_and_stay_distinct) {
+    std::string stem(300, 'L');
+    process_result r = vow_test::run(command({url("/bytes/1000/" + stem + "1"), url("/bytes/2000/" + stem + "2")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::vector<std::uint64_t> sizes;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+        EXPECT_LE(entry.path().filename().string().size(), 255u);
+        sizes.push_back(fs::file_size(entry.path()));
+    }
+    std::sort(sizes.begin(), sizes.end());
+    EXPECT_EQ(sizes, (std::vector<std::uint64_t>{1000, 2000}));
+}
+
+TEST_F(vow_get, a_complete_file_already_there_is_skipped_and_reported_as_already_complete) {
+    ASSERT_EQ(vow_test::run(command({url("/bytes/1000")})).exit_code, 0);
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1000", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "1000.1")) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "transferred"), 0.0);
+    EXPECT_NE(r.err.find("already complete"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, another_file_already_at_the_name_is_kept_and_the_download_saved_as_name_1) {
+    std::ofstream(dir_ / "1000") << "mine";
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(dir_ / "1000"), "mine");
+    expect_file_is_body("1000.1", 1000);
+}
+
+TEST_F(vow_get, overwrite_replaces_a_file_already_at_the_name) {
+    std::ofstream(dir_ / "1000") << "mine";
+    process_result r = vow_test::run(command({"--overwrite", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1000", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "1000.1"));
+}
+
+TEST_F(vow_get, a_symlink_at_the_name_is_left_alone_and_the_download_saved_as_name_1) {
+    fs::path outside = dir_ / ".." / (dir_.filename().string() + "-outside");
+    std::ofstream(outside) << "outside";
+    fs::create_symlink(outside, dir_ / "1000");
+    process_result r = vow_test::run(command({url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(outside), "outside");
+    EXPECT_TRUE(fs::is_symlink(dir_ / "1000"));
+    expect_file_is_body("1000.1", 1000);
+    fs::remove(outside);
+}
+
 TEST_F(vow_get, some_failures_exit_1_and_each_is_reported_with_its_typed_reason) {
     process_result r = vow_test::run(command({"--retries", "0", "--idle-timeout", "1", url("/bytes/2000"),
                                               url("/status/404"), url("/bytes/100000?stall_after=10")}));
@@ -262,6 +335,63 @@ TEST_F(vow_get, usage_errors_exit_2) {
         EXPECT_EQ(r.exit_code, 2) << "vow-get " << shown << "\n" << describe(r);
         EXPECT_FALSE(r.err.empty()) << "a usage error says what was wrong: vow-get " << shown;
     }
+}
+
+TEST_F(vow_get, timeouts_that_are_not_finite_and_positive_are_usage_errors_naming_the_option) {
+    for (const char* option : {"--timeout", "--connect-timeout", "--idle-timeout"}) {
+        for (const char* value : {"nan", "inf", "-1", "0", "1e999", "soon"}) {
+            process_result r = vow_test::run({VOW_GET_PATH, option, value, url("/bytes/1")});
+            EXPECT_EQ(r.exit_code, 2) << option << " " << value << "\n" << describe(r);
+            EXPECT_NE(r.err.find(option), std::string::npos) << option << " " << value << "\n" << describe(r);
+        }
+    }
+}
+
+TEST_F(vow_get, a_huge_timeout_saturates_instead_of_failing_at_once) {
+    process_result r = vow_test::run(
+        command({"--timeout", "1e30", "--connect-timeout", "1e30", "--idle-timeout", "1e300", url("/bytes/1000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("1000", 1000);
+}
+
+TEST_F(vow_get, a_retry_after_too_large_for_a_duration_waits_the_capped_delay_not_a_negative_one) {
+    // 10000000000 s overflows nanoseconds; the policy caps it at 30 s, and the
+    // message must say so (not "retrying in -8446744073710 ms"). The run is
+    // cut off after 3 s, well before the 30 s backoff is over.
+    process_result r = vow_test::run(
+        command({"--retries", "1", url("/bytes/10?fail=5&status=503&retry_after=10000000000&key=" + key())}),
+        std::chrono::seconds(3));
+    EXPECT_TRUE(r.timed_out) << "it waits the capped 30 s instead of retrying at once\n" << describe(r);
+    EXPECT_NE(r.err.find("retrying in 30"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("in -"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, a_password_in_the_url_is_never_printed) {
+    auto with_password = [](const std::string& target) {
+        auto u = url(target);
+        return u.replace(u.find("://") + 3, 0, "user:s3cr3t@");
+    };
+    process_result r = vow_test::run(command({"--json", "--retries", "0", with_password("/bytes/100"),
+                                              with_password("/status/404")}));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("s3cr3t"), std::string::npos) << describe(r);
+    EXPECT_NE(r.out.find("user:***@"), std::string::npos) << describe(r);
+    expect_file_is_body("100", 100);
+}
+
+TEST_F(vow_get, c1_controls_in_a_reason_phrase_never_reach_the_output) {
+    // 0x9b is CSI to an 8-bit terminal, U+009B (c2 9b) to a UTF-8 one.
+    process_result r = vow_test::run(command(
+        {"--json", "--retries", "0", url("/status/500?reason=A%9B31mB%C2%9B32mC%C3%A9")}));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    for (const std::string* text : {&r.out, &r.err}) {
+        EXPECT_EQ(text->find('\x9b'), std::string::npos) << describe(r);
+        EXPECT_EQ(text->find("\xc2\x9b"), std::string::npos) << describe(r);
+    }
+    EXPECT_NE(r.err.find("A?31mB?32mC\xc3\xa9"), std::string::npos) << "controls replaced, other UTF-8 kept\n"
+                                                                    << describe(r);
+    EXPECT_NE(r.out.find("\\u009b"), std::string::npos) << "--json escapes the encoded C1\n" << describe(r);
 }
 
 TEST_F(vow_get, help_and_version_exit_0) {
@@ -335,11 +465,12 @@ TEST_F(vow_get, sha256_accepts_the_right_digest_and_rejects_a_wrong_one) {
 TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) {
     constexpr std::uint64_t size = 4 << 20;
     std::uint64_t kept = 0;
-    interrupt_mid_download(SIGINT, size, kept);
+    std::string target;
+    interrupt_mid_download(SIGINT, size, kept, target);
     if (HasFatalFailure()) return;
 
     std::string name = std::to_string(size);
-    process_result r = vow_test::run(command({"--json", url("/bytes/" + name)}));
+    process_result r = vow_test::run(command({"--json", url(target)}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     expect_file_is_body(name, size);
     auto objects = json_lines(r.out);
@@ -352,7 +483,8 @@ TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) 
 
 TEST_F(vow_get, sigterm_also_cancels_and_exits_130) {
     std::uint64_t kept = 0;
-    interrupt_mid_download(SIGTERM, 3 << 20, kept);
+    std::string target;
+    interrupt_mid_download(SIGTERM, 3 << 20, kept, target);
 }
 
 TEST_F(vow_get, no_resume_starts_over_instead_of_continuing_a_part) {
@@ -403,6 +535,45 @@ TEST_F(vow_get, https_works_with_the_servers_ca_file_and_fails_as_tls_without_it
     process_result insecure = vow_test::run(command({"--insecure", target}));
     ASSERT_EQ(insecure.exit_code, 0) << describe(insecure);
     expect_file_is_body("70000", 70000);
+}
+
+TEST_F(vow_get, a_rejected_certificate_names_the_reason_hints_at_ca_file_and_is_not_retried) {
+    process_result r = vow_test::run(command({"--json", "--retries", "3", server_->https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    const std::string* message = text_field(objects[0], "message");
+    ASSERT_NE(message, nullptr) << describe(r);
+    EXPECT_NE(message->find("self"), std::string::npos) << "names the reason: self-signed\n" << describe(r);
+    EXPECT_NE(message->find("--ca-file"), std::string::npos) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "retries"), 0.0) << describe(r);
+}
+
+TEST_F(vow_get, insecure_prints_one_warning_line) {
+    process_result r = vow_test::run(command({"--insecure", server_->https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto first = r.err.find("warning: --insecure");
+    ASSERT_NE(first, std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("warning: --insecure", first + 1), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, tls_to_a_plain_http_port_says_the_handshake_failed) {
+    auto target = url("/bytes/100");
+    target.replace(0, 4, "https");
+    process_result r = vow_test::run(command({"--retries", "0", target}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("handshake failed"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("connect timeout"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, running_out_of_file_descriptors_says_too_many_open_files) {
+    // A shell lowers the limit for vow-get alone; 30 downloads at once need more.
+    std::string line = "ulimit -n 14; exec '" + std::string(VOW_GET_PATH) + "' --retries 0 -j 30 -o '" + dir_.string() + "'";
+    for (int i = 0; i < 30; ++i) line += " '" + url("/bytes/1000?n=" + std::to_string(i)) + "'";
+    process_result r = vow_test::run({"/bin/sh", "-c", line});
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("Too many open files"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("Operation canceled"), std::string::npos) << describe(r);
 }
 
 TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {

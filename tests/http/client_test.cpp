@@ -310,7 +310,8 @@ TEST_P(client_test, resume_after_a_reset_gives_a_byte_exact_file) {
 TEST_P(client_test, a_changed_validator_restarts_the_download_cleanly) {
     auto path = dir_ / "changed.bin";
     std::ofstream(dir_ / "changed.bin.part", std::ios::binary) << "stale bytes of another version";
-    std::ofstream(dir_ / "changed.bin.part.meta") << "\"other-etag\"\n";
+    std::ofstream(dir_ / "changed.bin.part.meta")
+        << "vow-part-meta 1\nurl " << url("/bytes/50000") << "\nvalidator \"other-etag\"\ntotal 50000\n";
     auto f = client_.download(url("/bytes/50000"), path);
     auto r = get_within(f);
     EXPECT_EQ(r.status, 200u);
@@ -322,7 +323,8 @@ TEST_P(client_test, a_changed_validator_restarts_the_download_cleanly) {
 TEST_P(client_test, a_416_on_a_complete_part_file_is_success) {
     auto path = dir_ / "done.bin";
     std::ofstream(dir_ / "done.bin.part", std::ios::binary) << loopback_server::body(4096);
-    std::ofstream(dir_ / "done.bin.part.meta") << "\"n-4096\"\n";
+    std::ofstream(dir_ / "done.bin.part.meta")
+        << "vow-part-meta 1\nurl " << url("/bytes/4096") << "\nvalidator \"n-4096\"\ntotal 4096\n";
     auto f = client_.download(url("/bytes/4096"), path);
     auto r = get_within(f);
     EXPECT_EQ(r.status, 416u);

@@ -1,6 +1,6 @@
 // file_consumer (src/http/consumers.hpp) driven directly, for what the
-// loopback server cannot time: the .part changing between the request and
-// its response.
+// loopback server cannot time or serve: the .part changing between the
+// request and its response, and answers that disagree with the .part.meta.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,9 +14,14 @@
 namespace {
 
 namespace fs = std::filesystem;
+using vow::http::detail::body_consumer;
 using vow::http::detail::file_consumer;
+using vow::http::detail::part_file;
+using vow::http::detail::part_meta;
 using vow::http::detail::response_head;
 using vow::http::detail::target_url;
+
+constexpr const char* the_url = "http://127.0.0.1/f.bin";
 
 class file_consumer_test : public ::testing::Test {
 protected:
@@ -28,36 +33,123 @@ protected:
     }
     void TearDown() override { fs::remove_all(dir_); }
 
+    // Records a .part.meta for the 100 bytes of f.bin.part.
+    void record(part_meta meta) {
+        part_file part(dir_ / "f.bin");
+        part.existing_size();
+        part.open(true, std::move(meta), false);  // no expected size: the meta is written at once
+        part.close();
+    }
+
+    // The request headers the consumer sends for the .part there.
+    boost::beast::http::fields request(file_consumer& consumer) {
+        boost::beast::http::fields fields;
+        consumer.add_request_headers(fields);
+        return fields;
+    }
+
+    static response_head head(unsigned status, const char* content_range) {
+        response_head h;
+        h.status = status;
+        h.headers.add("Content-Range", content_range);
+        return h;
+    }
+
+    static target_url url() {
+        target_url u;
+        u.text = the_url;
+        return u;
+    }
+
     // Sends the request headers (a Range for the 100 bytes there), then lets
     // `meanwhile` touch the .part before the response head arrives.
     template <class F>
     void answer_after(unsigned status, const char* content_range, F meanwhile) {
-        file_consumer consumer(dir_ / "f.bin", true, std::nullopt);
-        boost::beast::http::fields fields;
-        consumer.add_request_headers(fields);
-        ASSERT_EQ(fields[boost::beast::http::field::range], "bytes=100-");
+        file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+        ASSERT_EQ(request(consumer)[boost::beast::http::field::range], "bytes=100-");
         meanwhile();
-        response_head head;
-        head.status = status;
-        head.headers.add("Content-Range", content_range);
-        target_url url;
-        url.text = "http://127.0.0.1/f.bin";
-        EXPECT_THROW(consumer.on_head(head, url), vow::http::file_error);
+        EXPECT_THROW(consumer.on_head(head(status, content_range), url()), vow::http::file_error);
     }
 
     fs::path dir_;
 };
 
 TEST_F(file_consumer_test, a_206_for_a_part_file_removed_meanwhile_is_a_file_error) {
+    record({the_url, "\"v\"", 200});
     answer_after(206, "bytes 100-199/200", [&] { fs::remove(dir_ / "f.bin.part"); });
     EXPECT_FALSE(fs::exists(dir_ / "f.bin"));
 }
 
 TEST_F(file_consumer_test, a_416_for_a_part_file_that_grew_meanwhile_is_a_file_error) {
+    record({the_url, "\"v\"", 100});
     answer_after(416, "bytes */100", [&] {
         std::ofstream(dir_ / "f.bin.part", std::ios::binary | std::ios::app) << "more";
     });
     EXPECT_FALSE(fs::exists(dir_ / "f.bin"));
+}
+
+TEST_F(file_consumer_test, a_part_with_matching_meta_is_asked_for_with_its_range_and_validator) {
+    record({the_url, "\"v\"", 200});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    auto fields = request(consumer);
+    EXPECT_EQ(fields[boost::beast::http::field::range], "bytes=100-");
+    EXPECT_EQ(fields[boost::beast::http::field::if_range], "\"v\"");
+}
+
+TEST_F(file_consumer_test, a_part_without_meta_is_a_foreign_leftover_and_is_asked_for_from_byte_0) {
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
+}
+
+TEST_F(file_consumer_test, a_part_of_another_url_is_asked_for_from_byte_0) {
+    record({"http://127.0.0.1/other.bin", "\"v\"", 200});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
+}
+
+TEST_F(file_consumer_test, a_part_longer_than_its_recorded_total_is_asked_for_from_byte_0) {
+    record({the_url, "\"v\"", 50});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
+}
+
+TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_recorded_total_differs) {
+    record({the_url, "\"v\"", 200});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    request(consumer);
+    EXPECT_EQ(consumer.on_head(head(416, "bytes */100"), url()), body_consumer::verdict::restart);
+    EXPECT_FALSE(fs::exists(dir_ / "f.bin.part"));
+    EXPECT_FALSE(fs::exists(dir_ / "f.bin"));
+}
+
+TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_validator_differs) {
+    record({the_url, "\"v\"", 100});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    request(consumer);
+    auto h = head(416, "bytes */100");
+    h.headers.add("ETag", "\"w\"");
+    EXPECT_EQ(consumer.on_head(h, url()), body_consumer::verdict::restart);
+    EXPECT_FALSE(fs::exists(dir_ / "f.bin.part"));
+}
+
+TEST_F(file_consumer_test, a_416_matching_the_recorded_total_and_validator_completes_the_part) {
+    record({the_url, "\"v\"", 100});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    request(consumer);
+    auto h = head(416, "bytes */100");
+    h.headers.add("ETag", "\"v\"");
+    EXPECT_EQ(consumer.on_head(h, url()), body_consumer::verdict::read_body);
+    consumer.on_end(url());
+    EXPECT_EQ(fs::file_size(dir_ / "f.bin"), 100u);
+    EXPECT_FALSE(fs::exists(dir_ / "f.bin.part.meta"));
+}
+
+TEST_F(file_consumer_test, a_206_with_a_total_other_than_the_recorded_one_restarts) {
+    record({the_url, "\"v\"", 200});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    request(consumer);
+    EXPECT_EQ(consumer.on_head(head(206, "bytes 100-299/300"), url()), body_consumer::verdict::restart);
+    EXPECT_FALSE(fs::exists(dir_ / "f.bin.part"));
 }
 
 }  // namespace

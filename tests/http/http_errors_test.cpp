@@ -26,6 +26,46 @@ TEST(errors, retry_after_accepts_an_http_date_relative_to_now) {
     EXPECT_EQ(parse_retry_after("Sun, 22 Nov 2026 07:00:00 GMT", now), 0s) << "a past date means now";
 }
 
+TEST(errors, retry_after_saturates_instead_of_overflowing) {
+    auto now = std::chrono::system_clock::now();
+    EXPECT_EQ(parse_retry_after("10000000000", now), 10000000000s);
+    EXPECT_EQ(parse_retry_after("99999999999999999999999999", now), std::chrono::seconds::max());
+    auto far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now);
+    ASSERT_TRUE(far);
+    EXPECT_GT(*far, 200'000'000'000s) << "a date in year 9999 is far ahead, not wrapped into the past";
+}
+
+TEST(errors, a_huge_retry_after_becomes_the_largest_delay_and_the_policy_caps_it) {
+    for (const char* huge : {"10000000000", "99999999999999999999999999"}) {
+        vow::http::header_map headers;
+        headers.add("Retry-After", huge);
+        auto e = std::make_exception_ptr(vow::http::status_error(503, "Busy", headers, "http://h/"));
+        auto hint = vow::http::retry_after_hint(e);
+        ASSERT_TRUE(hint) << huge;
+        EXPECT_EQ(*hint, vow::timer::duration::max()) << huge;
+        auto policy = vow::http::retry_policy();
+        EXPECT_EQ(std::min(*hint, policy.max_delay), std::chrono::duration_cast<vow::timer::duration>(30s));
+    }
+}
+
+TEST(errors, printable_text_replaces_c0_and_c1_controls_raw_or_encoded_and_keeps_other_utf8) {
+    using vow::http::printable_text;
+    EXPECT_EQ(printable_text("plain text"), "plain text");
+    EXPECT_EQ(printable_text("a\x1b[31mb\r\n\x7f"), "a?[31mb???");
+    EXPECT_EQ(printable_text("a\x9b" "31m"), "a?31m") << "raw C1 (CSI to an 8-bit terminal)";
+    EXPECT_EQ(printable_text("a\xc2\x9b" "31m"), "a?31m") << "U+009B, CSI to a UTF-8 terminal";
+    EXPECT_EQ(printable_text("\xc2\x80\xc2\x9f\xc2\xa0"), "??\xc2\xa0") << "U+0080-U+009F only";
+    EXPECT_EQ(printable_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")
+        << "continuation bytes 0x80-0x9f inside valid UTF-8 are kept";
+    EXPECT_EQ(printable_text("\xe2\x82"), "\xe2?") << "a cut sequence: its C1-range byte goes";
+    EXPECT_EQ(printable_text("\xc0\x9b"), "\xc0?") << "an overlong form is not UTF-8";
+}
+
+TEST(errors, a_status_errors_message_never_carries_control_characters_from_the_server) {
+    vow::http::status_error e(500, "Bad\x1b[2J\x9b" "1m\xc2\x9b" "2m", {}, "http://h/");
+    EXPECT_EQ(std::string(e.what()), "HTTP 500 Bad?[2J?1m?2m from http://h/");
+}
+
 TEST(errors, retry_after_rejects_garbage) {
     auto now = std::chrono::system_clock::now();
     EXPECT_FALSE(parse_retry_after("", now));

@@ -1,6 +1,8 @@
 #include "cli.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <string>
 #include <fstream>
 #include <iostream>
 
@@ -41,6 +43,23 @@ bool is_sha256_hex(const std::string& s) {
     return true;
 }
 
+// Seconds that make sense as a timeout: a finite number above 0 ("nan",
+// "inf" and "-1" are usage errors; CLI11's PositiveNumber lets nan and inf by).
+const CLI::Validator finite_positive_seconds(
+    [](std::string& text) -> std::string {
+        double v = 0;
+        try {
+            std::size_t used = 0;
+            v = std::stod(text, &used);
+            if (used != text.size()) return "'" + text + "' is not a number of seconds";
+        } catch (const std::exception&) {
+            return "'" + text + "' is not a number of seconds";
+        }
+        if (!std::isfinite(v) || v <= 0) return "'" + text + "' must be a finite number of seconds above 0";
+        return {};
+    },
+    "SECONDS");
+
 }  // namespace
 
 std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
@@ -63,18 +82,20 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         ->check(CLI::Range(0, 100))
         ->capture_default_str();
     app.add_option("--timeout", cfg.total_timeout_s, "total seconds allowed per attempt (default 3600)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive_seconds);
     app.add_option("--connect-timeout", cfg.connect_timeout_s,
                    "seconds for resolve + connect + TLS handshake (default 10)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive_seconds);
     app.add_option("--idle-timeout", cfg.idle_timeout_s,
                    "seconds without a byte before giving up (default 30)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive_seconds);
     app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
     app.add_flag("--no-resume", no_resume, "start over instead of continuing a .part file");
+    app.add_flag("--overwrite", cfg.overwrite,
+                 "replace a file already at NAME (default: skip it when complete, else save as NAME.1)");
     app.add_flag("-q,--quiet", cfg.quiet, "no progress output; failures are still reported");
     app.add_flag("--json", cfg.json, "print one JSON object per finished item on stdout");
     app.add_flag("--demo", cfg.demo,

@@ -25,6 +25,7 @@ struct config {
     std::optional<std::string> ca_file;        // --ca-file
     bool insecure = false;                     // --insecure
     bool resume = true;                        // cleared by --no-resume
+    bool overwrite = false;                    // --overwrite: replace a file already at NAME
     bool quiet = false;                        // -q
     bool json = false;                         // --json
     bool demo = false;                         // --demo

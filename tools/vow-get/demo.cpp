@@ -185,7 +185,7 @@ int run_demo(const config& cfg) {
         std::error_code ec;
         fs::remove(path, ec);  // a leftover from an earlier demo would spoil the story
         fs::remove(fs::path(path) += ".part", ec);
-        jobs.push_back(job{server.http_url(c.target), path, c.name, std::move(options)});
+        jobs.push_back(job{server.http_url(c.target), path, c.name, std::move(options), std::nullopt});
     }
 
     view.info("vow-get demo: a fault-injecting server on " + server.http_url("/") + ", " +

@@ -57,12 +57,21 @@ error_description describe_error(const std::exception_ptr& error) {
         std::string which = timeout_which(e.what());
         d.message = which.empty() ? std::string("timeout: ") + e.what()
                                   : "timeout (" + which + "): " + e.what();
+    } catch (const vow::http::tls_verify_error& e) {
+        d.kind = "tls";
+        d.message = "TLS: the server's certificate was not accepted: " + e.reason() +
+                    " (pass its CA with --ca-file FILE; --insecure skips verification, for testing only)";
     } catch (const vow::http::transport_error& e) {
         d.kind = transport_kind(e.code());
         std::string label = d.kind == "tls" ? "TLS" : d.kind == "dns" ? "DNS" : d.kind;
         d.message = label + ": " + e.code().message();
         std::string_view what = e.what();
-        if (!what.empty() && !contains(what, e.code().message())) d.message += " (" + std::string(what) + ")";
+        if (contains(what, "TLS handshake failed")) {
+            // Say which step failed: a plain-HTTP port answers a handshake with garbage.
+            d.message = "TLS: handshake failed: " + e.code().message() + " (" + std::string(what) + ")";
+        } else if (!what.empty() && !contains(what, e.code().message())) {
+            d.message += " (" + std::string(what) + ")";
+        }
     } catch (const vow::http::checksum_error& e) {
         d.kind = "checksum";
         d.message = "checksum mismatch: expected sha256 " + e.expected() + ", got " + e.actual() +

@@ -2,6 +2,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <algorithm>
+#include <charconv>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -26,13 +28,20 @@ struct retry_log {
 
 struct in_flight {
     std::size_t index;
-    vow::future<vow::http::download_result> future;
+    vow::future<vow::http::download_result> future;  // unset while `check` runs
     std::shared_ptr<retry_log> retries;
     clock::time_point started;
+    std::optional<vow::future<vow::http::response>> check;  // the HEAD for job::existing
+    bool already_complete = false;
 };
 
+// Saturates: a timeout of 1e30 s means "no limit to speak of", not an
+// overflow into the past. The ceiling (about 31 years) leaves room for the
+// client to add it to the current time.
 clock::duration seconds_to_duration(double s) {
-    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+    constexpr double ceiling_s = 1e9;
+    if (!(s > 0)) return clock::duration::zero();
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::min(s, ceiling_s)));
 }
 
 std::uint64_t part_size(const std::filesystem::path& path) {
@@ -47,13 +56,37 @@ std::uint64_t part_size(const std::filesystem::path& path) {
 
 std::vector<job> jobs_from(const config& cfg) {
     std::vector<job> jobs;
+    // Every name a job writes: NAME, NAME.part and NAME.part.meta. A name is
+    // free only when all three are, so "x" and "x.part" in one batch cannot
+    // write into each other's files.
     std::set<std::string> used;
+    auto is_free = [&](const std::string& name) {
+        return !used.contains(name) && !used.contains(name + ".part") && !used.contains(name + ".part.meta");
+    };
+    auto reserve = [&](const std::string& name) { used.insert({name, name + ".part", name + ".part.meta"}); };
+    // Without --overwrite a file on disk is never replaced, nor is anything
+    // at that name that is not a regular file (a symlink is not followed).
+    auto on_disk = [&](const std::string& name) {
+        std::error_code ec;
+        return !cfg.overwrite && std::filesystem::symlink_status(cfg.output_dir / name, ec).type() !=
+                                     std::filesystem::file_type::not_found;
+    };
     auto options = request_options_from(cfg);
     for (const auto& url : cfg.urls) {
         std::string base = vow::http::file_name_for(url);
         std::string name = base;
-        for (int n = 1; !used.insert(name).second; ++n) name = base + "." + std::to_string(n);
-        jobs.push_back(job{url, cfg.output_dir / name, name, options});
+        for (int n = 1; !is_free(name); ++n) name = base + "." + std::to_string(n);
+        std::optional<std::filesystem::path> existing;
+        if (on_disk(name)) {
+            std::error_code ec;
+            if (std::filesystem::is_regular_file(std::filesystem::symlink_status(cfg.output_dir / name, ec)))
+                existing = cfg.output_dir / name;
+            reserve(name);
+            const std::string taken = name;
+            for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
+        }
+        reserve(name);
+        jobs.push_back(job{url, cfg.output_dir / name, name, options, existing});
     }
     return jobs;
 }
@@ -89,10 +122,9 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     std::size_t next = 0;
     bool stopping = false;
 
-    auto launch = [&](std::size_t i) {
-        const job& j = jobs[i];
-        auto log = std::make_shared<retry_log>();
-        vow::http::request_options options = j.options;
+    // The download's options, with the runner's progress and retry hooks.
+    auto options_for = [&](std::size_t i, const std::shared_ptr<retry_log>& log) {
+        vow::http::request_options options = jobs[i].options;
         // The view outlives the client (see main), so the hooks may hold it by reference.
         auto user_progress = options.on_progress;
         options.on_progress = [&view, i, user_progress](const vow::http::progress& p) {
@@ -112,15 +144,69 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
                 if (user_hook) user_hook(attempt, e, delay);
             };
         }
-        view.started(i, j.name, j.url);
-        in_flight f{i, {}, log, clock::now()};
+        return options;
+    };
+    auto wake_on_done = [&wake](auto& future) {
+        future.add_done_callback([&wake](const auto&) { wake.notify(); });
+    };
+    auto start_download = [&](in_flight& f) {
+        const job& j = jobs[f.index];
         try {
-            f.future = client.download(j.url, j.path, std::move(options));
+            f.future = client.download(j.url, j.path, options_for(f.index, f.retries));
         } catch (...) {
             f.future = vow::make_exceptional_future<vow::http::download_result>(std::current_exception());
         }
-        f.future.add_done_callback([&wake](const vow::result<vow::http::download_result>&) { wake.notify(); });
+        wake_on_done(f.future);
+    };
+
+    auto launch = [&](std::size_t i) {
+        const job& j = jobs[i];
+        view.started(i, j.name, vow::http::redacted_url(j.url));
+        in_flight f{i, {}, std::make_shared<retry_log>(), clock::now(), std::nullopt};
+        if (j.existing) {
+            // Is the file already there complete? Ask for the size, not the body.
+            auto options = options_for(i, f.retries);
+            options.method = "HEAD";
+            options.on_progress = nullptr;
+            try {
+                f.check = client.get(j.url, std::move(options));
+            } catch (...) {
+                f.check = vow::make_exceptional_future<vow::http::response>(std::current_exception());
+            }
+            wake_on_done(*f.check);
+        } else {
+            start_download(f);
+        }
         flying.push_back(std::move(f));
+    };
+
+    // A finished HEAD check: the existing file is complete when its size is
+    // the server's; otherwise (or when the check failed) the download starts.
+    auto checked = [&](in_flight& f) {
+        const job& j = jobs[f.index];
+        vow::result<vow::http::response> r = f.check->get_result();
+        f.check.reset();
+        std::error_code ec;
+        const auto local = std::filesystem::file_size(*j.existing, ec);
+        std::optional<std::uint64_t> remote;
+        if (r.has_value() && r.value().status >= 200 && r.value().status <= 299) {
+            if (auto length = r.value().headers.find("Content-Length")) {
+                std::uint64_t n = 0;
+                auto [end, err] = std::from_chars(length->data(), length->data() + length->size(), n);
+                if (err == std::errc() && end == length->data() + length->size()) remote = n;
+            }
+        }
+        if (!ec && remote && *remote == local) {
+            vow::http::download_result done;
+            done.path = *j.existing;
+            done.size = local;
+            done.status = r.value().status;
+            done.url = r.value().url;
+            f.future = vow::make_ready_future(std::move(done));
+            f.already_complete = true;
+            return;
+        }
+        start_download(f);
     };
 
     auto finish = [&](in_flight& f) {
@@ -131,13 +217,16 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             out.retries = f.retries->records;
         }
         vow::result<vow::http::download_result> r = f.future.get_result();
-        item_report rep{jobs[f.index].url, jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
+        item_report rep{vow::http::redacted_url(jobs[f.index].url), jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
                         std::chrono::duration<double>(out.elapsed).count(), std::nullopt, std::nullopt};
         if (r.has_value()) {
             out.state = job_state::done;
             out.result = std::move(r).value();
-            view.finished(f.index, *out.result);
+            out.already_complete = f.already_complete;
+            view.finished(f.index, *out.result, f.already_complete);
             rep.result = out.result;
+            rep.file = out.result->path.string();
+            rep.already_complete = f.already_complete;
         } else {
             out.error = r.exception();
             out.why = describe_error(out.error);
@@ -157,10 +246,20 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
         if (!stopping && wakeup_pipe::interrupt_signal() != 0) {
             stopping = true;
             report.interrupt_signal = wakeup_pipe::interrupt_signal();
-            for (auto& f : flying) f.future.cancel();  // completes them now; the client closes the sockets
+            for (auto& f : flying) {  // completes them now; the client closes the sockets
+                if (f.check) {
+                    f.check->cancel();
+                    f.check.reset();
+                    f.future = vow::make_exceptional_future<vow::http::download_result>(
+                        std::make_exception_ptr(vow::cancelled_error("vow-get: interrupted")));
+                } else {
+                    f.future.cancel();
+                }
+            }
         }
         for (auto it = flying.begin(); it != flying.end();) {
-            if (it->future.is_ready()) {
+            if (it->check && it->check->is_ready()) checked(*it);
+            if (!it->check && it->future.is_ready()) {
                 finish(*it);
                 it = flying.erase(it);
             } else {

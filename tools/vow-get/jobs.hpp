@@ -26,6 +26,11 @@ struct job {
     std::filesystem::path path;  // the final file; path.part while incomplete
     std::string name;            // what the view shows
     vow::http::request_options options;  // the runner adds its progress and retry hooks
+    // The file already at the item's own name (without --overwrite): a HEAD
+    // request checks it first; when the server's size equals its size the
+    // item is done ("already complete") without a download, else the
+    // download goes to `path` (NAME.1, NAME.2, ...).
+    std::optional<std::filesystem::path> existing;
 };
 
 enum class job_state { not_started, done, failed, cancelled };
@@ -39,6 +44,7 @@ struct retry_record {
 struct job_outcome {
     job_state state = job_state::not_started;
     std::optional<vow::http::download_result> result;  // when done
+    bool already_complete = false;                     // done by the check of `existing`, no download
     std::exception_ptr error;                          // when failed or cancelled
     std::optional<error_description> why;              // when failed or cancelled
     std::vector<retry_record> retries;
@@ -51,7 +57,9 @@ struct run_report {
 };
 
 // Jobs for the config's URLs: each saved under file_name_for(url) in the output
-// folder; a name used twice in one run gets ".1", ".2", ... like wget.
+// folder; a name used twice in one run gets ".1", ".2", ... like wget. A job's
+// NAME.part and NAME.part.meta count as used too. Unless cfg.overwrite, a name
+// already on disk is never written: see job::existing.
 std::vector<job> jobs_from(const config& cfg);
 vow::http::client_options client_options_from(const config& cfg);
 vow::http::request_options request_options_from(const config& cfg);

@@ -53,6 +53,15 @@ std::string json_string(std::string_view text) {
             ++i;
             continue;
         }
+        if (len == 2 && c == 0xc2 && static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+            // U+0080-U+009F, the C1 controls: escaped, so a terminal showing
+            // the JSON never sees them (U+009B is CSI to a UTF-8 terminal).
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(text[i + 1]));
+            out += buf;
+            i += len;
+            continue;
+        }
         out.append(text.substr(i, len));
         i += len;
     }
@@ -68,6 +77,7 @@ std::string json_line(const item_report& report) {
                ",\"transferred\":" + std::to_string(r.transferred) +
                ",\"resumed_from\":" + std::to_string(r.resumed_from);
         if (r.sha256) out += ",\"sha256\":" + json_string(*r.sha256);
+        if (report.already_complete) out += ",\"already_complete\":true";
     } else {
         out += ",\"ok\":false";
         if (report.error) {

@@ -35,6 +35,9 @@ int download_urls(const vow_get::config& cfg) {
     auto options = vow_get::client_options_from(cfg);
     options.completion_executor = &callbacks;
     vow::http::client client(options);
+    if (cfg.insecure)
+        view.important("warning: --insecure: TLS certificates and host names are not verified; "
+                       "anyone on the path can read and change these downloads");
 
     auto report = vow_get::run_jobs(client, jobs, cfg.jobs, view, wake, cfg.json);
     return vow_get::summarize(jobs, report, view);

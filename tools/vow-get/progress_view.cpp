@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "format.hpp"
+#include "vow/http/errors.hpp"
 
 namespace vow_get {
 namespace {
@@ -45,15 +46,7 @@ view_mode choose_view_mode(bool quiet, int fd) {
     return view_mode::plain;
 }
 
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? '?' : c;
-    }
-    return out;
-}
+std::string printable(std::string_view text) { return vow::http::printable_text(text); }
 
 progress_view::progress_view(view_mode mode, int fd) : mode_(mode), fd_(fd) {}
 
@@ -102,10 +95,17 @@ void progress_view::retrying(std::size_t id, int attempt, const error_descriptio
                 false);
 }
 
-void progress_view::finished(std::size_t id, const vow::http::download_result& r) {
+void progress_view::finished(std::size_t id, const vow::http::download_result& r, bool already_complete) {
     std::lock_guard lock(mutex_);
     auto found = active_.find(id);
     if (found == active_.end()) return;
+    if (already_complete) {
+        std::string line = "done   " + printable(r.path.filename().string()) + "  " + format_bytes(r.size) + ", already complete";
+        active_.erase(found);
+        ++done_;
+        emit_locked(line, false);
+        return;
+    }
     auto elapsed = clock::now() - found->second.started;
     double secs = std::chrono::duration<double>(elapsed).count();
     std::string line = "done   " + found->second.name + "  " + format_bytes(r.size) + " in " +

@@ -32,8 +32,10 @@ enum class view_mode {
 // quiet wins over both.
 view_mode choose_view_mode(bool quiet, int fd = 2);
 
-// Replaces control characters (ESC, CR, ...) so a server's text can never
-// move our cursor or break the plain format.
+// Replaces control characters with '?' so a server's text can never move our
+// cursor or break the plain format: C0 (ESC, CR, ...) and DEL, and C1 both as
+// raw bytes 0x80-0x9f (outside a valid UTF-8 sequence) and as UTF-8 U+0080-U+009F.
+// Every line the view writes goes through it.
 std::string printable(std::string_view text);
 
 class progress_view {
@@ -51,7 +53,8 @@ public:
     void started(std::size_t id, const std::string& name, const std::string& url);
     void progressed(std::size_t id, const vow::http::progress& p);
     void retrying(std::size_t id, int attempt, const error_description& why, clock::duration delay);
-    void finished(std::size_t id, const vow::http::download_result& r);
+    // `already_complete`: the file was already there, whole; nothing was downloaded.
+    void finished(std::size_t id, const vow::http::download_result& r, bool already_complete = false);
     void failed(std::size_t id, const error_description& why);
     // Stopped by Ctrl-C: leaves the bars, without an event line.
     void cancelled(std::size_t id);

@@ -118,7 +118,19 @@ private:
     std::shared_ptr<detail::client_core> core_;
 };
 
+// `url` with the password of a user:password@ replaced by "***": what may be
+// printed or logged. Every URL the library puts in a message or a result is
+// already redacted; the password is sent only as Basic authentication.
+std::string redacted_url(const std::string& url);
+
+// The longest name file_name_for() returns, in bytes: room is left under the
+// usual 255-byte limit for ".part.meta" and a ".N" suffix.
+inline constexpr std::size_t max_file_name_bytes = 240;
+
 // The file name wget would use: the URL's last path segment, or "index.html".
+// A longer name than max_file_name_bytes is shortened: its start, "~" and 12
+// hex digits of a hash of the whole name, then its extension (when at most
+// 16 bytes), so two long names stay distinct.
 std::string file_name_for(const std::string& url);
 
 }  // namespace vow::http

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "vow/errors.hpp"
@@ -49,6 +50,22 @@ private:
     std::error_code code_;
 };
 
+// The server's certificate failed verification: not signed by a trusted CA
+// (self-signed, unknown issuer), expired, or issued for another host name.
+// A transport_error, but one that trying again cannot fix: http::retry_policy
+// does not retry it. The message names the reason.
+class tls_verify_error : public transport_error {
+public:
+    tls_verify_error(std::error_code code, long verify_result, std::string reason, const std::string& url);
+    // OpenSSL's X509_V_ERR_* code and its text (X509_verify_cert_error_string).
+    long verify_result() const noexcept { return verify_result_; }
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    long verify_result_;
+    std::string reason_;
+};
+
 // The server sent something that is not valid HTTP/1.1 (garbage status line,
 // oversized headers, a 206 that does not continue where asked, ...). A body
 // cut short is a transport_error instead: it may well succeed when retried.
@@ -91,6 +108,13 @@ public:
 private:
     std::error_code code_;
 };
+
+// `text` from a server (a reason phrase, a header value, a name) made safe
+// for a terminal or a log line: C0 controls and DEL, and C1 controls both as
+// raw bytes 0x80-0x9f (outside a valid UTF-8 sequence) and as UTF-8
+// U+0080-U+009F, are replaced by '?'; other UTF-8 is kept. Error messages
+// pass server text through it.
+std::string printable_text(std::string_view text);
 
 // Parses a Retry-After value: delta-seconds or an IMF-fixdate HTTP-date
 // (RFC 9110 10.2.3), relative to `now`. Dates in the past give 0s.

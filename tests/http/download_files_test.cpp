@@ -1,0 +1,225 @@
+// What download() does to the disk when the folder holds something it did not
+// put there: symlinks and hard links at NAME.part, NAME.part.meta or NAME,
+// and leftover .part files from another download. Runs against the loopback
+// server over plain HTTP (the file handling does not depend on TLS).
+#include "vow/http/client.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "vow/http/errors.hpp"
+#include "vow/http/loopback_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using vow::http::loopback_server;
+
+constexpr auto bound = 20s;  // bounds every wait: a bug fails a test instead of hanging it
+
+loopback_server& server() {
+    static loopback_server s(loopback_server::options{.tls = false});
+    return s;
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_file(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+
+template <class T>
+T get_within(vow::future<T> f) {
+    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
+    return std::move(f).get();
+}
+
+template <class E, class T>
+E failure_of(vow::future<T> f) {
+    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
+    try {
+        std::move(f).get();
+    } catch (const E& e) {
+        return e;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "unexpected error type: " << e.what();
+        throw;
+    }
+    ADD_FAILURE() << "expected a failure";
+    throw std::runtime_error("no failure");
+}
+
+class download_files_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static std::atomic<int> counter{0};
+        root_ = fs::temp_directory_path() /
+                ("vow_download_files_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::remove_all(root_);
+        fs::create_directories(root_ / "out");
+        fs::create_directories(root_ / "elsewhere");
+        write_file(outside(), outside_bytes);
+    }
+    void TearDown() override { fs::remove_all(root_); }
+
+    fs::path out(const std::string& name) const { return root_ / "out" / name; }
+    fs::path outside() const { return root_ / "elsewhere" / "precious.txt"; }
+    std::string url(const std::string& target) const { return server().http_url(target); }
+
+    vow::future<vow::http::download_result> download(const std::string& target, const std::string& name,
+                                                     bool resume = true) {
+        vow::http::request_options o;
+        o.resume = resume;
+        return client_.download(url(target), out(name), o);
+    }
+
+    static inline const std::string outside_bytes = "not yours to write\n";
+    fs::path root_;
+    vow::http::client client_;
+};
+
+TEST_F(download_files_test, a_symlink_at_the_part_name_is_a_file_error_and_its_target_is_untouched) {
+    fs::create_symlink(outside(), out("f.bin.part"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_FALSE(fs::exists(out("f.bin")));
+}
+
+TEST_F(download_files_test, a_symlink_at_the_part_name_is_not_followed_without_resume_either) {
+    fs::create_symlink(outside(), out("f.bin.part"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin", false));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_TRUE(fs::is_symlink(out("f.bin.part")));
+}
+
+TEST_F(download_files_test, a_symlink_at_the_meta_name_is_a_file_error_and_its_target_is_untouched) {
+    fs::create_symlink(outside(), out("f.bin.part.meta"));
+    // Over 1 MiB: the meta file is written as the body starts.
+    failure_of<vow::http::file_error>(download("/bytes/2000000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_symlink_at_the_meta_name_of_a_resumed_part_is_a_file_error) {
+    write_file(out("f.bin.part"), loopback_server::body(100));
+    fs::create_symlink(outside(), out("f.bin.part.meta"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_symlink_at_the_final_name_is_a_file_error_and_neither_it_nor_its_target_changes) {
+    fs::create_symlink(outside(), out("f.bin"));
+    failure_of<vow::http::file_error>(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_TRUE(fs::is_symlink(out("f.bin")));
+}
+
+TEST_F(download_files_test, a_hard_link_at_the_part_name_is_not_appended_to) {
+    // A genuine meta from an interrupted download, and the .part swapped for a link.
+    const std::string target = "/bytes/5000?short_after=19&faults=1&key=link-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(target, "f.bin"));
+    fs::remove(out("f.bin.part"));
+    fs::create_hard_link(outside(), out("f.bin.part"));
+    failure_of<vow::http::file_error>(download(target, "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+}
+
+TEST_F(download_files_test, a_hard_link_at_the_part_name_without_meta_is_replaced_not_written_through) {
+    fs::create_hard_link(outside(), out("f.bin.part"));
+    get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(outside()), outside_bytes);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_download_still_creates_its_part_and_renames_it) {
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+    EXPECT_EQ(r.size, 5000u);
+    EXPECT_FALSE(fs::exists(out("f.bin.part")));
+}
+
+// --- leftovers: only a .part of this very download is continued -----------
+
+TEST_F(download_files_test, an_interrupted_download_is_resumed_from_its_part) {
+    const std::string target = "/bytes/5000?short_after=1000&faults=1&key=resume-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(target, "f.bin"));
+    ASSERT_EQ(fs::file_size(out("f.bin.part")), 1000u);
+    auto r = get_within(download(target, "f.bin"));
+    EXPECT_EQ(r.resumed_from, 1000u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_part_left_by_another_url_is_restarted_not_spliced) {
+    // A real interrupted download of another URL leaves its .part and meta.
+    const std::string other = "/bytes/6000?short_after=1000&faults=1&key=other-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(other, "f.bin"));
+    ASSERT_EQ(fs::file_size(out("f.bin.part")), 1000u);
+    write_file(out("f.bin.part"), std::string(1000, 'j'));
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_part_without_meta_is_a_foreign_leftover_and_is_restarted) {
+    write_file(out("f.bin.part"), std::string(1000, 'j'));
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, a_junk_part_of_exactly_the_right_length_is_not_taken_as_complete) {
+    write_file(out("f.bin.part"), std::string(5000, 'j'));
+    auto r = get_within(download("/bytes/5000", "f.bin"));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+// --- names -----------------------------------------------------------------
+
+TEST(file_name_for, a_name_over_the_limit_is_shortened_with_a_hash_and_keeps_its_extension) {
+    std::string long_name = std::string(300, 'a') + ".tar.gz";
+    auto name = vow::http::file_name_for("http://h/dir/" + long_name);
+    EXPECT_LE(name.size(), vow::http::max_file_name_bytes);
+    EXPECT_EQ(name.substr(0, 10), "aaaaaaaaaa");
+    EXPECT_EQ(name.substr(name.size() - 3), ".gz");
+    EXPECT_NE(name.find('~'), std::string::npos);
+}
+
+TEST(file_name_for, two_long_names_that_differ_only_at_the_end_stay_distinct) {
+    auto a = vow::http::file_name_for("http://h/" + std::string(300, 'n') + "1");
+    auto b = vow::http::file_name_for("http://h/" + std::string(300, 'n') + "2");
+    EXPECT_NE(a, b);
+    EXPECT_LE(a.size(), vow::http::max_file_name_bytes);
+    EXPECT_LE(b.size(), vow::http::max_file_name_bytes);
+}
+
+TEST(file_name_for, a_name_at_the_limit_is_kept_as_it_is) {
+    std::string name(vow::http::max_file_name_bytes, 'k');
+    EXPECT_EQ(vow::http::file_name_for("http://h/" + name), name);
+}
+
+TEST(file_name_for, shortening_never_cuts_a_utf8_character) {
+    std::string e_acute = "\xc3\xa9";
+    std::string name;
+    while (name.size() < 400) name += e_acute;
+    auto shortened = vow::http::file_name_for("http://h/" + name);  // not a valid URL: taken as it is
+    auto tilde = shortened.find('~');
+    ASSERT_NE(tilde, std::string::npos);
+    EXPECT_EQ(tilde % 2, 0u) << "the kept start is whole two-byte characters";
+}
+
+TEST_F(download_files_test, a_url_with_a_name_over_255_bytes_downloads_under_its_shortened_name) {
+    auto target = "/bytes/3000/" + std::string(300, 'z');
+    auto name = vow::http::file_name_for(url(target));
+    get_within(download(target, name));
+    EXPECT_EQ(read_file(out(name)), loopback_server::body(3000));
+}
+
+}  // namespace
