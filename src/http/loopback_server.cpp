@@ -518,6 +518,27 @@ void session<Stream>::handle_request() {
         end_header();
         return write_response(then_do::next_request);
     }
+    if (auto count_text = rest_after("/informational/")) {
+        // K interim responses, then 200 with /bytes/N's first N bytes.
+        auto count = parse_uint(*count_text);
+        auto code = query.number("code").value_or(103);
+        if (!count || code < 100 || code > 199) return small_response(400, "bad interim response\n");
+        const auto length = std::min<std::uint64_t>(query.number("body").value_or(16), max_slice);
+        std::string interim;
+        for (std::uint64_t i = 0; i < std::min<std::uint64_t>(*count, 1000); ++i) {
+            interim += "HTTP/1.1 " + std::to_string(code) + " " +
+                       (code == 103 ? std::string("Early Hints") : reason_of(static_cast<unsigned>(code))) + "\r\n";
+            if (code == 103) interim += "Link: </style.css>; rel=preload; as=style\r\n";
+            interim += "\r\n";
+        }
+        begin(200);
+        field("Content-Type", "application/octet-stream");
+        field("Content-Length", std::to_string(length));
+        end_header();
+        response_ = interim + response_;
+        if (!head_) response_.append(pattern().data(), static_cast<std::size_t>(length));
+        return write_response(then_do::next_request);
+    }
     if (path == "/hang") return wait_for_close();
     if (path == "/echo-headers") return small_response(200, raw_header_);
     small_response(404, "not found\n");

@@ -7,6 +7,7 @@
 
 #include "client_impl.hpp"
 #include "connection.hpp"
+#include "response_limits.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
 
@@ -14,7 +15,6 @@ namespace vow::http::detail {
 
 namespace {
 
-constexpr std::uint32_t header_limit = 64 * 1024;     // larger header blocks are a protocol error
 constexpr std::uint64_t drain_limit = 64 * 1024;      // redirect bodies up to this keep the connection
 
 bool is_redirect(unsigned status) {
@@ -50,6 +50,15 @@ response_head head_of(const bhttp::response_parser<bhttp::buffer_body>& parser) 
     for (const auto& f : msg) h.headers.add(std::string(f.name_string()), std::string(f.value()));
     if (auto n = parser.content_length()) h.content_length = *n;
     return h;
+}
+
+using response_parser = bhttp::response_parser<bhttp::buffer_body>;
+
+void prepare_parser(std::optional<response_parser>& parser, bool head_request) {
+    parser.emplace();
+    parser->header_limit(header_limit);
+    parser->body_limit(boost::none);
+    if (head_request) parser->skip(true);
 }
 
 // Runs `write` or `read` on whichever stream the connection has.
@@ -304,10 +313,7 @@ awaitable<void> request_op::run() {
                 });
                 (void)written;
 
-                parser.emplace();
-                parser->header_limit(header_limit);
-                parser->body_limit(boost::none);
-                if (method == "HEAD") parser->skip(true);
+                prepare_parser(parser, method == "HEAD");
                 beast::error_code rec;
                 if (!wec) {
                     conn->lowest().expires_after(options_.idle_timeout);
@@ -328,6 +334,7 @@ awaitable<void> request_op::run() {
                 pooled = false;  // once, on a fresh connection
             }
             ++conn->requests;
+            co_await skip_informational(*conn, parser, method == "HEAD", url);
 
             auto head = head_of(*parser);
             if (is_redirect(head.status) && head.headers.contains("Location")) {
@@ -388,6 +395,26 @@ awaitable<void> request_op::run() {
     } catch (...) {
         consumer_->on_abandon();
         throw;
+    }
+}
+
+// 100 Continue, 103 Early Hints and the like carry no body: each is dropped
+// and the next head read, up to informational_limit of them. A 101 switches
+// protocols, which this client never asks for.
+awaitable<void> request_op::skip_informational(connection& c, std::optional<response_parser>& parser,
+                                               bool head_request, const target_url& url) {
+    int skipped = 0;
+    while (parser->get().result_int() / 100 == 1) {
+        if (parser->get().result_int() == 101)
+            throw protocol_error("101 Switching Protocols from " + url.text + ", which no upgrade was asked of");
+        check_informational_count(++skipped, url.text);
+        prepare_parser(parser, head_request);
+        c.lowest().expires_after(options_.idle_timeout);
+        auto [ec, n] = co_await on_stream(c, [&](auto& s) {
+            return bhttp::async_read_header(s, c.buffer, *parser, nothrow);
+        });
+        (void)n;
+        if (ec) fail(ec, "reading the response of", url);
     }
 }
 

@@ -146,6 +146,9 @@ private:
 
     awaitable<void> acquire_slot(const std::string& origin);
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
+    // Drops interim (1xx) heads until the final one is in `parser`.
+    awaitable<void> skip_informational(connection& c, std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser,
+                                       bool head_request, const target_url& url);
     awaitable<void> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
                               const target_url& url, bool& reusable);
     // Body reads: one timer per request watches for an idle connection, instead

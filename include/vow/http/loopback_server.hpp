@@ -31,6 +31,10 @@
 //   /to-http?to=T         (over HTTPS) redirects to http://127.0.0.1:<http_port>T
 //   /garbage              a garbage status line, then close
 //   /big-headers          a response whose header block is 1 MiB
+//   /informational/K?code=C&body=N
+//                         K interim responses with status C (default 103, with
+//                         a Link field), then 200 with the first N bytes of
+//                         /bytes/N's body (N defaults to 16)
 //   /hang                 reads the request and never answers
 //   /echo-headers         200 with the request's header block as the body
 // On any route:
