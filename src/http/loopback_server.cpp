@@ -231,8 +231,18 @@ struct body_plan {
     bool chunked = false;
 };
 
+// What /chunked-framing sends after its head: one data chunk, then the last
+// chunk's line with `ext_left` bytes of extension, then `trailer_left` bytes
+// of trailer fields; written in pieces, so any size costs no memory.
+struct framing_plan {
+    std::uint64_t body = 0;
+    std::uint64_t ext_left = 0;
+    std::uint64_t trailer_left = 0;
+    int stage = 0;  // 0: data chunk, 1: extension, 2: trailers, 3: done
+};
+
 // What happens once the response header (or small response) is written.
-enum class then_do { next_request, send_body, close_gracefully, wait_for_close };
+enum class then_do { next_request, send_body, send_framing, close_gracefully, wait_for_close };
 
 // One connection. All handlers run on the socket's strand; the session lives
 // as long as one of its handlers is pending.
@@ -348,6 +358,7 @@ private:
                               switch (next) {
                                   case then_do::next_request: return self->after_response();
                                   case then_do::send_body: return self->send_body();
+                                  case then_do::send_framing: return self->send_framing();
                                   case then_do::close_gracefully: return self->close_gracefully();
                                   case then_do::wait_for_close: return self->wait_for_close();
                               }
@@ -397,6 +408,51 @@ private:
             case fault_kind::reset: return reset();
             case fault_kind::truncate: return close_gracefully();
         }
+    }
+
+    // --- /chunked-framing ------------------------------------------------------
+
+    void send_framing() {
+        constexpr std::uint64_t piece = 64 * 1024;
+        auto& f = framing_;
+        response_.clear();
+        switch (f.stage) {
+            case 0:
+                if (f.body > 0) {
+                    response_ = to_hex(static_cast<std::size_t>(f.body)) + "\r\n";
+                    response_.append(pattern().data(), static_cast<std::size_t>(f.body));
+                    response_ += "\r\n";
+                }
+                response_ += f.ext_left > 0 ? "0;x=" : "0";
+                f.stage = 1;
+                break;
+            case 1:
+                if (f.ext_left > 0) {
+                    auto n = std::min(f.ext_left, piece);
+                    response_.assign(static_cast<std::size_t>(n), 'e');
+                    f.ext_left -= n;
+                    break;
+                }
+                response_ = "\r\n";
+                f.stage = 2;
+                break;
+            case 2:
+                // Fields of up to 1 KiB ("X-Pad: ppp...\r\n"), never shorter than 10 bytes.
+                while (f.trailer_left > 0 && response_.size() < piece) {
+                    auto line = std::max<std::uint64_t>(std::min<std::uint64_t>(f.trailer_left, 1024), 10);
+                    response_ += "X-Pad: ";
+                    response_.append(static_cast<std::size_t>(line - 9), 'p');
+                    response_ += "\r\n";
+                    f.trailer_left -= std::min(line, f.trailer_left);
+                }
+                if (response_.empty()) {
+                    response_ = "\r\n";
+                    f.stage = 3;
+                    return write_response(then_do::next_request);
+                }
+                break;
+        }
+        write_response(then_do::send_framing);
     }
 
     // --- endings --------------------------------------------------------------
@@ -452,6 +508,7 @@ private:
     std::string response_;      // the header (or whole small response) being written
     std::string chunk_prefix_;  // the size line of the chunk being written
     body_plan plan_;
+    framing_plan framing_;
     std::uint64_t sent_ = 0;
     asio::steady_timer timer_;
     std::array<char, 4096> drain_{};
@@ -538,6 +595,30 @@ void session<Stream>::handle_request() {
         response_ = interim + response_;
         if (!head_) response_.append(pattern().data(), static_cast<std::size_t>(length));
         return write_response(then_do::next_request);
+    }
+    if (path == "/chunked-framing") {
+        framing_ = framing_plan{};
+        framing_.body = std::min<std::uint64_t>(query.number("body").value_or(16), max_slice);
+        framing_.ext_left = query.number("ext").value_or(0);
+        framing_.trailer_left = query.number("trailer").value_or(0);
+        begin(200);
+        field("Content-Type", "application/octet-stream");
+        field("Transfer-Encoding", "chunked");
+        end_header();
+        if (head_) return write_response(then_do::next_request);
+        return write_response(then_do::send_framing);
+    }
+    if (path == "/long-reason") {
+        auto length = std::min<std::uint64_t>(query.number("length").value_or(2000), 60 * 1024);
+        response_ = "HTTP/1.1 200 " + std::string(static_cast<std::size_t>(length), 'r') +
+                    "\r\nServer: vow-loopback\r\nContent-Length: 0\r\n";
+        if (!keep_alive_) response_ += "Connection: close\r\n";
+        response_ += "\r\n";
+        return write_response(then_do::next_request);
+    }
+    if (path == "/long-location") {
+        auto length = std::min<std::uint64_t>(query.number("length").value_or(10000), 60 * 1024);
+        return redirect(302, "/bytes/16?pad=" + std::string(static_cast<std::size_t>(length), 'a'));
     }
     if (path == "/hang") return wait_for_close();
     if (path == "/echo-headers") return small_response(200, raw_header_);

@@ -337,7 +337,9 @@ awaitable<void> request_op::run() {
             co_await skip_informational(*conn, parser, method == "HEAD", url);
 
             auto head = head_of(*parser);
+            check_reason_phrase(head.reason, url.text);
             if (is_redirect(head.status) && head.headers.contains("Location")) {
+                check_location(*head.headers.find("Location"), url.text);
                 // Keep the connection when the body is small enough to skip.
                 bool reusable = parser->keep_alive() && head.content_length && *head.content_length <= drain_limit;
                 if (reusable && !parser->is_done()) {
@@ -491,7 +493,15 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         co_return;
     }
 
-    // Chunked or read-until-close bodies go through the parser.
+    // Chunked or read-until-close bodies go through the parser. It needs a
+    // chunk-size line, or the last chunk with its trailers, whole in the read
+    // buffer: capping the buffer bounds what hostile framing can make us hold.
+    struct framing_cap {
+        beast::flat_buffer& buffer;
+        std::size_t before = buffer.max_size();
+        ~framing_cap() { buffer.max_size(before); }
+    } cap{c.buffer};
+    c.buffer.max_size(std::max(chunk_framing_limit, c.buffer.size()));
     while (!parser.is_done()) {
         check_stopped(url);
         auto buf = consumer_->next_buffer();
@@ -509,6 +519,11 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         }
         if (ec == bhttp::error::need_buffer) continue;
         if (ec == ssl::error::stream_truncated && parser.is_done()) break;
+        if (ec == bhttp::error::buffer_overflow) {
+            const auto held = c.buffer.data();
+            throw protocol_error(chunk_framing_overflow(
+                std::string_view(static_cast<const char*>(held.data()), held.size()), url.text));
+        }
         if (ec) fail(ec, "reading the body of", url);
     }
     co_await consumer_->drain(*this);

@@ -49,6 +49,25 @@ E failure_of(vow::future<T> f) {
     throw std::runtime_error("no failure");
 }
 
+// The process's peak resident set (VmHWM), in KiB; 0 when unknown.
+long peak_rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return 0;
+}
+
+// Lowers the peak to the current resident set (Linux: clear_refs 5), so a
+// test measures its own peak, not an earlier test's.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 bool mentions(const std::exception& e, const std::string& text) {
     return std::string(e.what()).find(text) != std::string::npos;
 }
@@ -110,6 +129,58 @@ TEST_P(hostile_response_test, more_interim_responses_than_the_limit_are_a_protoc
 TEST_P(hostile_response_test, switching_protocols_unasked_is_a_protocol_error) {
     auto e = failure_of<vow::http::protocol_error>(client_.get(url("/informational/1?code=101")));
     EXPECT_TRUE(mentions(e, "101")) << e.what();
+}
+
+// --- chunked framing, reason phrase, Location -----------------------------------
+
+TEST_P(hostile_response_test, extensions_and_trailers_under_the_limits_are_read) {
+    auto f = client_.get(url("/chunked-framing?body=1000&ext=1000&trailer=8000"));
+    EXPECT_EQ(get_within(f).body, loopback_server::body(1000));
+}
+
+// A 200 MiB trailer section: a typed error after at most chunk_framing_limit
+// bytes of it, with the body bytes already written and no memory growth.
+TEST_P(hostile_response_test, a_huge_trailer_section_fails_fast_in_bounded_memory) {
+    auto path = dir_ / "trailer.bin";
+    reset_peak_rss();
+    const long before = peak_rss_kib();
+    auto e = failure_of<vow::http::protocol_error>(
+        client_.download(url("/chunked-framing?body=100000&trailer=" + std::to_string(200 << 20)), path));
+    const long grew_kib = peak_rss_kib() - before;
+    EXPECT_TRUE(mentions(e, "trailer section")) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_EQ(read_file(dir_ / "trailer.bin.part"), loopback_server::body(100000));
+    if (before > 0) {
+        EXPECT_LT(grew_kib, 32 * 1024) << "peak RSS grew by " << grew_kib << " KiB";
+    }
+}
+
+TEST_P(hostile_response_test, huge_chunk_extensions_fail_fast_in_bounded_memory) {
+    auto path = dir_ / "ext.bin";
+    reset_peak_rss();
+    const long before = peak_rss_kib();
+    auto e = failure_of<vow::http::protocol_error>(
+        client_.download(url("/chunked-framing?body=5000&ext=" + std::to_string(200 << 20)), path));
+    const long grew_kib = peak_rss_kib() - before;
+    EXPECT_TRUE(mentions(e, "chunk-size line with its extensions")) << e.what();
+    EXPECT_EQ(read_file(dir_ / "ext.bin.part"), loopback_server::body(5000));
+    if (before > 0) {
+        EXPECT_LT(grew_kib, 32 * 1024) << "peak RSS grew by " << grew_kib << " KiB";
+    }
+}
+
+TEST_P(hostile_response_test, a_reason_phrase_over_the_limit_is_a_protocol_error) {
+    auto ok = client_.get(url("/long-reason?length=1024"));
+    EXPECT_EQ(get_within(ok).reason.size(), 1024u);
+    auto e = failure_of<vow::http::protocol_error>(client_.get(url("/long-reason?length=1025")));
+    EXPECT_TRUE(mentions(e, "reason phrase")) << e.what();
+}
+
+TEST_P(hostile_response_test, a_redirect_location_over_the_limit_is_a_protocol_error) {
+    auto ok = client_.get(url("/long-location?length=8000"));
+    EXPECT_EQ(get_within(ok).body, loopback_server::body(16));
+    auto e = failure_of<vow::http::protocol_error>(client_.get(url("/long-location?length=8200")));
+    EXPECT_TRUE(mentions(e, "Location")) << e.what();
 }
 
 }  // namespace

@@ -35,6 +35,12 @@
 //                         K interim responses with status C (default 103, with
 //                         a Link field), then 200 with the first N bytes of
 //                         /bytes/N's body (N defaults to 16)
+//   /chunked-framing?body=N&ext=S&trailer=T
+//                         chunked: one chunk of /bytes/N's first N bytes, then
+//                         the last chunk with S bytes of chunk extension and
+//                         T bytes of trailer fields (any size: sent in pieces)
+//   /long-reason?length=L 200 whose reason phrase is L bytes (default 2000)
+//   /long-location?length=L  302 to /bytes/16?pad=<L bytes> (default 10000)
 //   /hang                 reads the request and never answers
 //   /echo-headers         200 with the request's header block as the body
 // On any route:
