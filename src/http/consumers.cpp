@@ -1,43 +1,12 @@
 #include "consumers.hpp"
 
-#include <charconv>
-
 #include "client_impl.hpp"
+#include "content_range.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
 
 namespace {
-
-// "bytes a-b/t" or "bytes */t"; returns {first, total}; first is unset for "*".
-struct content_range {
-    std::optional<std::uint64_t> first;
-    std::optional<std::uint64_t> total;
-};
-
-std::optional<std::uint64_t> number(std::string_view s) {
-    std::uint64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-    return v;
-}
-
-std::optional<content_range> parse_content_range(std::string_view v) {
-    if (v.substr(0, 6) != "bytes ") return std::nullopt;
-    v.remove_prefix(6);
-    auto slash = v.find('/');
-    if (slash == std::string_view::npos) return std::nullopt;
-    content_range r;
-    auto range = v.substr(0, slash), total = v.substr(slash + 1);
-    if (total != "*") r.total = number(total);
-    if (range != "*") {
-        auto dash = range.find('-');
-        if (dash == std::string_view::npos) return std::nullopt;
-        r.first = number(range.substr(0, dash));
-        if (!r.first) return std::nullopt;
-    }
-    return r;
-}
 
 // A validator If-Range may carry: a strong ETag, else Last-Modified.
 std::optional<std::string> validator_of(const header_map& h) {
@@ -94,12 +63,11 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
     const bool hash = expected_sha256_.has_value();
     have_ = 0;
     already_complete_ = false;
+    expected_size_.reset();
     if (head.status == 206 && asked_from_ > 0) {
-        auto range = head.headers.find("Content-Range");
-        auto parsed = range ? parse_content_range(*range) : std::nullopt;
-        if (!parsed || parsed->first != asked_from_)
-            throw protocol_error("206 from " + url.text + " with Content-Range '" + range.value_or("") +
-                                 "' does not continue at byte " + std::to_string(asked_from_));
+        // The total known before would come from the .part's records; none is kept yet.
+        expected_size_ = check_partial_response(head.headers.find("Content-Range"), asked_from_,
+                                                head.content_length, std::nullopt, url.text);
         have_ = asked_from_;
         auto validator = validator_of(head.headers);
         if (!validator) validator = file_.stored_validator();
@@ -111,6 +79,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         if (parsed && parsed->total == asked_from_) {
             // The .part already holds the whole file.
             have_ = asked_from_;
+            expected_size_ = asked_from_;
             already_complete_ = true;
             file_.open(true, file_.stored_validator(), hash);
             require_unchanged_part();
@@ -120,6 +89,8 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         }
     } else {
         require_success(head, url);
+        if (head.status == 206)
+            throw protocol_error("206 from " + url.text + " to a download that asked for no range");
         file_.open(false, validator_of(head.headers), hash, head.content_length);
     }
     result_.status = head.status;
@@ -152,6 +123,13 @@ void file_consumer::on_end(const target_url& url) {
         }
         result_.sha256 = actual;
     }
+    // After a 206 or 416, a backstop for bodies without a Content-Length
+    // (chunked, to close): a file of another size than the total the server
+    // gave is never renamed.
+    if (expected_size_ && file_.size() != *expected_size_)
+        throw protocol_error("the body of " + url.text + " made a file of " + std::to_string(file_.size()) +
+                             " bytes, not the " + std::to_string(*expected_size_) + " the server gave; " +
+                             file_.part_path().string() + " is not renamed");
     result_.size = file_.size();
     file_.commit();
     result_.path = file_.final_path();

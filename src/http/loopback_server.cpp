@@ -608,6 +608,28 @@ void session<Stream>::handle_request() {
         if (head_) return write_response(then_do::next_request);
         return write_response(then_do::send_framing);
     }
+    if (path == "/partial") {
+        // 206 whatever was asked: Content-Range as given, K bytes of the
+        // pattern from `first` (default: the whole range).
+        const auto first = query.number("first").value_or(0);
+        const auto last = query.number("last").value_or(first + 15);
+        if (last < first) return small_response(400, "bad range\n");
+        const auto send = std::min<std::uint64_t>(query.number("send").value_or(last - first + 1), max_slice);
+        auto total = query.text("total").value_or(std::to_string(last + 1));
+        plan_ = body_plan{};
+        sent_ = 0;
+        plan_.first = first;
+        plan_.to_send = head_ ? 0 : send;
+        plan_.chunked = query.text("chunked").value_or("") == "1";
+        begin(206);
+        field("Content-Type", "application/octet-stream");
+        field("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + total);
+        if (plan_.chunked) field("Transfer-Encoding", "chunked");
+        else field("Content-Length", std::to_string(send));
+        end_header();
+        if (head_) return write_response(then_do::next_request);
+        return write_response(then_do::send_body);
+    }
     if (path == "/long-reason") {
         auto length = std::min<std::uint64_t>(query.number("length").value_or(2000), 60 * 1024);
         response_ = "HTTP/1.1 200 " + std::string(static_cast<std::size_t>(length), 'r') +

@@ -286,6 +286,7 @@ awaitable<void> request_op::run() {
             std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin(), promised);
             bool pooled = conn != nullptr;
             std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+            bool asked_range = false;  // whether the request sent went out with a Range
             for (;;) {
                 if (!conn) conn = co_await connect(url);
                 active_ = conn.get();
@@ -302,6 +303,7 @@ awaitable<void> request_op::run() {
                     req.set(name, value);
                 }
                 consumer_->add_request_headers(req.base());
+                asked_range = req.find(bhttp::field::range) != req.end();
                 if (!body.empty() || method == "POST" || method == "PUT") {
                     req.body() = body;
                     req.prepare_payload();
@@ -338,6 +340,8 @@ awaitable<void> request_op::run() {
 
             auto head = head_of(*parser);
             check_reason_phrase(head.reason, url.text);
+            if (head.status == 206 && !asked_range)
+                throw protocol_error("206 Partial Content from " + url.text + " to a request that asked for no range");
             if (is_redirect(head.status) && head.headers.contains("Location")) {
                 check_location(*head.headers.find("Location"), url.text);
                 // Keep the connection when the body is small enough to skip.

@@ -183,4 +183,61 @@ TEST_P(hostile_response_test, a_redirect_location_over_the_limit_is_a_protocol_e
     EXPECT_TRUE(mentions(e, "Location")) << e.what();
 }
 
+// --- 206 and Content-Range ---------------------------------------------------
+
+TEST_P(hostile_response_test, a_206_to_a_request_without_range_is_a_protocol_error) {
+    auto path = dir_ / "unasked.bin";
+    auto e = failure_of<vow::http::protocol_error>(
+        client_.download(url("/partial?first=30000&last=30999&total=100000"), path));
+    EXPECT_TRUE(mentions(e, "asked for no range")) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+    failure_of<vow::http::protocol_error>(client_.get(url("/partial?first=0&last=99&total=100")));
+}
+
+TEST_P(hostile_response_test, a_206_that_stops_short_of_the_total_is_never_committed) {
+    auto path = dir_ / "short206.bin";
+    std::ofstream(dir_ / "short206.bin.part", std::ios::binary) << loopback_server::body(30000);
+    auto e = failure_of<vow::http::protocol_error>(
+        client_.download(url("/partial?first=30000&last=30999&total=100000"), path));
+    EXPECT_TRUE(mentions(e, "ends before the last byte")) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_P(hostile_response_test, a_206_that_starts_elsewhere_is_a_protocol_error) {
+    auto path = dir_ / "elsewhere.bin";
+    std::ofstream(dir_ / "elsewhere.bin.part", std::ios::binary) << loopback_server::body(1000);
+    auto e = failure_of<vow::http::protocol_error>(
+        client_.download(url("/partial?first=2000&last=9999&total=10000"), path));
+    EXPECT_TRUE(mentions(e, "does not continue at byte 1000")) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_P(hostile_response_test, a_chunked_206_shorter_than_its_range_is_never_committed) {
+    auto path = dir_ / "chunked206.bin";
+    std::ofstream(dir_ / "chunked206.bin.part", std::ios::binary) << loopback_server::body(1000);
+    auto e = failure_of<vow::http::protocol_error>(
+        client_.download(url("/partial?first=1000&last=9999&total=10000&send=5000&chunked=1"), path));
+    EXPECT_TRUE(mentions(e, "not the 10000")) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_P(hostile_response_test, a_206_that_completes_the_file_is_committed) {
+    auto path = dir_ / "good206.bin";
+    std::ofstream(dir_ / "good206.bin.part", std::ios::binary) << loopback_server::body(1000);
+    auto f = client_.download(url("/partial?first=1000&last=9999&total=10000&chunked=1"), path);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.resumed_from, 1000u);
+    EXPECT_EQ(read_file(path), loopback_server::body(10000));
+}
+
+TEST_P(hostile_response_test, a_range_asked_through_the_headers_may_get_a_206) {
+    vow::http::request_options o;
+    o.headers.emplace_back("Range", "bytes=10-19");
+    auto f = client_.get(url("/bytes/100"), o);
+    auto r = get_within(f);
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.body, loopback_server::body(20).substr(10));
+}
+
 }  // namespace

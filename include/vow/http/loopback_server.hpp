@@ -39,6 +39,11 @@
 //                         chunked: one chunk of /bytes/N's first N bytes, then
 //                         the last chunk with S bytes of chunk extension and
 //                         T bytes of trailer fields (any size: sent in pieces)
+//   /partial?first=A&last=B&total=T&send=K&chunked=1
+//                         206 whatever the request asked, with Content-Range:
+//                         bytes A-B/T (T may be *; default B+1) and K body
+//                         bytes from offset A (default B-A+1); Content-Length
+//                         K, or chunked
 //   /long-reason?length=L 200 whose reason phrase is L bytes (default 2000)
 //   /long-location?length=L  302 to /bytes/16?pad=<L bytes> (default 10000)
 //   /hang                 reads the request and never answers
