@@ -377,6 +377,9 @@ awaitable<void> request_op::run() {
                 continue;
             }
 
+            const bool has_body = method != "HEAD" && !parser->is_done() && head.status / 100 == 2;
+            // Before on_head, so a fresh download over the cap creates no file.
+            if (has_body && head.content_length) check_download_size(*head.content_length, true, url);
             if (consumer_->on_head(head, url) == body_consumer::verdict::restart) {
                 if (++restarts > 1) throw protocol_error("server keeps refusing the range asked of " + url.text);
                 conn->close();
@@ -386,6 +389,7 @@ awaitable<void> request_op::run() {
             body_total_ = head.content_length;
             if (body_total_) *body_total_ += consumer_->already_have();
             body_received_ = consumer_->already_have();
+            if (has_body && body_total_) check_download_size(*body_total_, true, url);
 
             bool reusable = false;
             co_await read_body(*conn, *parser, url, reusable);
@@ -518,6 +522,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         (void)n;
         std::size_t got = buf.size() - parser.get().body().size;
         if (got > 0) {
+            check_download_size(body_received_ + got, false, url);
             note_body_bytes(got);
             co_await consumer_->on_data(*this, buf.data(), got);
         }
@@ -532,6 +537,13 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     }
     co_await consumer_->drain(*this);
     reusable = parser.keep_alive() && !idle_expired_;
+}
+
+void request_op::check_download_size(std::uint64_t total, bool announced, const target_url& url) const {
+    const auto& cap = options_.max_download_size;
+    if (!cap || total <= *cap) return;
+    throw body_limit_error("body of " + url.text + (announced ? " is " + std::to_string(total) + " bytes" : " grew past") +
+                           ", more than max_download_size (" + std::to_string(*cap) + " bytes)");
 }
 
 void request_op::start_idle_watch(connection& c) {

@@ -170,6 +170,9 @@ private:
     static constexpr std::uint64_t tls_record_slack = 20 * 1024;  // > one TLS record with its overhead
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
+    // Throws body_limit_error when `total` body bytes (a resumed part
+    // included) would exceed options_.max_download_size.
+    void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
     void abort();  // on the worker's thread
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);

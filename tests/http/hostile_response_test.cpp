@@ -240,4 +240,38 @@ TEST_P(hostile_response_test, a_range_asked_through_the_headers_may_get_a_206) {
     EXPECT_EQ(r.body, loopback_server::body(20).substr(10));
 }
 
+// --- max_download_size ---------------------------------------------------------
+
+TEST_P(hostile_response_test, a_chunked_body_past_max_download_size_fails_with_body_limit_error) {
+    vow::http::request_options o;
+    o.max_download_size = 100000;
+    std::uint64_t seen = 0;
+    auto e = failure_of<vow::http::body_limit_error>(
+        client_.stream(url("/bytes/300000?chunked=1"), [&](std::span<const char> bytes) { seen += bytes.size(); }, o));
+    EXPECT_TRUE(mentions(e, "max_download_size (100000 bytes)")) << e.what();
+    EXPECT_LE(seen, 100000u);
+    auto at_cap = client_.download(url("/bytes/100000?chunked=1"), dir_ / "at_cap.bin", o);
+    EXPECT_EQ(get_within(at_cap).size, 100000u);
+}
+
+TEST_P(hostile_response_test, an_announced_length_past_max_download_size_fails_before_any_file) {
+    vow::http::request_options o;
+    o.max_download_size = 100000;
+    auto path = dir_ / "big.bin";
+    auto e = failure_of<vow::http::body_limit_error>(client_.download(url("/bytes/100001"), path, o));
+    EXPECT_TRUE(mentions(e, "100001 bytes")) << e.what();
+    EXPECT_FALSE(fs::exists(dir_ / "big.bin.part"));
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_P(hostile_response_test, max_download_size_counts_the_resumed_part) {
+    vow::http::request_options o;
+    o.max_download_size = 100000;
+    auto path = dir_ / "resumed.bin";
+    std::ofstream(dir_ / "resumed.bin.part", std::ios::binary) << loopback_server::body(60000);
+    auto e = failure_of<vow::http::body_limit_error>(client_.download(url("/bytes/100001"), path, o));
+    EXPECT_TRUE(mentions(e, "100001 bytes")) << e.what();
+    EXPECT_EQ(fs::file_size(dir_ / "resumed.bin.part"), 60000u);
+}
+
 }  // namespace

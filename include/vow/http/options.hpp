@@ -37,6 +37,10 @@ struct request_options {
 
     // get(): a body larger than this fails with body_limit_error.
     std::uint64_t max_body_size = 64ull << 20;
+    // Every call: a file larger than this (a resumed part included) fails with
+    // body_limit_error: at once when the response announces its length, else
+    // (chunked, or read to close) as soon as the body grows past it. Unset: no cap.
+    std::optional<std::uint64_t> max_download_size;
 
     // Called on the client's executor a few times a second, and once at the end.
     std::function<void(const progress&)> on_progress;
