@@ -232,6 +232,15 @@ TEST_F(vow_get, some_failures_exit_1_and_each_is_reported_with_its_typed_reason)
     EXPECT_TRUE(fs::exists(dir_ / "100000.part")) << "a failed download keeps its .part";
 }
 
+TEST_F(vow_get, max_filesize_fails_a_body_that_grows_past_it) {
+    process_result r = vow_test::run(
+        command({"--retries", "0", "--max-filesize", "1k", url("/bytes/300000?chunked=1"), url("/bytes/1024")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("1024", 1024);
+    EXPECT_NE(r.err.find("max_download_size (1024 bytes)"), std::string::npos) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / "300000"));
+}
+
 TEST_F(vow_get, a_refused_connection_is_reported_as_a_connect_error) {
     std::string dead = "http://127.0.0.1:" + std::to_string(closed_port()) + "/file.bin";
     process_result r = vow_test::run(command({"--json", "--retries", "0", dead}));

@@ -70,6 +70,9 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_option("--idle-timeout", cfg.idle_timeout_s,
                    "seconds without a byte before giving up (default 30)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--max-filesize", cfg.max_filesize,
+                   "fail a file larger than SIZE bytes (suffixes k, M, G: powers of 1024)")
+        ->transform(CLI::AsSizeValue(false));
     app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");

@@ -74,6 +74,7 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.total_timeout_s) o.total_timeout = seconds_to_duration(*cfg.total_timeout_s);
     if (cfg.connect_timeout_s) o.connect_timeout = seconds_to_duration(*cfg.connect_timeout_s);
     if (cfg.idle_timeout_s) o.idle_timeout = seconds_to_duration(*cfg.idle_timeout_s);
+    o.max_download_size = cfg.max_filesize;
     o.resume = cfg.resume;
     o.sha256 = cfg.sha256;
     o.retry = vow::http::retry_policy(cfg.retries + 1);
