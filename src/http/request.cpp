@@ -90,6 +90,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       wake_timer_(worker.ctx),
       idle_promised_(idle_promised),
       idle_timer_(worker.ctx),
+      speed_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
@@ -110,6 +111,7 @@ void request_op::abort() {
     total_timer_.cancel();
     wake_timer_.cancel();
     idle_timer_.cancel();
+    speed_timer_.cancel();
     catch_up_timer_.cancel();
 }
 
@@ -154,6 +156,10 @@ void request_op::check_stopped(const target_url& url) {
 void request_op::fail(beast::error_code ec, const char* phase, const target_url& url) {
     check_stopped(url);
     std::string where = std::string(phase) + " " + url.text;
+    if (speed_expired_)
+        throw timeout_error("low speed: the body of " + url.text + " came at " + std::to_string(speed_seen_) +
+                            " bytes/s over " + seconds_text(options_.low_speed_time) + ", under the " +
+                            std::to_string(options_.low_speed_limit) + " bytes/s of low_speed_limit");
     if (connect_expired_ || (ec == beast::error::timeout && std::string_view(phase) == "connecting to"))
         throw timeout_error("connect timeout: no connection to " + url.origin() + " within " +
                             seconds_text(options_.connect_timeout));
@@ -439,11 +445,13 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     if (auto n = parser.content_length(); n && !parser.chunked()) body_length = *n;
     consumer_->fit_buffers(body_length);
     start_idle_watch(c);
+    start_speed_watch();
     struct stop_watch {
         request_op* op;
         connection& c;
         ~stop_watch() {
             op->stop_idle_watch();
+            op->stop_speed_watch();
             op->batching_ = false;
             op->set_low_watermark(c, 1);  // the next response's head is read byte by byte
         }
@@ -587,6 +595,40 @@ void request_op::on_idle_watch(beast::error_code ec) {
     }
     const auto since = reading_body_ ? read_started_ : now;
     arm_idle_watch(batching_ ? since + batch_wait : since + options_.idle_timeout);
+}
+
+void request_op::start_speed_watch() {
+    speed_expired_ = false;
+    if (options_.low_speed_limit == 0 || options_.low_speed_time <= request_options::duration::zero()) return;
+    speed_watching_ = true;
+    arm_speed_watch();
+}
+
+void request_op::arm_speed_watch() {
+    speed_window_bytes_ = body_received_;
+    speed_timer_.expires_after(options_.low_speed_time);
+    speed_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+        auto op = self.lock();
+        if (ec || !op || !op->speed_watching_ || !op->active_) return;
+        const double secs = std::chrono::duration<double>(op->options_.low_speed_time).count();
+        const auto came = op->body_received_ - op->speed_window_bytes_;
+        if (static_cast<double>(came) < static_cast<double>(op->options_.low_speed_limit) * secs) {
+            op->speed_seen_ = secs > 0 ? static_cast<std::uint64_t>(static_cast<double>(came) / secs) : came;
+            op->speed_expired_ = true;
+            op->active_->close();  // the read fails; fail() reports the low speed
+            return;
+        }
+        op->arm_speed_watch();
+    });
+}
+
+void request_op::stop_speed_watch() noexcept {
+    speed_watching_ = false;  // a handler already queued does nothing
+    try {
+        speed_timer_.cancel();
+    } catch (...) {
+        // A wait left armed only finds speed_watching_ cleared.
+    }
 }
 
 void request_op::start_batching() {

@@ -168,6 +168,11 @@ private:
     static constexpr std::size_t batch_bytes = 256 * 1024;
     static constexpr std::chrono::milliseconds batch_wait{2};
     static constexpr std::uint64_t tls_record_slack = 20 * 1024;  // > one TLS record with its overhead
+    // The minimum-speed guard: every low_speed_time while the body is read,
+    // compares the bytes that came in that window with low_speed_limit.
+    void start_speed_watch();
+    void arm_speed_watch();
+    void stop_speed_watch() noexcept;
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
     // Throws body_limit_error when `total` body bytes (a resumed part
@@ -198,6 +203,11 @@ private:
     bool idle_expired_ = false;
     bool idle_watching_ = false;  // the idle timer's handler may act (cleared before the connection moves on)
     asio::steady_timer idle_timer_;
+    bool speed_expired_ = false;  // the minimum-speed guard closed the connection
+    bool speed_watching_ = false; // the speed timer's handler may act
+    asio::steady_timer speed_timer_;
+    std::uint64_t speed_window_bytes_ = 0;  // body_received_ when the window began
+    std::uint64_t speed_seen_ = 0;          // bytes per second in the window that tripped the guard
     std::chrono::steady_clock::time_point read_started_{};  // of the body read in flight
     bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
     bool batching_ = false;      // body reads are batched (see batch_bytes)

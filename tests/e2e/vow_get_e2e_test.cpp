@@ -241,6 +241,15 @@ TEST_F(vow_get, max_filesize_fails_a_body_that_grows_past_it) {
     EXPECT_FALSE(fs::exists(dir_ / "300000"));
 }
 
+TEST_F(vow_get, speed_limit_fails_a_body_that_trickles) {
+    process_result r = vow_test::run(command(
+        {"--retries", "0", "--speed-limit", "100", "--speed-time", "0.3", url("/bytes/1000?rate=1"), url("/bytes/10")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("10", 10);
+    EXPECT_NE(r.err.find("timeout (speed)"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("low speed"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, a_refused_connection_is_reported_as_a_connect_error) {
     std::string dead = "http://127.0.0.1:" + std::to_string(closed_port()) + "/file.bin";
     process_result r = vow_test::run(command({"--json", "--retries", "0", dead}));

@@ -274,4 +274,30 @@ TEST_P(hostile_response_test, max_download_size_counts_the_resumed_part) {
     EXPECT_EQ(fs::file_size(dir_ / "resumed.bin.part"), 60000u);
 }
 
+// --- the minimum-speed guard -----------------------------------------------------
+// Real time, bounded: the guard's window is 300 ms and the body trickles.
+
+TEST_P(hostile_response_test, a_body_trickling_at_one_byte_a_second_trips_the_speed_guard) {
+    vow::http::request_options o;
+    o.low_speed_limit = 100;
+    o.low_speed_time = 300ms;
+    const auto started = std::chrono::steady_clock::now();
+    auto e = failure_of<vow::timeout_error>(client_.download(url("/bytes/1000?rate=1"), dir_ / "slow.bin", o));
+    EXPECT_TRUE(mentions(e, "low speed")) << e.what();
+    EXPECT_TRUE(mentions(e, "under the 100 bytes/s of low_speed_limit")) << e.what();
+    // Within two windows (the idle timeout, 30 s, would never fire: a byte comes every second).
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    auto chunked = client_.get(url("/bytes/1000?rate=1&chunked=1"), o);
+    EXPECT_TRUE(mentions(failure_of<vow::timeout_error>(std::move(chunked)), "low speed"));
+}
+
+TEST_P(hostile_response_test, a_body_faster_than_the_speed_guard_completes) {
+    vow::http::request_options o;
+    o.low_speed_limit = 1000;
+    o.low_speed_time = 200ms;
+    // 100 KiB/s in 100 ms slices for about 0.6 s: several windows, each well over the limit.
+    auto f = client_.get(url("/bytes/60000?rate=100000"), o);
+    EXPECT_EQ(get_within(f).body, loopback_server::body(60000));
+}
+
 }  // namespace

@@ -32,6 +32,12 @@ struct request_options {
     duration idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
     duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
 
+    // The minimum-speed guard (curl's -Y / -y): the body fails with
+    // timeout_error when fewer than low_speed_limit bytes per second came over
+    // a window of low_speed_time. 0 (the default) turns it off.
+    std::uint64_t low_speed_limit = 0;
+    duration low_speed_time = std::chrono::seconds(30);
+
     int max_redirects = 10;
     bool allow_https_to_http = false;
 
