@@ -163,6 +163,16 @@ void request_op::fail(beast::error_code ec, const char* phase, const target_url&
     if (connect_expired_ || (ec == beast::error::timeout && std::string_view(phase) == "connecting to"))
         throw timeout_error("connect timeout: no connection to " + url.origin() + " within " +
                             seconds_text(options_.connect_timeout));
+    // The stream's own deadline (beast::error::timeout) covers a whole write
+    // or head read, however many bytes trickle meanwhile: it is named by its
+    // phase. Only the body's watch (idle_expired_) means "no byte for that long".
+    const std::string_view phase_name(phase);
+    if (!idle_expired_ && ec == beast::error::timeout && phase_name == "sending to")
+        throw timeout_error("send timeout: the request to " + url.text + " was not sent within " +
+                            seconds_text(options_.idle_timeout) + " (idle_timeout)");
+    if (!idle_expired_ && ec == beast::error::timeout && phase_name == "reading the response of")
+        throw timeout_error("response timeout: no complete response head from " + url.text + " within " +
+                            seconds_text(options_.idle_timeout) + " (idle_timeout)");
     if (idle_expired_ || ec == beast::error::timeout)
         throw timeout_error("idle timeout: no data from " + url.text + " for " + seconds_text(options_.idle_timeout));
     if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
@@ -536,6 +546,12 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         }
         if (ec == bhttp::error::need_buffer) continue;
         if (ec == ssl::error::stream_truncated && parser.is_done()) break;
+        if (!idle_expired_ && !speed_expired_ && !cancelled_ && !total_expired_ &&
+            (ec == bhttp::error::partial_message || ec == asio::error::eof || ec == ssl::error::stream_truncated))
+            throw transport_error(beast::error_code(bhttp::error::partial_message),
+                                  "body of " + url.text + " ended after " +
+                                      std::to_string(body_received_ - consumer_->already_have()) + " bytes" +
+                                      (parser.chunked() ? ", before its last chunk" : ""));
         if (ec == bhttp::error::buffer_overflow) {
             const auto held = c.buffer.data();
             throw protocol_error(chunk_framing_overflow(

@@ -300,4 +300,11 @@ TEST_P(hostile_response_test, a_body_faster_than_the_speed_guard_completes) {
     EXPECT_EQ(get_within(f).body, loopback_server::body(60000));
 }
 
+// --- messages ------------------------------------------------------------------
+
+TEST_P(hostile_response_test, a_chunked_body_cut_short_says_how_many_bytes_came) {
+    auto e = failure_of<vow::http::transport_error>(client_.get(url("/bytes/100000?chunked=1&short_after=5000")));
+    EXPECT_TRUE(mentions(e, "ended after 5000 bytes, before its last chunk")) << e.what();
+}
+
 }  // namespace
