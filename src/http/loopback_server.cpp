@@ -229,6 +229,7 @@ struct body_plan {
     std::uint64_t rate = 0;     // bytes per second; 0 is unlimited
     fault_kind fault = fault_kind::none;
     bool chunked = false;
+    bool to_close = false;  // no length: the body ends when the connection closes
 };
 
 // What /chunked-framing sends after its head: one data chunk, then the last
@@ -403,6 +404,7 @@ private:
                     response_ = "0\r\n\r\n";
                     return write_response(then_do::next_request);
                 }
+                if (plan_.to_close) return close_gracefully();
                 return after_response();
             case fault_kind::stall: return wait_for_close();
             case fault_kind::reset: return reset();
@@ -696,6 +698,8 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
     plan_.rate = query.number("rate").value_or(0);
     auto chunked_flag = query.text("chunked");
     plan_.chunked = chunked_flag && (*chunked_flag == "1" || *chunked_flag == "true");
+    plan_.to_close = !plan_.chunked && query.text("to_close").value_or("") == "1";
+    if (plan_.to_close) keep_alive_ = false;
 
     auto faults = query.number("faults");
     if (!head_ && (!faults || request_number <= *faults)) {
@@ -716,7 +720,7 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
         field("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" +
                                    std::to_string(size));
     if (plan_.chunked) field("Transfer-Encoding", "chunked");
-    else field("Content-Length", std::to_string(length));
+    else if (!plan_.to_close) field("Content-Length", std::to_string(length));
     end_header();
     if (head_) {
         plan_.chunked = false;  // no body at all, not even the last chunk

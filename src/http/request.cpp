@@ -175,6 +175,9 @@ void request_op::fail(beast::error_code ec, const char* phase, const target_url&
                             seconds_text(options_.idle_timeout) + " (idle_timeout)");
     if (idle_expired_ || ec == beast::error::timeout)
         throw timeout_error("idle timeout: no data from " + url.text + " for " + seconds_text(options_.idle_timeout));
+    if (ec == bhttp::error::header_limit)
+        throw protocol_error("the response head from " + url.text + " is larger than " +
+                             std::to_string(header_limit) + " bytes");
     if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
         ec != bhttp::error::partial_message)
         throw protocol_error("malformed response from " + url.text + ": " + ec.message());

@@ -254,6 +254,23 @@ TEST_P(hostile_response_test, a_chunked_body_past_max_download_size_fails_with_b
     EXPECT_EQ(get_within(at_cap).size, 100000u);
 }
 
+TEST_P(hostile_response_test, a_body_read_to_close_is_capped_by_max_download_size_too) {
+    auto whole = client_.get(url("/bytes/300000?to_close=1"));
+    EXPECT_EQ(get_within(whole).body, loopback_server::body(300000));
+    vow::http::request_options o;
+    o.max_download_size = 100000;
+    auto path = dir_ / "to_close.bin";
+    auto e = failure_of<vow::http::body_limit_error>(client_.download(url("/bytes/300000?to_close=1"), path, o));
+    EXPECT_TRUE(mentions(e, "grew past")) << e.what();
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_LE(fs::file_size(dir_ / "to_close.bin.part"), 100000u);
+}
+
+TEST_P(hostile_response_test, a_head_block_over_the_limit_names_it) {
+    auto e = failure_of<vow::http::protocol_error>(client_.get(url("/big-headers")));
+    EXPECT_TRUE(mentions(e, "larger than 65536 bytes")) << e.what();
+}
+
 TEST_P(hostile_response_test, an_announced_length_past_max_download_size_fails_before_any_file) {
     vow::http::request_options o;
     o.max_download_size = 100000;
