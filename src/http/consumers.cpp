@@ -26,7 +26,8 @@ body_consumer::verdict memory_consumer::on_head(const response_head& head, const
     require_success(head, url);
     if (head.content_length && *head.content_length > limit_)
         throw body_limit_error("body of " + url.text + " is " + std::to_string(*head.content_length) +
-                               " bytes, more than the limit of " + std::to_string(limit_));
+                               " bytes, more than max_body_size (" + std::to_string(limit_) + " bytes)");
+    url_ = url.text;
     response_.status = head.status;
     response_.reason = head.reason;
     response_.headers = head.headers;
@@ -36,7 +37,7 @@ body_consumer::verdict memory_consumer::on_head(const response_head& head, const
 
 awaitable<void> memory_consumer::on_data(request_op&, const char* data, std::size_t n) {
     if (response_.body.size() + n > limit_)
-        throw body_limit_error("body grew past the limit of " + std::to_string(limit_) + " bytes");
+        throw body_limit_error("body of " + url_ + " grew past max_body_size (" + std::to_string(limit_) + " bytes)");
     response_.body.append(data, n);
     co_return;
 }

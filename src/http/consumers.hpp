@@ -28,6 +28,7 @@ public:
 
 private:
     std::uint64_t limit_;
+    std::string url_;  // of the response being read, for messages
     response response_;
 };
 

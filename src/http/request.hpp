@@ -1,7 +1,9 @@
 // request_op: one request from URL to result, as a coroutine on one I/O
 // worker: admission slot, pooled or new connection (connect timeout covers
-// resolve, TCP and TLS), write, header, redirects, body, keep-alive.
-// What the body becomes is the body_consumer's job (memory, file, sink).
+// resolve, TCP and TLS), write, head (interim 1xx heads skipped), redirects,
+// body, keep-alive. What the body becomes is the body_consumer's job (memory,
+// file, sink). Each phase enforces its limits (response_limits.hpp, and
+// max_download_size / the minimum-speed guard of request_options).
 //
 // Threads: run() and everything it touches live on the worker's thread.
 // cancel() may be called from any thread; it posts abort() to the worker.

@@ -254,6 +254,15 @@ TEST_P(hostile_response_test, a_chunked_body_past_max_download_size_fails_with_b
     EXPECT_EQ(get_within(at_cap).size, 100000u);
 }
 
+TEST_P(hostile_response_test, max_body_size_is_named_when_a_body_in_memory_goes_past_it) {
+    vow::http::request_options o;
+    o.max_body_size = 1000;
+    auto announced = failure_of<vow::http::body_limit_error>(client_.get(url("/bytes/5000"), o));
+    EXPECT_TRUE(mentions(announced, "is 5000 bytes, more than max_body_size (1000 bytes)")) << announced.what();
+    auto grown = failure_of<vow::http::body_limit_error>(client_.get(url("/bytes/5000?to_close=1"), o));
+    EXPECT_TRUE(mentions(grown, "/bytes/5000?to_close=1 grew past max_body_size (1000 bytes)")) << grown.what();
+}
+
 TEST_P(hostile_response_test, a_body_read_to_close_is_capped_by_max_download_size_too) {
     auto whole = client_.get(url("/bytes/300000?to_close=1"));
     EXPECT_EQ(get_within(whole).body, loopback_server::body(300000));
