@@ -271,6 +271,10 @@ TEST_F(vow_get, usage_errors_exit_2) {
              {"--sha256", std::string(64, 'a'), url("/bytes/1"), url("/bytes/2")},
              {"-i", (dir_ / "missing-list.txt").string()},
              {"--demo", url("/bytes/1")},
+             {"--max-filesize", "1x", url("/bytes/1")},
+             {"--speed-time", "0", url("/bytes/1")},
+             {"--speed-limit", "-5", url("/bytes/1")},
+             {"--max-filesize", "-1", url("/bytes/1")},
          }) {
         std::vector<std::string> argv{VOW_GET_PATH};
         argv.insert(argv.end(), args.begin(), args.end());

@@ -70,11 +70,17 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_option("--idle-timeout", cfg.idle_timeout_s,
                    "seconds without a byte before giving up (default 30)")
         ->check(CLI::PositiveNumber);
+    // AsSizeValue would wrap "-5" around to a huge unsigned size.
+    const CLI::Validator not_negative(
+        [](std::string& text) { return text.find('-') == std::string::npos ? std::string() : "must not be negative"; },
+        "", "not negative");
     app.add_option("--max-filesize", cfg.max_filesize,
                    "fail a file larger than SIZE bytes (suffixes k, M, G: powers of 1024)")
+        ->check(not_negative)
         ->transform(CLI::AsSizeValue(false));
     app.add_option("--speed-limit", cfg.speed_limit,
                    "fail a body slower than N bytes/s over --speed-time (suffixes k, M, G)")
+        ->check(not_negative)
         ->transform(CLI::AsSizeValue(false));
     app.add_option("--speed-time", cfg.speed_time_s,
                    "seconds the --speed-limit is measured over (default 30; alone: limit 1 byte/s)")
