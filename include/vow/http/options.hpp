@@ -1,5 +1,6 @@
-// What a request may be told: timeouts, redirects, body limit, progress,
-// resume and checksum. Defaults are finite: no request can hang forever.
+// What a request may be told: timeouts, a minimum speed, redirects, body
+// limits, progress, resume and checksum. Defaults are finite: no request can
+// hang forever.
 #pragma once
 
 #include <chrono>
