@@ -137,12 +137,16 @@ bool request_op::more_bytes_waiting() noexcept {
 }
 
 awaitable<void> request_op::wait_for_wake_up() {
+    waiting_for_sink_ = true;
+    sink_wait_started_ = std::chrono::steady_clock::now();
     // No early exit on cancel: the waker may still be using memory of ours.
     while (!woken_) {
         wake_timer_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_timer_.async_wait(nothrow);
     }
     woken_ = false;
+    waiting_for_sink_ = false;
+    sink_waited_ += std::chrono::steady_clock::now() - sink_wait_started_;
     check_stopped(url_);
 }
 
@@ -624,12 +628,24 @@ void request_op::start_speed_watch() {
 }
 
 void request_op::arm_speed_watch() {
+    const auto now = std::chrono::steady_clock::now();
     speed_window_bytes_ = body_received_;
-    speed_timer_.expires_after(options_.low_speed_time);
+    sink_waited_ = {};
+    if (waiting_for_sink_) sink_wait_started_ = now;  // only the rest of that wait is this window's
+    speed_timer_.expires_at(now + options_.low_speed_time);
     speed_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
         auto op = self.lock();
         if (ec || !op || !op->speed_watching_ || !op->active_) return;
-        const double secs = std::chrono::duration<double>(op->options_.low_speed_time).count();
+        const auto window = op->options_.low_speed_time;
+        auto waited = op->sink_waited_;
+        if (op->waiting_for_sink_) waited += std::chrono::steady_clock::now() - op->sink_wait_started_;
+        // The server's share of the window; one mostly spent on the sink gives no verdict.
+        const auto served = window - std::min(waited, window);
+        if (served * 2 < window) {
+            op->arm_speed_watch();
+            return;
+        }
+        const double secs = std::chrono::duration<double>(served).count();
         const auto came = op->body_received_ - op->speed_window_bytes_;
         if (static_cast<double>(came) < static_cast<double>(op->options_.low_speed_limit) * secs) {
             op->speed_seen_ = secs > 0 ? static_cast<std::uint64_t>(static_cast<double>(came) / secs) : came;

@@ -210,6 +210,10 @@ private:
     asio::steady_timer speed_timer_;
     std::uint64_t speed_window_bytes_ = 0;  // body_received_ when the window began
     std::uint64_t speed_seen_ = 0;          // bytes per second in the window that tripped the guard
+    // Time waiting for the sink is not the server's: the speed window leaves it out.
+    bool waiting_for_sink_ = false;                                // in wait_for_wake_up()
+    std::chrono::steady_clock::time_point sink_wait_started_{};   // or when the window began, if later
+    std::chrono::steady_clock::duration sink_waited_{};           // in this window, waits that ended
     std::chrono::steady_clock::time_point read_started_{};  // of the body read in flight
     bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
     bool batching_ = false;      // body reads are batched (see batch_bytes)

@@ -10,9 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <string>
+#include <thread>
 
 #include "vow/http/loopback_server.hpp"
+#include "vow/manual_executor.hpp"
 
 namespace {
 
@@ -331,6 +334,38 @@ TEST_P(hostile_response_test, a_body_faster_than_the_speed_guard_completes) {
 TEST_P(hostile_response_test, a_chunked_body_cut_short_says_how_many_bytes_came) {
     auto e = failure_of<vow::http::transport_error>(client_.get(url("/bytes/100000?chunked=1&short_after=5000")));
     EXPECT_TRUE(mentions(e, "ended after 5000 bytes, before its last chunk")) << e.what();
+}
+
+TEST_P(hostile_response_test, time_waiting_for_a_slow_sink_does_not_trip_the_speed_guard) {
+    for (const std::string query : {"", "?chunked=1"}) {
+        vow::manual_executor sink_side;
+        auto co = trusting();
+        co.completion_executor = &sink_side;
+        vow::http::client client(co);
+        vow::http::request_options o;
+        o.low_speed_limit = 1 << 20;
+        o.low_speed_time = 300ms;
+        std::size_t got = 0;
+        auto f = client.stream(url("/bytes/5000000" + query), [&](std::span<const char> bytes) { got += bytes.size(); },
+                               o);
+        auto deadline = std::chrono::steady_clock::now() + bound;
+        bool slow_call_done = false;
+        while (!f.is_ready() && std::chrono::steady_clock::now() < deadline) {
+            if (!slow_call_done && sink_side.pending() > 0) {
+                // A sink call that takes three windows while the reads fill
+                // both buffers and wait for it: the user's time, not the server's.
+                std::this_thread::sleep_for(900ms);
+                slow_call_done = true;
+            }
+            if (!sink_side.run_one()) std::this_thread::yield();
+        }
+        ASSERT_TRUE(f.is_ready()) << query << ": " << got << " bytes";
+        try {
+            EXPECT_EQ(std::move(f).get().size, 5000000u) << query;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << query << ": " << e.what();
+        }
+    }
 }
 
 }  // namespace
