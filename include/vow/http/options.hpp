@@ -35,7 +35,8 @@ struct request_options {
 
     // The minimum-speed guard (curl's -Y / -y): the body fails with
     // timeout_error when fewer than low_speed_limit bytes per second came over
-    // a window of low_speed_time. 0 (the default) turns it off.
+    // a window of low_speed_time (time spent waiting for a busy sink is left
+    // out). 0 (the default) turns it off.
     std::uint64_t low_speed_limit = 0;
     duration low_speed_time = std::chrono::seconds(30);
 
