@@ -352,10 +352,15 @@ private:
         write_response(then_do::next_request);
     }
 
-    void write_response(then_do next) {
-        asio::async_write(stream_, asio::buffer(response_),
-                          [self = this->shared_from_this(), next](const error_code& ec, std::size_t) {
+    void write_response(then_do next) { write_response_from(0, next); }
+
+    // Writes response_ from `offset`: at once, or in split_-byte pieces (?split=N).
+    void write_response_from(std::size_t offset, then_do next) {
+        const std::size_t n = split_ > 0 ? std::min(split_, response_.size() - offset) : response_.size() - offset;
+        asio::async_write(stream_, asio::buffer(response_.data() + offset, n),
+                          [self = this->shared_from_this(), next, end = offset + n](const error_code& ec, std::size_t) {
                               if (ec) return self->close();
+                              if (end < self->response_.size()) return self->write_response_from(end, next);
                               switch (next) {
                                   case then_do::next_request: return self->after_response();
                                   case then_do::send_body: return self->send_body();
@@ -506,6 +511,7 @@ private:
     bool keep_alive_ = false;
     bool http_10_ = false;
     bool head_ = false;
+    std::size_t split_ = 0;  // ?split=N: write response_ in N-byte pieces (0: at once)
     bool drop_after_response_ = false;  // ?drop_after_response=1: close although keep-alive was announced
     std::string response_;      // the header (or whole small response) being written
     std::string chunk_prefix_;  // the size line of the chunk being written
@@ -529,6 +535,7 @@ void session<Stream>::handle_request() {
     query_params query(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
 
     drop_after_response_ = query.text("drop_after_response").value_or("") == "1";
+    split_ = static_cast<std::size_t>(std::min<std::uint64_t>(query.number("split").value_or(0), max_slice));
 
     std::size_t request_number = 0;
     if (auto key = query.text("key"); key || query.has("fail") || query.has("faults"))

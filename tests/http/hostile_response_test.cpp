@@ -115,6 +115,21 @@ TEST_P(hostile_response_test, early_hints_and_continue_before_the_response_are_s
     EXPECT_EQ(get_within(cont).size, 5000u);
 }
 
+// Split-point grind: the same responses written 1, 2, 3, ... bytes at a
+// time, so every boundary of a head, an interim head and the chunk framing
+// falls between two reads somewhere.
+TEST_P(hostile_response_test, interim_heads_and_chunk_framing_parse_across_any_split) {
+    for (int split = 1; split <= 13; ++split) {
+        const std::string s = "&split=" + std::to_string(split);
+        auto hints = client_.get(url("/informational/2?body=300" + s));
+        EXPECT_EQ(get_within(hints).body, loopback_server::body(300)) << split;
+        auto framing = client_.get(url("/chunked-framing?body=300&ext=40&trailer=200" + s));
+        EXPECT_EQ(get_within(framing).body, loopback_server::body(300)) << split;
+    }
+    auto e = failure_of<vow::http::protocol_error>(client_.get(url("/chunked-framing?body=10&trailer=70000&split=4096")));
+    EXPECT_TRUE(mentions(e, "trailer section")) << e.what();
+}
+
 TEST_P(hostile_response_test, a_connection_after_interim_responses_is_reused_cleanly) {
     auto first = client_.get(url("/informational/2?body=100"));
     EXPECT_EQ(get_within(first).body, loopback_server::body(100));

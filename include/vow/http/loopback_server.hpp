@@ -51,6 +51,9 @@
 //   /hang                 reads the request and never answers
 //   /echo-headers         200 with the request's header block as the body
 // On any route:
+//     ?split=N            write the head (and a small response's body, and
+//                         /chunked-framing's pieces) N bytes at a time: the
+//                         client parses it across many reads
 //     ?drop_after_response=1  close the connection after the response although
 //                         it was announced keep-alive (a pooled connection
 //                         that has gone stale)
