@@ -1,43 +1,12 @@
 #include "consumers.hpp"
 
-#include <charconv>
-
 #include "client_impl.hpp"
+#include "content_range.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
 
 namespace {
-
-// "bytes a-b/t" or "bytes */t"; returns {first, total}; first is unset for "*".
-struct content_range {
-    std::optional<std::uint64_t> first;
-    std::optional<std::uint64_t> total;
-};
-
-std::optional<std::uint64_t> number(std::string_view s) {
-    std::uint64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-    return v;
-}
-
-std::optional<content_range> parse_content_range(std::string_view v) {
-    if (v.substr(0, 6) != "bytes ") return std::nullopt;
-    v.remove_prefix(6);
-    auto slash = v.find('/');
-    if (slash == std::string_view::npos) return std::nullopt;
-    content_range r;
-    auto range = v.substr(0, slash), total = v.substr(slash + 1);
-    if (total != "*") r.total = number(total);
-    if (range != "*") {
-        auto dash = range.find('-');
-        if (dash == std::string_view::npos) return std::nullopt;
-        r.first = number(range.substr(0, dash));
-        if (!r.first) return std::nullopt;
-    }
-    return r;
-}
 
 // A validator If-Range may carry: a strong ETag, else Last-Modified.
 std::optional<std::string> validator_of(const header_map& h) {
@@ -57,7 +26,8 @@ body_consumer::verdict memory_consumer::on_head(const response_head& head, const
     require_success(head, url);
     if (head.content_length && *head.content_length > limit_)
         throw body_limit_error("body of " + url.text + " is " + std::to_string(*head.content_length) +
-                               " bytes, more than the limit of " + std::to_string(limit_));
+                               " bytes, more than max_body_size (" + std::to_string(limit_) + " bytes)");
+    url_ = url.text;
     response_.status = head.status;
     response_.reason = head.reason;
     response_.headers = head.headers;
@@ -67,7 +37,7 @@ body_consumer::verdict memory_consumer::on_head(const response_head& head, const
 
 awaitable<void> memory_consumer::on_data(request_op&, const char* data, std::size_t n) {
     if (response_.body.size() + n > limit_)
-        throw body_limit_error("body grew past the limit of " + std::to_string(limit_) + " bytes");
+        throw body_limit_error("body of " + url_ + " grew past max_body_size (" + std::to_string(limit_) + " bytes)");
     response_.body.append(data, n);
     co_return;
 }
@@ -112,19 +82,16 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
     const bool hash = expected_sha256_.has_value();
     have_ = 0;
     already_complete_ = false;
+    expected_size_.reset();
     if (head.status == 206 && asked_from_ > 0) {
-        auto range = head.headers.find("Content-Range");
-        auto parsed = range ? parse_content_range(*range) : std::nullopt;
-        if (!parsed || parsed->first != asked_from_)
-            throw protocol_error("206 from " + url.text + " with Content-Range '" + printable_text(range.value_or("")) +
-                                 "' does not continue at byte " + std::to_string(asked_from_));
+        expected_size_ = check_partial_response(head.headers.find("Content-Range"), asked_from_,
+                                                head.content_length, std::nullopt, url.text);
         // A total other than the one recorded: the file changed, the .part is of an older one.
-        if (stored_->total && parsed->total && *parsed->total != *stored_->total) return restart();
+        if (stored_->total && *expected_size_ != *stored_->total) return restart();
         have_ = asked_from_;
         auto validator = validator_of(head.headers);
         if (!validator) validator = stored_->validator;
-        auto total = parsed->total ? parsed->total : stored_->total;
-        file_.open(true, part_meta{url_, validator, total}, hash, head.content_length);
+        file_.open(true, part_meta{url_, validator, expected_size_}, hash, head.content_length);
         require_unchanged_part();
     } else if (head.status == 416 && asked_from_ > 0) {
         auto range = head.headers.find("Content-Range");
@@ -136,11 +103,14 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
                               (!validator || !stored_->validator || *validator == *stored_->validator);
         if (!complete) return restart();
         have_ = asked_from_;
+        expected_size_ = asked_from_;
         already_complete_ = true;
         file_.open(true, *stored_, hash);
         require_unchanged_part();
     } else {
         require_success(head, url);
+        if (head.status == 206)
+            throw protocol_error("206 from " + url.text + " to a download that asked for no range");
         std::optional<std::uint64_t> total = head.status == 200 ? head.content_length : std::nullopt;
         file_.open(false, part_meta{url_, validator_of(head.headers), total}, hash, head.content_length);
     }
@@ -174,6 +144,13 @@ void file_consumer::on_end(const target_url& url) {
         }
         result_.sha256 = actual;
     }
+    // After a 206 or 416, a backstop for bodies without a Content-Length
+    // (chunked, to close): a file of another size than the total the server
+    // gave is never renamed.
+    if (expected_size_ && file_.size() != *expected_size_)
+        throw protocol_error("the body of " + url.text + " made a file of " + std::to_string(file_.size()) +
+                             " bytes, not the " + std::to_string(*expected_size_) + " the server gave; " +
+                             file_.part_path().string() + " is not renamed");
     result_.size = file_.size();
     file_.commit();
     result_.path = file_.final_path();

@@ -28,6 +28,7 @@ public:
 
 private:
     std::uint64_t limit_;
+    std::string url_;  // of the response being read, for messages
     response response_;
 };
 
@@ -57,6 +58,7 @@ private:
     std::uint64_t asked_from_ = 0;  // the Range sent, 0 for none
     std::uint64_t have_ = 0;        // bytes kept from the .part for this response
     bool already_complete_ = false; // a 416 confirmed the .part is the whole file
+    std::optional<std::uint64_t> expected_size_;  // of the whole file, when this response tells it
     download_result result_;
 };
 

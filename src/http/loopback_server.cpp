@@ -229,10 +229,21 @@ struct body_plan {
     std::uint64_t rate = 0;     // bytes per second; 0 is unlimited
     fault_kind fault = fault_kind::none;
     bool chunked = false;
+    bool to_close = false;  // no length: the body ends when the connection closes
+};
+
+// What /chunked-framing sends after its head: one data chunk, then the last
+// chunk's line with `ext_left` bytes of extension, then `trailer_left` bytes
+// of trailer fields; written in pieces, so any size costs no memory.
+struct framing_plan {
+    std::uint64_t body = 0;
+    std::uint64_t ext_left = 0;
+    std::uint64_t trailer_left = 0;
+    int stage = 0;  // 0: data chunk, 1: extension, 2: trailers, 3: done
 };
 
 // What happens once the response header (or small response) is written.
-enum class then_do { next_request, send_body, close_gracefully, wait_for_close };
+enum class then_do { next_request, send_body, send_framing, close_gracefully, wait_for_close };
 
 // One connection. All handlers run on the socket's strand; the session lives
 // as long as one of its handlers is pending.
@@ -342,13 +353,19 @@ private:
         write_response(then_do::next_request);
     }
 
-    void write_response(then_do next) {
-        asio::async_write(stream_, asio::buffer(response_),
-                          [self = this->shared_from_this(), next](const error_code& ec, std::size_t) {
+    void write_response(then_do next) { write_response_from(0, next); }
+
+    // Writes response_ from `offset`: at once, or in split_-byte pieces (?split=N).
+    void write_response_from(std::size_t offset, then_do next) {
+        const std::size_t n = split_ > 0 ? std::min(split_, response_.size() - offset) : response_.size() - offset;
+        asio::async_write(stream_, asio::buffer(response_.data() + offset, n),
+                          [self = this->shared_from_this(), next, end = offset + n](const error_code& ec, std::size_t) {
                               if (ec) return self->close();
+                              if (end < self->response_.size()) return self->write_response_from(end, next);
                               switch (next) {
                                   case then_do::next_request: return self->after_response();
                                   case then_do::send_body: return self->send_body();
+                                  case then_do::send_framing: return self->send_framing();
                                   case then_do::close_gracefully: return self->close_gracefully();
                                   case then_do::wait_for_close: return self->wait_for_close();
                               }
@@ -393,11 +410,57 @@ private:
                     response_ = "0\r\n\r\n";
                     return write_response(then_do::next_request);
                 }
+                if (plan_.to_close) return close_gracefully();
                 return after_response();
             case fault_kind::stall: return wait_for_close();
             case fault_kind::reset: return reset();
             case fault_kind::truncate: return close_gracefully();
         }
+    }
+
+    // --- /chunked-framing ------------------------------------------------------
+
+    void send_framing() {
+        constexpr std::uint64_t piece = 64 * 1024;
+        auto& f = framing_;
+        response_.clear();
+        switch (f.stage) {
+            case 0:
+                if (f.body > 0) {
+                    response_ = to_hex(static_cast<std::size_t>(f.body)) + "\r\n";
+                    response_.append(pattern().data(), static_cast<std::size_t>(f.body));
+                    response_ += "\r\n";
+                }
+                response_ += f.ext_left > 0 ? "0;x=" : "0";
+                f.stage = 1;
+                break;
+            case 1:
+                if (f.ext_left > 0) {
+                    auto n = std::min(f.ext_left, piece);
+                    response_.assign(static_cast<std::size_t>(n), 'e');
+                    f.ext_left -= n;
+                    break;
+                }
+                response_ = "\r\n";
+                f.stage = 2;
+                break;
+            case 2:
+                // Fields of up to 1 KiB ("X-Pad: ppp...\r\n"), never shorter than 10 bytes.
+                while (f.trailer_left > 0 && response_.size() < piece) {
+                    auto line = std::max<std::uint64_t>(std::min<std::uint64_t>(f.trailer_left, 1024), 10);
+                    response_ += "X-Pad: ";
+                    response_.append(static_cast<std::size_t>(line - 9), 'p');
+                    response_ += "\r\n";
+                    f.trailer_left -= std::min(line, f.trailer_left);
+                }
+                if (response_.empty()) {
+                    response_ = "\r\n";
+                    f.stage = 3;
+                    return write_response(then_do::next_request);
+                }
+                break;
+        }
+        write_response(then_do::send_framing);
     }
 
     // --- endings --------------------------------------------------------------
@@ -450,10 +513,12 @@ private:
     bool keep_alive_ = false;
     bool http_10_ = false;
     bool head_ = false;
+    std::size_t split_ = 0;  // ?split=N: write response_ in N-byte pieces (0: at once)
     bool drop_after_response_ = false;  // ?drop_after_response=1: close although keep-alive was announced
     std::string response_;      // the header (or whole small response) being written
     std::string chunk_prefix_;  // the size line of the chunk being written
     body_plan plan_;
+    framing_plan framing_;
     std::uint64_t sent_ = 0;
     asio::steady_timer timer_;
     std::array<char, 4096> drain_{};
@@ -472,6 +537,7 @@ void session<Stream>::handle_request() {
     query_params query(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
 
     drop_after_response_ = query.text("drop_after_response").value_or("") == "1";
+    split_ = static_cast<std::size_t>(std::min<std::uint64_t>(query.number("split").value_or(0), max_slice));
 
     std::size_t request_number = 0;
     if (auto key = query.text("key"); key || query.has("fail") || query.has("faults"))
@@ -524,6 +590,73 @@ void session<Stream>::handle_request() {
         field("Content-Length", "0");
         end_header();
         return write_response(then_do::next_request);
+    }
+    if (auto count_text = rest_after("/informational/")) {
+        // K interim responses, then 200 with /bytes/N's first N bytes.
+        auto count = parse_uint(*count_text);
+        auto code = query.number("code").value_or(103);
+        if (!count || code < 100 || code > 199) return small_response(400, "bad interim response\n");
+        const auto length = std::min<std::uint64_t>(query.number("body").value_or(16), max_slice);
+        std::string interim;
+        for (std::uint64_t i = 0; i < std::min<std::uint64_t>(*count, 1000); ++i) {
+            interim += "HTTP/1.1 " + std::to_string(code) + " " +
+                       (code == 103 ? std::string("Early Hints") : reason_of(static_cast<unsigned>(code))) + "\r\n";
+            if (code == 103) interim += "Link: </style.css>; rel=preload; as=style\r\n";
+            interim += "\r\n";
+        }
+        begin(200);
+        field("Content-Type", "application/octet-stream");
+        field("Content-Length", std::to_string(length));
+        end_header();
+        response_ = interim + response_;
+        if (!head_) response_.append(pattern().data(), static_cast<std::size_t>(length));
+        return write_response(then_do::next_request);
+    }
+    if (path == "/chunked-framing") {
+        framing_ = framing_plan{};
+        framing_.body = std::min<std::uint64_t>(query.number("body").value_or(16), max_slice);
+        framing_.ext_left = query.number("ext").value_or(0);
+        framing_.trailer_left = query.number("trailer").value_or(0);
+        begin(200);
+        field("Content-Type", "application/octet-stream");
+        field("Transfer-Encoding", "chunked");
+        end_header();
+        if (head_) return write_response(then_do::next_request);
+        return write_response(then_do::send_framing);
+    }
+    if (path == "/partial") {
+        // 206 whatever was asked: Content-Range as given, K bytes of the
+        // pattern from `first` (default: the whole range).
+        const auto first = query.number("first").value_or(0);
+        const auto last = query.number("last").value_or(first + 15);
+        if (last < first) return small_response(400, "bad range\n");
+        const auto send = std::min<std::uint64_t>(query.number("send").value_or(last - first + 1), max_slice);
+        auto total = query.text("total").value_or(std::to_string(last + 1));
+        plan_ = body_plan{};
+        sent_ = 0;
+        plan_.first = first;
+        plan_.to_send = head_ ? 0 : send;
+        plan_.chunked = query.text("chunked").value_or("") == "1";
+        begin(206);
+        field("Content-Type", "application/octet-stream");
+        field("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + total);
+        if (plan_.chunked) field("Transfer-Encoding", "chunked");
+        else field("Content-Length", std::to_string(send));
+        end_header();
+        if (head_) return write_response(then_do::next_request);
+        return write_response(then_do::send_body);
+    }
+    if (path == "/long-reason") {
+        auto length = std::min<std::uint64_t>(query.number("length").value_or(2000), 60 * 1024);
+        response_ = "HTTP/1.1 200 " + std::string(static_cast<std::size_t>(length), 'r') +
+                    "\r\nServer: vow-loopback\r\nContent-Length: 0\r\n";
+        if (!keep_alive_) response_ += "Connection: close\r\n";
+        response_ += "\r\n";
+        return write_response(then_do::next_request);
+    }
+    if (path == "/long-location") {
+        auto length = std::min<std::uint64_t>(query.number("length").value_or(10000), 60 * 1024);
+        return redirect(302, "/bytes/16?pad=" + std::string(static_cast<std::size_t>(length), 'a'));
     }
     if (path == "/hang") return wait_for_close();
     if (path == "/echo-headers") return small_response(200, raw_header_);
@@ -581,6 +714,8 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
     plan_.rate = query.number("rate").value_or(0);
     auto chunked_flag = query.text("chunked");
     plan_.chunked = chunked_flag && (*chunked_flag == "1" || *chunked_flag == "true");
+    plan_.to_close = !plan_.chunked && query.text("to_close").value_or("") == "1";
+    if (plan_.to_close) keep_alive_ = false;
 
     auto faults = query.number("faults");
     if (!head_ && (!faults || request_number <= *faults)) {
@@ -601,7 +736,7 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
         field("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" +
                                    std::to_string(size));
     if (plan_.chunked) field("Transfer-Encoding", "chunked");
-    else field("Content-Length", std::to_string(length));
+    else if (!plan_.to_close) field("Content-Length", std::to_string(length));
     end_header();
     if (head_) {
         plan_.chunked = false;  // no body at all, not even the last chunk

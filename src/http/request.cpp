@@ -7,6 +7,7 @@
 
 #include "client_impl.hpp"
 #include "connection.hpp"
+#include "response_limits.hpp"
 #include "tls_verify.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
@@ -15,7 +16,6 @@ namespace vow::http::detail {
 
 namespace {
 
-constexpr std::uint32_t header_limit = 64 * 1024;     // larger header blocks are a protocol error
 constexpr std::uint64_t drain_limit = 64 * 1024;      // redirect bodies up to this keep the connection
 
 bool is_redirect(unsigned status) {
@@ -53,6 +53,15 @@ response_head head_of(const bhttp::response_parser<bhttp::buffer_body>& parser) 
     return h;
 }
 
+using response_parser = bhttp::response_parser<bhttp::buffer_body>;
+
+void prepare_parser(std::optional<response_parser>& parser, bool head_request) {
+    parser.emplace();
+    parser->header_limit(header_limit);
+    parser->body_limit(boost::none);
+    if (head_request) parser->skip(true);
+}
+
 // Runs `write` or `read` on whichever stream the connection has.
 template <class F>
 auto on_stream(connection& c, F&& f) {
@@ -82,6 +91,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       wake_timer_(worker.ctx),
       idle_promised_(idle_promised),
       idle_timer_(worker.ctx),
+      speed_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
@@ -102,6 +112,7 @@ void request_op::abort() {
     total_timer_.cancel();
     wake_timer_.cancel();
     idle_timer_.cancel();
+    speed_timer_.cancel();
     catch_up_timer_.cancel();
 }
 
@@ -127,12 +138,16 @@ bool request_op::more_bytes_waiting() noexcept {
 }
 
 awaitable<void> request_op::wait_for_wake_up() {
+    waiting_for_sink_ = true;
+    sink_wait_started_ = std::chrono::steady_clock::now();
     // No early exit on cancel: the waker may still be using memory of ours.
     while (!woken_) {
         wake_timer_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_timer_.async_wait(nothrow);
     }
     woken_ = false;
+    waiting_for_sink_ = false;
+    sink_waited_ += std::chrono::steady_clock::now() - sink_wait_started_;
     check_stopped(url_);
 }
 
@@ -146,14 +161,31 @@ void request_op::check_stopped(const target_url& url) {
 void request_op::fail(beast::error_code ec, const char* phase, const target_url& url) {
     check_stopped(url);
     std::string where = std::string(phase) + " " + url.text;
+    if (speed_expired_)
+        throw timeout_error("low speed: the body of " + url.text + " came at " + std::to_string(speed_seen_) +
+                            " bytes/s over " + seconds_text(options_.low_speed_time) + ", under the " +
+                            std::to_string(options_.low_speed_limit) + " bytes/s of low_speed_limit");
     if (connect_expired_ && std::string_view(phase) == "TLS handshake failed with")
         throw timeout_error("connect timeout: the TLS handshake with " + url.origin() + " did not complete within " +
                             seconds_text(options_.connect_timeout) + " (is it a plain-HTTP port?)");
     if (connect_expired_ || (ec == beast::error::timeout && std::string_view(phase) == "connecting to"))
         throw timeout_error("connect timeout: no connection to " + url.origin() + " within " +
                             seconds_text(options_.connect_timeout));
+    // The stream's own deadline (beast::error::timeout) covers a whole write
+    // or head read, however many bytes trickle meanwhile: it is named by its
+    // phase. Only the body's watch (idle_expired_) means "no byte for that long".
+    const std::string_view phase_name(phase);
+    if (!idle_expired_ && ec == beast::error::timeout && phase_name == "sending to")
+        throw timeout_error("send timeout: the request to " + url.text + " was not sent within " +
+                            seconds_text(options_.idle_timeout) + " (idle_timeout)");
+    if (!idle_expired_ && ec == beast::error::timeout && phase_name == "reading the response of")
+        throw timeout_error("response timeout: no complete response head from " + url.text + " within " +
+                            seconds_text(options_.idle_timeout) + " (idle_timeout)");
     if (idle_expired_ || ec == beast::error::timeout)
         throw timeout_error("idle timeout: no data from " + url.text + " for " + seconds_text(options_.idle_timeout));
+    if (ec == bhttp::error::header_limit)
+        throw protocol_error("the response head from " + url.text + " is larger than " +
+                             std::to_string(header_limit) + " bytes");
     if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
         ec != bhttp::error::partial_message)
         throw protocol_error("malformed response from " + url.text + ": " + ec.message());
@@ -294,6 +326,7 @@ awaitable<void> request_op::run() {
             std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin(), promised);
             bool pooled = conn != nullptr;
             std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+            bool asked_range = false;  // whether the request sent went out with a Range
             for (;;) {
                 if (!conn) conn = co_await connect(url);
                 active_ = conn.get();
@@ -313,6 +346,7 @@ awaitable<void> request_op::run() {
                 if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())
                     req.set(bhttp::field::authorization, url.authorization);
                 consumer_->add_request_headers(req.base());
+                asked_range = req.find(bhttp::field::range) != req.end();
                 if (!body.empty() || method == "POST" || method == "PUT") {
                     req.body() = body;
                     req.prepare_payload();
@@ -324,10 +358,7 @@ awaitable<void> request_op::run() {
                 });
                 (void)written;
 
-                parser.emplace();
-                parser->header_limit(header_limit);
-                parser->body_limit(boost::none);
-                if (method == "HEAD") parser->skip(true);
+                prepare_parser(parser, method == "HEAD");
                 beast::error_code rec;
                 if (!wec) {
                     conn->lowest().expires_after(options_.idle_timeout);
@@ -348,9 +379,14 @@ awaitable<void> request_op::run() {
                 pooled = false;  // once, on a fresh connection
             }
             ++conn->requests;
+            co_await skip_informational(*conn, parser, method == "HEAD", url);
 
             auto head = head_of(*parser);
+            check_reason_phrase(head.reason, url.text);
+            if (head.status == 206 && !asked_range)
+                throw protocol_error("206 Partial Content from " + url.text + " to a request that asked for no range");
             if (is_redirect(head.status) && head.headers.contains("Location")) {
+                check_location(*head.headers.find("Location"), url.text);
                 // Keep the connection when the body is small enough to skip.
                 bool reusable = parser->keep_alive() && head.content_length && *head.content_length <= drain_limit;
                 if (reusable && !parser->is_done()) {
@@ -384,6 +420,9 @@ awaitable<void> request_op::run() {
                 continue;
             }
 
+            const bool has_body = method != "HEAD" && !parser->is_done() && head.status / 100 == 2;
+            // Before on_head, so a fresh download over the cap creates no file.
+            if (has_body && head.content_length) check_download_size(*head.content_length, true, url);
             if (consumer_->on_head(head, url) == body_consumer::verdict::restart) {
                 if (++restarts > 1) throw protocol_error("server keeps refusing the range asked of " + url.text);
                 conn->close();
@@ -393,6 +432,7 @@ awaitable<void> request_op::run() {
             body_total_ = head.content_length;
             if (body_total_) *body_total_ += consumer_->already_have();
             body_received_ = consumer_->already_have();
+            if (has_body && body_total_) check_download_size(*body_total_, true, url);
 
             bool reusable = false;
             co_await read_body(*conn, *parser, url, reusable);
@@ -411,6 +451,26 @@ awaitable<void> request_op::run() {
     }
 }
 
+// 100 Continue, 103 Early Hints and the like carry no body: each is dropped
+// and the next head read, up to informational_limit of them. A 101 switches
+// protocols, which this client never asks for.
+awaitable<void> request_op::skip_informational(connection& c, std::optional<response_parser>& parser,
+                                               bool head_request, const target_url& url) {
+    int skipped = 0;
+    while (parser->get().result_int() / 100 == 1) {
+        if (parser->get().result_int() == 101)
+            throw protocol_error("101 Switching Protocols from " + url.text + ", which no upgrade was asked of");
+        check_informational_count(++skipped, url.text);
+        prepare_parser(parser, head_request);
+        c.lowest().expires_after(options_.idle_timeout);
+        auto [ec, n] = co_await on_stream(c, [&](auto& s) {
+            return bhttp::async_read_header(s, c.buffer, *parser, nothrow);
+        });
+        (void)n;
+        if (ec) fail(ec, "reading the response of", url);
+    }
+}
+
 awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
                                       const target_url& url, bool& reusable) {
     if (parser.is_done()) {
@@ -422,11 +482,13 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     if (auto n = parser.content_length(); n && !parser.chunked()) body_length = *n;
     consumer_->fit_buffers(body_length);
     start_idle_watch(c);
+    start_speed_watch();
     struct stop_watch {
         request_op* op;
         connection& c;
         ~stop_watch() {
             op->stop_idle_watch();
+            op->stop_speed_watch();
             op->batching_ = false;
             op->set_low_watermark(c, 1);  // the next response's head is read byte by byte
         }
@@ -484,7 +546,15 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         co_return;
     }
 
-    // Chunked or read-until-close bodies go through the parser.
+    // Chunked or read-until-close bodies go through the parser. It needs a
+    // chunk-size line, or the last chunk with its trailers, whole in the read
+    // buffer: capping the buffer bounds what hostile framing can make us hold.
+    struct framing_cap {
+        beast::flat_buffer& buffer;
+        std::size_t before = buffer.max_size();
+        ~framing_cap() { buffer.max_size(before); }
+    } cap{c.buffer};
+    c.buffer.max_size(std::max(chunk_framing_limit, c.buffer.size()));
     while (!parser.is_done()) {
         check_stopped(url);
         auto buf = consumer_->next_buffer();
@@ -497,15 +567,34 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         (void)n;
         std::size_t got = buf.size() - parser.get().body().size;
         if (got > 0) {
+            check_download_size(body_received_ + got, false, url);
             note_body_bytes(got);
             co_await consumer_->on_data(*this, buf.data(), got);
         }
         if (ec == bhttp::error::need_buffer) continue;
         if (ec == ssl::error::stream_truncated && parser.is_done()) break;
+        if (!idle_expired_ && !speed_expired_ && !cancelled_ && !total_expired_ &&
+            (ec == bhttp::error::partial_message || ec == asio::error::eof || ec == ssl::error::stream_truncated))
+            throw transport_error(beast::error_code(bhttp::error::partial_message),
+                                  "body of " + url.text + " ended after " +
+                                      std::to_string(body_received_ - consumer_->already_have()) + " bytes" +
+                                      (parser.chunked() ? ", before its last chunk" : ""));
+        if (ec == bhttp::error::buffer_overflow) {
+            const auto held = c.buffer.data();
+            throw protocol_error(chunk_framing_overflow(
+                std::string_view(static_cast<const char*>(held.data()), held.size()), url.text));
+        }
         if (ec) fail(ec, "reading the body of", url);
     }
     co_await consumer_->drain(*this);
     reusable = parser.keep_alive() && !idle_expired_;
+}
+
+void request_op::check_download_size(std::uint64_t total, bool announced, const target_url& url) const {
+    const auto& cap = options_.max_download_size;
+    if (!cap || total <= *cap) return;
+    throw body_limit_error("body of " + url.text + (announced ? " is " + std::to_string(total) + " bytes" : " grew past") +
+                           ", more than max_download_size (" + std::to_string(*cap) + " bytes)");
 }
 
 void request_op::start_idle_watch(connection& c) {
@@ -549,6 +638,52 @@ void request_op::on_idle_watch(beast::error_code ec) {
     }
     const auto since = reading_body_ ? read_started_ : now;
     arm_idle_watch(batching_ ? since + batch_wait : since + options_.idle_timeout);
+}
+
+void request_op::start_speed_watch() {
+    speed_expired_ = false;
+    if (options_.low_speed_limit == 0 || options_.low_speed_time <= request_options::duration::zero()) return;
+    speed_watching_ = true;
+    arm_speed_watch();
+}
+
+void request_op::arm_speed_watch() {
+    const auto now = std::chrono::steady_clock::now();
+    speed_window_bytes_ = body_received_;
+    sink_waited_ = {};
+    if (waiting_for_sink_) sink_wait_started_ = now;  // only the rest of that wait is this window's
+    speed_timer_.expires_at(now + options_.low_speed_time);
+    speed_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+        auto op = self.lock();
+        if (ec || !op || !op->speed_watching_ || !op->active_) return;
+        const auto window = op->options_.low_speed_time;
+        auto waited = op->sink_waited_;
+        if (op->waiting_for_sink_) waited += std::chrono::steady_clock::now() - op->sink_wait_started_;
+        // The server's share of the window; one mostly spent on the sink gives no verdict.
+        const auto served = window - std::min(waited, window);
+        if (served * 2 < window) {
+            op->arm_speed_watch();
+            return;
+        }
+        const double secs = std::chrono::duration<double>(served).count();
+        const auto came = op->body_received_ - op->speed_window_bytes_;
+        if (static_cast<double>(came) < static_cast<double>(op->options_.low_speed_limit) * secs) {
+            op->speed_seen_ = secs > 0 ? static_cast<std::uint64_t>(static_cast<double>(came) / secs) : came;
+            op->speed_expired_ = true;
+            op->active_->close();  // the read fails; fail() reports the low speed
+            return;
+        }
+        op->arm_speed_watch();
+    });
+}
+
+void request_op::stop_speed_watch() noexcept {
+    speed_watching_ = false;  // a handler already queued does nothing
+    try {
+        speed_timer_.cancel();
+    } catch (...) {
+        // A wait left armed only finds speed_watching_ cleared.
+    }
 }
 
 void request_op::start_batching() {

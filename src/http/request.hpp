@@ -1,7 +1,9 @@
 // request_op: one request from URL to result, as a coroutine on one I/O
 // worker: admission slot, pooled or new connection (connect timeout covers
-// resolve, TCP and TLS), write, header, redirects, body, keep-alive.
-// What the body becomes is the body_consumer's job (memory, file, sink).
+// resolve, TCP and TLS), write, head (interim 1xx heads skipped), redirects,
+// body, keep-alive. What the body becomes is the body_consumer's job (memory,
+// file, sink). Each phase enforces its limits (response_limits.hpp, and
+// max_download_size / the minimum-speed guard of request_options).
 //
 // Threads: run() and everything it touches live on the worker's thread.
 // cancel() may be called from any thread; it posts abort() to the worker.
@@ -146,6 +148,9 @@ private:
 
     awaitable<void> acquire_slot(const std::string& origin);
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
+    // Drops interim (1xx) heads until the final one is in `parser`.
+    awaitable<void> skip_informational(connection& c, std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser,
+                                       bool head_request, const target_url& url);
     awaitable<void> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
                               const target_url& url, bool& reusable);
     // Body reads: one timer per request watches for an idle connection, instead
@@ -165,8 +170,16 @@ private:
     static constexpr std::size_t batch_bytes = 256 * 1024;
     static constexpr std::chrono::milliseconds batch_wait{2};
     static constexpr std::uint64_t tls_record_slack = 20 * 1024;  // > one TLS record with its overhead
+    // The minimum-speed guard: every low_speed_time while the body is read,
+    // compares the bytes that came in that window with low_speed_limit.
+    void start_speed_watch();
+    void arm_speed_watch();
+    void stop_speed_watch() noexcept;
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
+    // Throws body_limit_error when `total` body bytes (a resumed part
+    // included) would exceed options_.max_download_size.
+    void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
     void abort();  // on the worker's thread
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);
@@ -192,6 +205,15 @@ private:
     bool idle_expired_ = false;
     bool idle_watching_ = false;  // the idle timer's handler may act (cleared before the connection moves on)
     asio::steady_timer idle_timer_;
+    bool speed_expired_ = false;  // the minimum-speed guard closed the connection
+    bool speed_watching_ = false; // the speed timer's handler may act
+    asio::steady_timer speed_timer_;
+    std::uint64_t speed_window_bytes_ = 0;  // body_received_ when the window began
+    std::uint64_t speed_seen_ = 0;          // bytes per second in the window that tripped the guard
+    // Time waiting for the sink is not the server's: the speed window leaves it out.
+    bool waiting_for_sink_ = false;                                // in wait_for_wake_up()
+    std::chrono::steady_clock::time_point sink_wait_started_{};   // or when the window began, if later
+    std::chrono::steady_clock::duration sink_waited_{};           // in this window, waits that ended
     std::chrono::steady_clock::time_point read_started_{};  // of the body read in flight
     bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
     bool batching_ = false;      // body reads are batched (see batch_bytes)

@@ -305,6 +305,24 @@ TEST_F(vow_get, some_failures_exit_1_and_each_is_reported_with_its_typed_reason)
     EXPECT_TRUE(fs::exists(dir_ / "100000.part")) << "a failed download keeps its .part";
 }
 
+TEST_F(vow_get, max_filesize_fails_a_body_that_grows_past_it) {
+    process_result r = vow_test::run(
+        command({"--retries", "0", "--max-filesize", "1k", url("/bytes/300000?chunked=1"), url("/bytes/1024")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("1024", 1024);
+    EXPECT_NE(r.err.find("max_download_size (1024 bytes)"), std::string::npos) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / "300000"));
+}
+
+TEST_F(vow_get, speed_limit_fails_a_body_that_trickles) {
+    process_result r = vow_test::run(command(
+        {"--retries", "0", "--speed-limit", "100", "--speed-time", "0.3", url("/bytes/1000?rate=1"), url("/bytes/10")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("10", 10);
+    EXPECT_NE(r.err.find("timeout (speed)"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("low speed"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, a_refused_connection_is_reported_as_a_connect_error) {
     std::string dead = "http://127.0.0.1:" + std::to_string(closed_port()) + "/file.bin";
     process_result r = vow_test::run(command({"--json", "--retries", "0", dead}));
@@ -326,6 +344,10 @@ TEST_F(vow_get, usage_errors_exit_2) {
              {"--sha256", std::string(64, 'a'), url("/bytes/1"), url("/bytes/2")},
              {"-i", (dir_ / "missing-list.txt").string()},
              {"--demo", url("/bytes/1")},
+             {"--max-filesize", "1x", url("/bytes/1")},
+             {"--speed-time", "0", url("/bytes/1")},
+             {"--speed-limit", "-5", url("/bytes/1")},
+             {"--max-filesize", "-1", url("/bytes/1")},
          }) {
         std::vector<std::string> argv{VOW_GET_PATH};
         argv.insert(argv.end(), args.begin(), args.end());

@@ -89,6 +89,21 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_option("--idle-timeout", cfg.idle_timeout_s,
                    "seconds without a byte before giving up (default 30)")
         ->check(finite_positive_seconds);
+    // AsSizeValue would wrap "-5" around to a huge unsigned size.
+    const CLI::Validator not_negative(
+        [](std::string& text) { return text.find('-') == std::string::npos ? std::string() : "must not be negative"; },
+        "", "not negative");
+    app.add_option("--max-filesize", cfg.max_filesize,
+                   "fail a file larger than SIZE bytes (suffixes k, M, G: powers of 1024)")
+        ->check(not_negative)
+        ->transform(CLI::AsSizeValue(false));
+    app.add_option("--speed-limit", cfg.speed_limit,
+                   "fail a body slower than N bytes/s over --speed-time (suffixes k, M, G)")
+        ->check(not_negative)
+        ->transform(CLI::AsSizeValue(false));
+    app.add_option("--speed-time", cfg.speed_time_s,
+                   "seconds the --speed-limit is measured over (default 30; alone: limit 1 byte/s)")
+        ->check(finite_positive_seconds);
     app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");

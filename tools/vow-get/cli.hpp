@@ -2,6 +2,7 @@
 // rest of the tool reads; nothing else in the tool knows about CLI11.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ struct config {
     std::optional<double> total_timeout_s;     // --timeout
     std::optional<double> connect_timeout_s;   // --connect-timeout
     std::optional<double> idle_timeout_s;      // --idle-timeout
+    std::optional<std::uint64_t> max_filesize; // --max-filesize: bytes
+    std::optional<std::uint64_t> speed_limit;  // --speed-limit: bytes per second
+    std::optional<double> speed_time_s;        // --speed-time
     std::optional<std::string> sha256;         // --sha256 (one URL only)
     std::optional<std::string> ca_file;        // --ca-file
     bool insecure = false;                     // --insecure

@@ -15,6 +15,9 @@ bool contains(std::string_view haystack, std::string_view needle) {
 
 // Which deadline a timeout_error was about, from its message.
 std::string timeout_which(std::string_view what) {
+    if (what.starts_with("low speed")) return "speed";
+    if (what.starts_with("response timeout")) return "response";
+    if (what.starts_with("send timeout")) return "send";
     if (contains(what, "connect")) return "connect";
     if (contains(what, "idle")) return "idle";
     if (contains(what, "total")) return "total";

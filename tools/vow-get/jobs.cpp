@@ -107,6 +107,10 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.total_timeout_s) o.total_timeout = seconds_to_duration(*cfg.total_timeout_s);
     if (cfg.connect_timeout_s) o.connect_timeout = seconds_to_duration(*cfg.connect_timeout_s);
     if (cfg.idle_timeout_s) o.idle_timeout = seconds_to_duration(*cfg.idle_timeout_s);
+    o.max_download_size = cfg.max_filesize;
+    // As curl's -Y / -y: a time alone guards against 1 byte/s; a limit alone is measured over 30 s.
+    if (cfg.speed_limit || cfg.speed_time_s) o.low_speed_limit = cfg.speed_limit.value_or(1);
+    if (cfg.speed_time_s) o.low_speed_time = seconds_to_duration(*cfg.speed_time_s);
     o.resume = cfg.resume;
     o.sha256 = cfg.sha256;
     o.retry = vow::http::retry_policy(cfg.retries + 1);

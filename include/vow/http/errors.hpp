@@ -74,7 +74,8 @@ public:
     using vow::error::error;
 };
 
-// A body kept in memory grew past request_options::max_body_size.
+// A body kept in memory grew past request_options::max_body_size, or a body
+// past request_options::max_download_size.
 class body_limit_error : public vow::error {
 public:
     using vow::error::error;

@@ -8,6 +8,8 @@
 //                         Range: bytes=a- and bytes=a-b (206, 416 past the end)
 //                         and If-Range; sends ETag "n-N" and a fixed Last-Modified.
 //     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
+//     ?to_close=1         neither Content-Length nor chunked: the body ends
+//                         when the server closes the connection
 //     ?rate=B             at most B body bytes per second (slow): B/10 bytes
 //                         every 100 ms (B < 10: one byte every 1/B s)
 //     ?stall_after=K      send K body bytes, then nothing (the connection stays open)
@@ -31,9 +33,27 @@
 //   /to-http?to=T         (over HTTPS) redirects to http://127.0.0.1:<http_port>T
 //   /garbage              a garbage status line, then close
 //   /big-headers          a response whose header block is 1 MiB
+//   /informational/K?code=C&body=N
+//                         K interim responses with status C (default 103, with
+//                         a Link field), then 200 with the first N bytes of
+//                         /bytes/N's body (N defaults to 16)
+//   /chunked-framing?body=N&ext=S&trailer=T
+//                         chunked: one chunk of /bytes/N's first N bytes, then
+//                         the last chunk with S bytes of chunk extension and
+//                         T bytes of trailer fields (any size: sent in pieces)
+//   /partial?first=A&last=B&total=T&send=K&chunked=1
+//                         206 whatever the request asked, with Content-Range:
+//                         bytes A-B/T (T may be *; default B+1) and K body
+//                         bytes from offset A (default B-A+1); Content-Length
+//                         K, or chunked
+//   /long-reason?length=L 200 whose reason phrase is L bytes (default 2000)
+//   /long-location?length=L  302 to /bytes/16?pad=<L bytes> (default 10000)
 //   /hang                 reads the request and never answers
 //   /echo-headers         200 with the request's header block as the body
 // On any route:
+//     ?split=N            write the head (and a small response's body, and
+//                         /chunked-framing's pieces) N bytes at a time: the
+//                         client parses it across many reads
 //     ?drop_after_response=1  close the connection after the response although
 //                         it was announced keep-alive (a pooled connection
 //                         that has gone stale)

@@ -1,5 +1,6 @@
-// What a request may be told: timeouts, redirects, body limit, progress,
-// resume and checksum. Defaults are finite: no request can hang forever.
+// What a request may be told: timeouts, a minimum speed, redirects, body
+// limits, progress, resume and checksum. Defaults are finite: no request can
+// hang forever.
 #pragma once
 
 #include <chrono>
@@ -32,11 +33,22 @@ struct request_options {
     duration idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
     duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
 
+    // The minimum-speed guard (curl's -Y / -y): the body fails with
+    // timeout_error when fewer than low_speed_limit bytes per second came over
+    // a window of low_speed_time (time spent waiting for a busy sink is left
+    // out). 0 (the default) turns it off.
+    std::uint64_t low_speed_limit = 0;
+    duration low_speed_time = std::chrono::seconds(30);
+
     int max_redirects = 10;
     bool allow_https_to_http = false;
 
     // get(): a body larger than this fails with body_limit_error.
     std::uint64_t max_body_size = 64ull << 20;
+    // Every call: a file larger than this (a resumed part included) fails with
+    // body_limit_error: at once when the response announces its length, else
+    // (chunked, or read to close) as soon as the body grows past it. Unset: no cap.
+    std::optional<std::uint64_t> max_download_size;
 
     // Called on the client's executor a few times a second, and once at the end.
     std::function<void(const progress&)> on_progress;
