@@ -154,6 +154,7 @@ private:
     state_base* cancel_this(bool mark_observed) noexcept;  // returns the upstream reference to pass the cancel on
     void run_done_callbacks() noexcept;
     void schedule_done_callbacks() noexcept;
+    void drop_cancel_hooks() noexcept;  // at publish: a done state's hooks can never run
     extras& ensure_extras();
 
     std::atomic<std::uint32_t> refs_{2};      // promise + future
