@@ -1,6 +1,7 @@
 # Tests of the combinators: when, time, retry, bounded.
 set(VOW_COMBINATOR_TESTS
   extend_test
+  hedge_test
   when_test
   time_test
   timer_memory_test

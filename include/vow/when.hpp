@@ -21,19 +21,6 @@
 
 namespace vow {
 
-// first_success failed because every input failed; errors() holds each input's
-// exception, in input order.
-class all_failed : public error {
-public:
-    explicit all_failed(std::vector<std::exception_ptr> errors)
-        : error("vow: every alternative failed (" + std::to_string(errors.size()) + " errors)"),
-          errors_(std::move(errors)) {}
-    const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
-
-private:
-    std::vector<std::exception_ptr> errors_;
-};
-
 template <class T>
 struct when_any_result {
     std::size_t index;  // position of the first input to finish
