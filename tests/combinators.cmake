@@ -2,6 +2,7 @@
 set(VOW_COMBINATOR_TESTS
   extend_test
   hedge_test
+  own_combinator_test
   when_test
   time_test
   timer_memory_test
