@@ -261,6 +261,9 @@ public:
 
     bool held() const noexcept { return static_cast<bool>(s_); }
     bool is_ready() const noexcept { return s_->is_ready(); }
+    // Ready, and no done-callback of the input may still be reading the
+    // result: take() or peek() may move it out now, without listening.
+    bool can_take_now() const noexcept { return s_->is_ready() && !s_->has_done_callbacks(); }
 
     // The outcome, moved out (after arrival or is_ready()). Counts as looking
     // at an error (it is not reported as unobserved).
@@ -293,6 +296,16 @@ private:
     void on_ready(vow::detail::state_base&) noexcept final { on_arrival(); }
     vow::detail::state_ptr<vow::detail::state<T>> s_;
 };
+
+// True when `f` is done and its result can be taken at once (get_result()
+// neither blocks nor races with a done-callback still reading it): the
+// check behind a fan-in's path for inputs that are all done already.
+template <class T>
+bool can_take_now(const future<T>& f) noexcept {
+    if (!f.valid()) return false;
+    auto& s = vow::detail::then_access<T>::peek(f);
+    return s.is_ready() && !s.has_done_callbacks();
+}
 
 // Calls fn(result<T>&&) once, on the completing thread, when `f` completes.
 // One allocation (as a then() costs); for one-off watches outside a context.
