@@ -235,13 +235,35 @@ completion_view<T> completion_of(Ctx& context) noexcept {
     return detail_ext::access::view<T>(static_cast<detail_ext::context_state<T, Ctx>*>(&context));
 }
 
+// A copyable handle that cancels one input later, from any thread, without
+// touching the input<T> that watches it (take it under your lock, cancel
+// after unlocking: a cancel runs the input producer's hooks). Holds a
+// reference to the input's state. Cancelling an input that is done does
+// nothing.
+class cancel_handle {
+public:
+    cancel_handle() noexcept = default;
+    void cancel() const noexcept {
+        if (s_ && !s_->is_ready()) s_->request_cancel();
+    }
+    explicit operator bool() const noexcept { return static_cast<bool>(s_); }
+
+private:
+    template <class>
+    friend class input;
+    explicit cancel_handle(vow::detail::state_base* s) noexcept
+        : s_(vow::detail::state_ptr<vow::detail::state_base>::share(s)) {}
+    vow::detail::state_ptr<vow::detail::state_base> s_;
+};
+
 // Watches one input future: on_arrival() is called once, on the completing
 // thread, when it completes. No done-callback, no allocation: embed an input
 // in the combinator's context (one per input). Subclass it and override
 // on_arrival (noexcept; keep it short, hand real work to an executor).
 //
-// Thread safety: hold/listen/reset by one thread at a time; cancel() from any
-// thread while the input is held; take/peek after arrival (or is_ready()).
+// Thread safety: hold/listen/take/reset by one thread at a time (arrival
+// included); cancel() from any thread while the input is held (or use a
+// cancel_handle when another thread may reset it).
 template <class T>
 class input : private vow::detail::callback_node {
 public:
@@ -284,7 +306,10 @@ public:
     void cancel() const noexcept {
         if (s_ && !s_->is_ready()) s_->request_cancel();
     }
+    // A handle that can cancel the held input from any thread.
+    ext::cancel_handle cancel_handle() const noexcept { return ext::cancel_handle(s_.get()); }
     // Lets go of the input (after arrival, or to drop one never listened to).
+    // Then hold() may watch another.
     void reset() noexcept { s_ = {}; }
 
 protected:
