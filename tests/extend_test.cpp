@@ -248,6 +248,14 @@ TEST(extend, an_owned_task_that_runs_does_not_touch_its_output) {
     EXPECT_EQ(out.get(), 2);
 }
 
+TEST(extend, a_task_for_may_take_over_its_own_reference_to_the_output) {
+    auto [done, out] = ext::make_completion<int>();
+    vow::manual_executor ex;
+    ex.execute(ext::task_for(std::move(done), [](ext::completion<int>& d) { d.set_value(3); }));
+    EXPECT_EQ(ex.run_all(), 1u);
+    EXPECT_EQ(out.get(), 3);
+}
+
 TEST(extend, an_owned_task_calls_its_drop_action_only_when_dropped_unrun) {
     int ran = 0, dropped = 0;
     {

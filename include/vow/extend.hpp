@@ -374,16 +374,36 @@ private:
     bool armed_ = true;  // false once run or moved from
 };
 
-// The usual owned task: runs `run()`; destroyed unrun, it fails `done` with
-// executor_shut_down (a no-op if `done` is complete already). The task holds
-// a reference to the output, so the output outlives it.
+// The usual owned task: runs `run()` -- or `run(done)`, handing over the
+// task's own reference to the output, when run takes a completion<T>& --
+// and, destroyed unrun, fails `done` with executor_shut_down (a no-op if
+// `done` is complete already). The task holds a reference to the output.
 template <class T, class F>
-auto task_for(completion<T> done, F run) {
-    struct drop {
-        completion<T> done;
-        void operator()() noexcept { done.set_exception(std::make_exception_ptr(executor_shut_down())); }
-    };
-    return owned_task<F, drop>(std::move(run), drop{std::move(done)});
+class completion_task {
+public:
+    completion_task(completion<T> done, F run) : done_(std::move(done)), run_(std::move(run)) {}
+    completion_task(completion_task&&) noexcept(std::is_nothrow_move_constructible_v<F>) = default;
+    completion_task& operator=(completion_task&&) = delete;
+    ~completion_task() {
+        if (done_) done_.set_exception(std::make_exception_ptr(executor_shut_down()));
+    }
+    void operator()() {
+        completion<T> done = std::move(done_);  // disarms the destructor
+        if constexpr (std::is_invocable_v<F&, completion<T>&>) {
+            run_(done);
+        } else {
+            run_();
+        }
+    }
+
+private:
+    completion<T> done_;  // null once run or moved from
+    F run_;
+};
+
+template <class T, class F>
+completion_task<T, F> task_for(completion<T> done, F run) {
+    return completion_task<T, F>(std::move(done), std::move(run));
 }
 
 // Fan-in: n arrivals expected; the one that brings the count to zero learns
