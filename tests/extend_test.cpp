@@ -104,6 +104,28 @@ TEST(extend, an_input_already_done_arrives_once_at_listen) {
     EXPECT_EQ(*in.take().value(), 1);
 }
 
+struct int_watch final : ext::input<int> {
+    int arrivals = 0;
+    void on_arrival() noexcept override { ++arrivals; }
+};
+
+TEST(extend, expiring_a_future_watched_in_place_fails_it_and_stops_its_work_first) {
+    promise<int> p;
+    bool stopped_before_publish = false;
+    future<int> f = p.get_future();
+    p.on_cancel([&] { stopped_before_publish = !f.is_ready(); });
+    int_watch w;
+    w.watch(f);  // f stays valid: the watch only shares its state
+    w.listen();
+    EXPECT_TRUE(f.valid());
+    EXPECT_TRUE(w.expire(std::make_exception_ptr(vow::timeout_error())));
+    EXPECT_TRUE(stopped_before_publish);
+    EXPECT_EQ(w.arrivals, 1);
+    EXPECT_FALSE(w.expire(std::make_exception_ptr(vow::timeout_error())));  // once only
+    EXPECT_THROW(f.get(), vow::timeout_error);
+    p.set_value(1);  // the producer's late value is dropped quietly
+}
+
 TEST(extend, holding_an_invalid_future_is_a_usage_error) {
     unique_input in;
     EXPECT_THROW(in.hold(future<std::unique_ptr<int>>()), vow::usage_error);

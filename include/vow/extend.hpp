@@ -9,6 +9,8 @@
 //   owned_task         a task that does something (fail the output) if an
 //                      executor or timer destroys it unrun
 //   countdown          "the last of n arrivals" for fan-in
+//   timer_entry        a timer task of your own type that the timer builds in
+//                      reused memory: a deadline with no allocation (timeout)
 //
 // Cancellation both ways: completion::on_cancel / stop_token tell a producer
 // that the output was cancelled (the hook then cancels the inputs, say);
@@ -19,25 +21,28 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <new>
 #include <stop_token>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
+// future.hpp first: it includes timeout.hpp, and with it extend_core.hpp, at
+// its end (for within()).
+#include "vow/future.hpp"
+#include "vow/detail/extend_core.hpp"  // input<T>, cancel_handle, timer_entry
 #include "vow/errors.hpp"
 #include "vow/executor.hpp"
-#include "vow/future.hpp"
 #include "vow/inline_executor.hpp"
 #include "vow/result.hpp"
+#include "vow/timer.hpp"
 
 namespace vow::ext {
 
 template <class T>
 class completion;
-
-// True for a vow::future<U> (what a make_attempt-style callable must return).
-template <class F>
-inline constexpr bool is_future_v = vow::detail::is_future<std::remove_cvref_t<F>>::value;
 
 namespace detail_ext {
 struct access;
@@ -235,102 +240,6 @@ completion_view<T> completion_of(Ctx& context) noexcept {
     return detail_ext::access::view<T>(static_cast<detail_ext::context_state<T, Ctx>*>(&context));
 }
 
-// A copyable handle that cancels one input later, from any thread, without
-// touching the input<T> that watches it (take it under your lock, cancel
-// after unlocking: a cancel runs the input producer's hooks). Holds a
-// reference to the input's state. Cancelling an input that is done does
-// nothing.
-class cancel_handle {
-public:
-    cancel_handle() noexcept = default;
-    void cancel() const noexcept {
-        if (s_ && !s_->is_ready()) s_->request_cancel();
-    }
-    explicit operator bool() const noexcept { return static_cast<bool>(s_); }
-
-private:
-    template <class>
-    friend class input;
-    explicit cancel_handle(vow::detail::state_base* s) noexcept
-        : s_(vow::detail::state_ptr<vow::detail::state_base>::share(s)) {}
-    vow::detail::state_ptr<vow::detail::state_base> s_;
-};
-
-// Watches one input future: on_arrival() is called once, on the completing
-// thread, when it completes. No done-callback, no allocation: embed an input
-// in the combinator's context (one per input). Subclass it and override
-// on_arrival (noexcept; keep it short, hand real work to an executor).
-//
-// Thread safety: hold/listen/take/reset by one thread at a time (arrival
-// included); cancel() from any thread while the input is held (or use a
-// cancel_handle when another thread may reset it).
-template <class T>
-class input : private vow::detail::callback_node {
-public:
-    input() noexcept { consumes = true; }  // runs after the input's done-callbacks
-    input(const input&) = delete;
-    input& operator=(const input&) = delete;
-
-    // Takes over `f` (usage_error if it is not valid). Cancels reach it
-    // through cancel() only: holding does not link it to the output.
-    void hold(future<T>&& f) {
-        if (!f.valid()) throw usage_error("vow: invalid future passed to a combinator");
-        s_ = vow::detail::then_access<T>::take(f);
-    }
-    // Asks for on_arrival() once the held input completes; at once, on this
-    // thread, if it has. At most once per hold.
-    void listen() noexcept { s_->attach(this); }
-
-    bool held() const noexcept { return static_cast<bool>(s_); }
-    bool is_ready() const noexcept { return s_->is_ready(); }
-    // Ready, and no done-callback of the input may still be reading the
-    // result: take() or peek() may move it out now, without listening.
-    bool can_take_now() const noexcept { return s_->is_ready() && !s_->has_done_callbacks(); }
-
-    // The outcome, moved out (after arrival or is_ready()). Counts as looking
-    // at an error (it is not reported as unobserved).
-    result<T> take() noexcept(std::is_nothrow_move_constructible_v<result<T>>) {
-        auto& r = s_->get_result();
-        if (r.has_exception()) s_->mark_observed();
-        return std::move(r);
-    }
-    // The outcome, left in place (after arrival or is_ready()).
-    result<T>& peek() noexcept {
-        auto& r = s_->get_result();
-        if (r.has_exception()) s_->mark_observed();
-        return r;
-    }
-
-    // Cancels the input if it is still running; one that is done is left alone
-    // (its producer delivered; a stop request would only confuse it).
-    void cancel() const noexcept {
-        if (s_ && !s_->is_ready()) s_->request_cancel();
-    }
-    // A handle that can cancel the held input from any thread.
-    ext::cancel_handle cancel_handle() const noexcept { return ext::cancel_handle(s_.get()); }
-    // Lets go of the input (after arrival, or to drop one never listened to).
-    // Then hold() may watch another.
-    void reset() noexcept { s_ = {}; }
-
-protected:
-    ~input() = default;
-    // The input completed. Called exactly once per listen().
-    virtual void on_arrival() noexcept = 0;
-
-private:
-    void on_ready(vow::detail::state_base&) noexcept final { on_arrival(); }
-    vow::detail::state_ptr<vow::detail::state<T>> s_;
-};
-
-// True when `f` is done and its result can be taken at once (get_result()
-// neither blocks nor races with a done-callback still reading it): the
-// check behind a fan-in's path for inputs that are all done already.
-template <class T>
-bool can_take_now(const future<T>& f) noexcept {
-    if (!f.valid()) return false;
-    auto& s = vow::detail::then_access<T>::peek(f);
-    return s.is_ready() && !s.has_done_callbacks();
-}
 
 // Calls fn(result<T>&&) once, on the completing thread, when `f` completes.
 // One allocation (as a then() costs); for one-off watches outside a context.

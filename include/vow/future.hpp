@@ -178,17 +178,7 @@ auto submit(executor& ex, F&& f);
 }  // namespace vow
 
 #include "vow/detail/future_impl.hpp"
-#include "vow/detail/timeout.hpp"
 #include "vow/shared_future.hpp"  // defines future<T>::share()
-
-namespace vow {
-
-template <class T>
-template <class Rep, class Period>
-future<T> future<T>::within(std::chrono::duration<Rep, Period> d, timer& t) && {
-    checked();
-    auto deadline = detail::timer_access::timeout_deadline(t, std::chrono::ceil<timer::duration>(d));
-    return future<T>(detail::timeout_entry<T>::start(std::move(state_), t, deadline));
-}
-
-}  // namespace vow
+// within() is the timeout combinator, offered as a member: it is defined
+// there, on the extension layer like every combinator.
+#include "vow/timeout.hpp"
