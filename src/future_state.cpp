@@ -340,10 +340,13 @@ void state_base::wait_consumable() {
 }
 
 void state_base::request_cancel() noexcept {
+    // Done (or being completed by its producer): nothing left to cancel, and
+    // nobody to tell -- no stop request, no hooks (Python's cancel() too).
+    if (is_claimed()) return;
     // Iterative, not recursive: a cancel may travel up a chain of 100,000 thens.
     state_base* up = cancel_this(true);
     while (up != nullptr) {
-        state_base* next = up->cancel_this(true);
+        state_base* next = up->is_claimed() ? nullptr : up->cancel_this(true);  // a done one is left alone
         up->release();
         up = next;
     }

@@ -240,7 +240,6 @@ completion_view<T> completion_of(Ctx& context) noexcept {
     return detail_ext::access::view<T>(static_cast<detail_ext::context_state<T, Ctx>*>(&context));
 }
 
-
 // Calls fn(result<T>&&) once, on the completing thread, when `f` completes.
 // One allocation (as a then() costs); for one-off watches outside a context.
 template <class T, class F>
