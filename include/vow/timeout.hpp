@@ -37,9 +37,11 @@ namespace timing {
 
 // References: the entry's two are the timer's (heap, or the task of a timer
 // that takes only tasks) and the timed state's callback list (released in
-// on_arrival). The entry's input shares the timed state from its birth until
-// on_arrival, which always runs: after the state completed, or after the
-// deadline expired it.
+// on_arrival). The entry's input shares the timed state from its birth: when
+// the state completes first, on_arrival (which won the entry's claim) lets it
+// go at once; after the deadline (or a drop) the entry keeps it until it is
+// destroyed -- the claim's winner is the only one to touch it, and a fired or
+// dropped entry is never destroyed under the timer's lock.
 template <class T>
 class timeout_entry final : public ext::timer_entry, public ext::input<T> {
 public:
@@ -66,9 +68,10 @@ public:
 private:
     // The state completed (on the completing thread), or the deadline expired it.
     void on_arrival() noexcept override {
-        const bool completed_first = claim(cancelled);  // the common case: the deadline never fires
-        this->reset();  // the timed state's reference
-        if (completed_first && has_foreign_) foreign_.cancel();  // a foreign timer's task: free it now
+        if (claim(cancelled)) {  // the common case: the deadline never fires
+            this->reset();       // the timed state's reference
+            if (has_foreign_) foreign_.cancel();  // a foreign timer's task: free it now
+        }
         release();  // the list's reference
     }
 
@@ -89,7 +92,6 @@ private:
             // expired the state with executor_shut_down.
         } catch (...) {
             // Never listened to: on_arrival will not come. The task had the timer's.
-            this->reset();
             release();
             throw;
         }

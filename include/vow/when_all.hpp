@@ -71,8 +71,9 @@ struct all_policy {
             std::exception_ptr first_error;
             if constexpr (std::is_void_v<T>) {
                 for (auto& f : inputs) {
-                    result<void> r = f.get_result();
-                    if (!first_error && r.has_exception()) first_error = r.exception();
+                    ext::take_now(std::move(f), [&](result<void>& r) {
+                        if (!first_error && r.has_exception()) first_error = r.exception();
+                    });
                 }
                 if (first_error) done.set_exception(std::move(first_error));
                 else done.set_value();
@@ -80,10 +81,11 @@ struct all_policy {
                 output values;
                 values.reserve(inputs.size());
                 for (auto& f : inputs) {
-                    result<T> r = f.get_result();  // consumes: the input is dropped at once
-                    if (first_error) continue;
-                    if (r.has_exception()) first_error = r.exception();
-                    else values.push_back(std::move(r).value());
+                    ext::take_now(std::move(f), [&](result<T>& r) {  // the input is dropped right after
+                        if (first_error) return;
+                        if (r.has_exception()) first_error = r.exception();
+                        else values.push_back(std::move(r).value());
+                    });
                 }
                 if (first_error) done.set_exception(std::move(first_error));
                 else done.set_value(std::move(values));

@@ -50,7 +50,7 @@ struct settled_policy {
         try {
             output results;
             results.reserve(inputs.size());
-            for (auto& f : inputs) results.push_back(f.get_result());
+            for (auto& f : inputs) ext::take_now(std::move(f), [&](result<T>& r) { results.push_back(std::move(r)); });
             done.set_value(std::move(results));
         } catch (...) {
             done.set_exception(std::current_exception());

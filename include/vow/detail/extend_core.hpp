@@ -1,7 +1,7 @@
 // Part of the extension layer (vow/extend.hpp; include that, not this): the
-// pieces that the timeout combinator needs too. vow/future.hpp defines
-// within() through vow/timeout.hpp at its end, so these must not need more
-// than the futures layer itself.
+// pieces that need nothing above the futures layer -- input<T>,
+// cancel_handle, timer_entry and friends. vow/future.hpp defines within()
+// through vow/timeout.hpp at its end, and the timeout uses these.
 #pragma once
 
 #include <cstddef>
@@ -139,6 +139,17 @@ bool can_take_now(const future<T>& f) noexcept {
     if (!f.valid()) return false;
     auto& s = vow::detail::then_access<T>::peek(f);
     return s.is_ready() && !s.has_done_callbacks();
+}
+
+// Consumes `f`, for which can_take_now(f) holds: calls fn(result<T>&) on its
+// result in place (move out what you need; an error counts as looked at),
+// then drops the future. Returns what fn returns. No copy of the result.
+template <class T, class F>
+decltype(auto) take_now(future<T>&& f, F&& fn) {
+    auto s = vow::detail::then_access<T>::take(f);  // dropped on return
+    auto& r = s->get_result();
+    if (r.has_exception()) s->mark_observed();
+    return std::forward<F>(fn)(r);
 }
 
 // Timer entries that cost no allocation. A timer_entry is a timer task of
