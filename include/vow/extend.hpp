@@ -5,7 +5,8 @@
 //   completion<T>      the output: many producers may race to complete it, the
 //                      first wins, the others learn they lost (return false)
 //   input<T>           watches one input future without a done-callback and
-//                      takes its result out by move (move-only T works)
+//                      takes its result out by move (move-only T works);
+//                      cancel_handle cancels it later from any thread
 //   owned_task         a task that does something (fail the output) if an
 //                      executor or timer destroys it unrun
 //   countdown          "the last of n arrivals" for fan-in
@@ -17,6 +18,10 @@
 // input<T>::cancel passes a cancel on to an input still running. A completed
 // output destroys its hooks, so a hook may capture the combinator's shared
 // context (which owns the completion) without making a reference cycle.
+//
+// input<T>, cancel_handle, timer_entry, can_take_now/take_now and is_future_v
+// are defined in vow/detail/extend_core.hpp (vow/future.hpp needs them for
+// within()); they are part of this header's stable API all the same.
 #pragma once
 
 #include <atomic>
