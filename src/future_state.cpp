@@ -169,6 +169,7 @@ callback_node* state_base::done_tag() noexcept {
 void state_base::publish() noexcept {
     // acq_rel: release publishes the result; acquire sees the nodes' contents.
     callback_node* list = head_.exchange(done_tag(), std::memory_order_acq_rel);
+    drop_cancel_hooks();
     callback_node* in_order = nullptr;
     while (list != nullptr) {  // the list is LIFO; reverse to run in attach order
         callback_node* next = list->next;
@@ -339,10 +340,13 @@ void state_base::wait_consumable() {
 }
 
 void state_base::request_cancel() noexcept {
+    // Done (or being completed by its producer): nothing left to cancel, and
+    // nobody to tell -- no stop request, no hooks (Python's cancel() too).
+    if (is_claimed()) return;
     // Iterative, not recursive: a cancel may travel up a chain of 100,000 thens.
     state_base* up = cancel_this(true);
     while (up != nullptr) {
-        state_base* next = up->cancel_this(true);
+        state_base* next = up->is_claimed() ? nullptr : up->cancel_this(true);  // a done one is left alone
         up->release();
         up = next;
     }
@@ -394,11 +398,30 @@ void state_base::on_cancel(unique_function<void()> hook) {
     {
         std::lock_guard lock(x.mutex);
         if ((flags_.load(std::memory_order_seq_cst) & cancel_bit) == 0) {
+            // Done without a cancel: no cancel can matter any more, and a stored
+            // hook would only keep what it captures alive (see drop_cancel_hooks).
+            // Checked under the mutex, so publish either sees this hook or we see done.
+            if (is_ready()) return;  // `hook` is destroyed unrun, outside the lock
             x.cancel_hooks.push_back(std::move(hook));
             return;
         }
     }
     hook();  // already cancelled: run at once, outside the lock
+}
+
+void state_base::drop_cancel_hooks() noexcept {
+    // acquire: pairs with the CAS that published the block.
+    extras* x = extras_.load(std::memory_order_acquire);
+    if (x == nullptr) return;  // the common path: one load, nothing else
+    std::vector<unique_function<void()>> hooks;
+    {
+        std::lock_guard lock(x->mutex);
+        hooks.swap(x->cancel_hooks);
+    }
+    // Destroyed here, outside the lock. A hook may hold the last reference to a
+    // combinator's context (the reason this exists: a hook capturing the
+    // context that owns this state would otherwise keep both alive forever);
+    // the publisher holds its own reference, so `this` outlives the hooks.
 }
 
 void state_base::set_upstream(state_base* up) noexcept {

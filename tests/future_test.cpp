@@ -826,6 +826,29 @@ TEST(future, cancel_completes_a_pending_future_at_once_with_cancelled_error) {
     EXPECT_THROW(f.get(), vow::cancelled_error);
 }
 
+TEST(future, cancel_on_a_done_future_runs_no_hook_and_requests_no_stop) {
+    promise<int> p;
+    int hooks = 0;
+    p.on_cancel([&] { ++hooks; });
+    std::stop_token token = p.stop_token();
+    future<int> f = p.get_future();
+    p.set_value(1);
+    f.cancel();
+    EXPECT_EQ(hooks, 0);
+    EXPECT_FALSE(token.stop_requested());
+    EXPECT_FALSE(p.is_cancelled());
+    EXPECT_EQ(f.get(), 1);
+}
+
+TEST(future, cancel_on_a_done_failed_future_leaves_its_error_to_be_looked_at) {
+    promise<int> p;
+    future<int> f = p.get_future();
+    p.set_exception(std::runtime_error("kept"));
+    f.cancel();
+    EXPECT_FALSE(f.is_cancelled());
+    EXPECT_THROW(f.get(), std::runtime_error);
+}
+
 TEST(future, cancel_on_a_done_future_leaves_its_value) {
     auto f = vow::make_ready_future(3);
     f.cancel();

@@ -115,6 +115,35 @@ TEST(shared_future, wait_for_times_out_on_a_never_fulfilled_promise) {
     a.wait();
 }
 
+TEST(shared_future, wait_until_times_out_at_a_past_deadline_and_returns_true_once_done) {
+    promise<int> p;
+    auto a = p.get_future().share();
+    EXPECT_FALSE(a.wait_until(std::chrono::steady_clock::now() + 1ms));
+    EXPECT_FALSE(a.wait_until(std::chrono::system_clock::now() - 1h));  // any clock; already past
+    p.set_value(1);
+    EXPECT_TRUE(a.wait_until(std::chrono::steady_clock::now() + 1h));
+    EXPECT_TRUE(a.wait_until(std::chrono::system_clock::now() - 1h));  // done wins over a past deadline
+}
+
+TEST(shared_future, copies_wait_until_on_several_threads_at_once) {
+    promise<int> p;
+    auto a = p.get_future().share();
+    constexpr int waiters = 4;
+    std::latch started(waiters);
+    std::atomic<int> done{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < waiters; ++i) {
+        threads.emplace_back([&, copy = a] {
+            started.count_down();
+            if (copy.wait_until(std::chrono::steady_clock::now() + 1h)) done.fetch_add(1);
+        });
+    }
+    started.wait();
+    p.set_value(1);
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(done.load(), waiters);
+}
+
 TEST(shared_future, an_invalid_shared_future_throws_usage_error) {
     shared_future<int> a;
     EXPECT_FALSE(a.valid());

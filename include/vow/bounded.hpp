@@ -3,7 +3,6 @@
 // error kept.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <iterator>
 #include <mutex>
@@ -14,6 +13,7 @@
 
 #include "vow/errors.hpp"
 #include "vow/executor.hpp"
+#include "vow/extend.hpp"
 #include "vow/future.hpp"
 #include "vow/result.hpp"
 
@@ -27,14 +27,17 @@ namespace vow {
 template <class Range, class F>
 auto bounded_map(Range&& items, std::size_t limit, F f, executor& ex = default_executor());
 
-namespace detail {
+namespace bounding {
 
+// Lives in the output's allocation (ext::make_completion_with). References to
+// the output: each queued call task holds one, each call in flight holds one;
+// the cancel hook holds none.
 template <class Item, class R, class F>
-class bounded_op final : public state<std::vector<result<R>>> {
+class context {
 public:
     using output = std::vector<result<R>>;
 
-    bounded_op(std::vector<Item> items, std::size_t limit, F f, executor& ex)
+    context(std::vector<Item> items, std::size_t limit, F f, executor& ex)
         : items_(std::move(items)), limit_(limit), fn_(std::move(f)), ex_(ex), slots_(items_.size()) {
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             slots_[i].owner = this;
@@ -42,8 +45,8 @@ public:
         }
     }
 
-    void start() {
-        this->on_cancel([this] { cancel_in_flight(); });
+    void start(const ext::completion<output>& done) {
+        done.on_cancel([this] { cancel_in_flight(); });  // `this` lives in the output
         std::size_t first = 0;
         {
             std::lock_guard lock(mutex_);
@@ -51,92 +54,77 @@ public:
             next_ = first;
         }
         if (items_.empty()) finish();
-        for (std::size_t i = 0; i < first; ++i) launch(i);
+        for (std::size_t i = 0; i < first; ++i) launch(i, done);
     }
 
 private:
-    struct slot final : callback_node {
-        bounded_op* owner = nullptr;
+    struct slot final : ext::input<R> {
+        context* owner = nullptr;
         std::size_t index = 0;
-        state_ptr<state<R>> call;          // guarded by the owner's mutex while in flight
+        ext::completion<output> keep;      // the output, while the call is in flight
+        ext::cancel_handle call;           // guarded by the owner's mutex while in flight
         std::optional<result<R>> outcome;  // written once, by the call's completion
-        void on_ready(state_base&) noexcept override { owner->arrived(index); }
+        void on_arrival() noexcept override { owner->arrived(index); }
     };
 
-    class call_task {
-    public:
-        call_task(bounded_op* op, std::size_t i) noexcept : op_(op), index_(i) {}
-        call_task(call_task&& o) noexcept : op_(std::exchange(o.op_, nullptr)), index_(o.index_) {}
-        call_task& operator=(call_task&&) = delete;
-        ~call_task() {
-            if (!op_) return;
-            op_->dropped(index_);
-            op_->release();
-        }
-        void operator()() {
-            bounded_op* op = std::exchange(op_, nullptr);
-            op->run_call(index_);
-            op->release();
-        }
+    ext::completion_view<output> done() noexcept { return ext::completion_of<output>(*this); }
 
-    private:
-        bounded_op* op_;
-        std::size_t index_;
-    };
-
-    void launch(std::size_t i) {
-        this->add_ref();
+    // Item i's call on the executor. Dropped unrun (executor shut down), it
+    // records executor_shut_down for item i and the items not started yet.
+    void launch(std::size_t i, const ext::completion<output>& done) {
+        auto run = [this, i, done] { run_call(i, done); };
+        auto dropped = [this, i, done] { this->dropped(i); };
         try {
-            ex_.execute(call_task(this, i));
+            ex_.execute(ext::owned_task<decltype(run), decltype(dropped)>(std::move(run), std::move(dropped)));
         } catch (const executor_shut_down&) {
-            // call_task's destructor recorded executor_shut_down for item i and the rest.
+            // The task's drop action recorded executor_shut_down for item i and the rest.
         }
     }
 
-    void run_call(std::size_t i) {
-        if (this->is_claimed()) return settle(i, result<R>(std::make_exception_ptr(cancelled_error())));
+    void run_call(std::size_t i, const ext::completion<output>& done) {
+        if (done.is_claimed()) return settle(i, result<R>(std::make_exception_ptr(cancelled_error())), done);
         future<R> f;
         try {
             f = fn_(items_[i]);
             if (!f.valid()) throw broken_promise();
         } catch (...) {
-            return settle(i, result<R>(std::current_exception()));
+            return settle(i, result<R>(std::current_exception()), done);
         }
-        state_ptr<state<R>> call = then_access<R>::take(f);
+        slot& s = slots_[i];
+        s.hold(std::move(f));
+        s.keep = done;
         {
             std::lock_guard lock(mutex_);
-            slots_[i].call = call;
+            s.call = s.cancel_handle();
         }
-        if (this->is_claimed()) call->request_cancel();  // a cancel raced with the start
-        this->add_ref();  // held by the call's list until arrived()
-        call->attach(&slots_[i]);
+        if (done.is_claimed()) s.cancel();  // a cancel raced with the start
+        s.listen();
     }
 
     void arrived(std::size_t i) noexcept {
-        state_ptr<state<R>> call;
+        slot& s = slots_[i];
+        ext::completion<output> keep = std::move(s.keep);  // dropped last
         {
             std::lock_guard lock(mutex_);
-            call = std::move(slots_[i].call);
-            slots_[i].call = {};
+            s.call = {};
         }
-        auto& r = call->get_result();
-        if (r.has_exception()) call->mark_observed();
-        settle(i, std::move(r));
-        this->release();
+        result<R> r = s.take();
+        s.reset();
+        settle(i, std::move(r), keep);
     }
 
     // Records item i's outcome and starts the next item, or finishes.
-    void settle(std::size_t i, result<R>&& r) noexcept {
+    void settle(std::size_t i, result<R>&& r, const ext::completion<output>& done) noexcept {
         slots_[i].outcome.emplace(std::move(r));
         std::optional<std::size_t> next;
         bool all_done = false;
         {
             std::lock_guard lock(mutex_);
             ++done_;
-            if (next_ < items_.size() && !this->is_claimed()) next = next_++;
+            if (next_ < items_.size() && !done.is_claimed()) next = next_++;
             all_done = done_ == items_.size();
         }
-        if (next) launch(*next);
+        if (next) launch(*next, done);
         if (all_done) finish();
     }
 
@@ -152,7 +140,7 @@ private:
         {
             std::lock_guard lock(mutex_);
             first = last = next_;
-            if (!this->is_claimed()) last = next_ = items_.size();
+            if (!done().is_claimed()) last = next_ = items_.size();
         }
         slots_[i].outcome.emplace(shut_down);
         for (std::size_t j = first; j < last; ++j) slots_[j].outcome.emplace(shut_down);
@@ -166,22 +154,24 @@ private:
     }
 
     void finish() noexcept {
-        complete_with_call(static_cast<state<output>&>(*this), [&] {
+        try {
             output results;
             results.reserve(slots_.size());
             for (auto& s : slots_) results.push_back(std::move(*s.outcome));
-            return results;
-        });
+            done().set_value(std::move(results));
+        } catch (...) {
+            done().set_exception(std::current_exception());
+        }
     }
 
     void cancel_in_flight() noexcept {
-        std::vector<state_ptr<state<R>>> in_flight;
+        std::vector<ext::cancel_handle> in_flight;
         {
             std::lock_guard lock(mutex_);
             for (auto& s : slots_)
                 if (s.call) in_flight.push_back(s.call);
         }
-        for (auto& c : in_flight) c->request_cancel();
+        for (auto& c : in_flight) c.cancel();
     }
 
     std::vector<Item> items_;
@@ -195,23 +185,20 @@ private:
     std::size_t done_ = 0;  // guarded by mutex_
 };
 
-}  // namespace detail
+}  // namespace bounding
 
 template <class Range, class F>
 auto bounded_map(Range&& items, std::size_t limit, F f, executor& ex) {
     using Item = std::remove_cvref_t<decltype(*std::begin(items))>;
     using Fut = std::invoke_result_t<F&, Item&>;
-    static_assert(detail::is_future<Fut>::value, "f(item) must return a vow::future");
+    static_assert(ext::is_future_v<Fut>, "f(item) must return a vow::future");
     using R = typename Fut::value_type;
     if (limit == 0) throw usage_error("vow: bounded_map needs a limit of at least 1");
     std::vector<Item> copied(std::begin(items), std::end(items));
-    auto* op = new detail::bounded_op<Item, R, F>(std::move(copied), limit, std::move(f), ex);
-    op->bind(ex);
-    auto out = detail::then_access<std::vector<result<R>>>::make(
-        detail::state_ptr<detail::state<std::vector<result<R>>>>(op));
-    op->start();
-    op->release();  // the start's reference; tasks hold their own
-    return out;
+    auto [done, context, output] = ext::make_completion_with<std::vector<result<R>>, bounding::context<Item, R, F>>(
+        ex, std::move(copied), limit, std::move(f), ex);
+    context.start(done);
+    return std::move(output);
 }
 
 }  // namespace vow

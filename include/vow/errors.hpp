@@ -2,8 +2,11 @@
 // `catch (const vow::error&)` handles all of the library's failures.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vow {
 
@@ -44,6 +47,19 @@ public:
 class usage_error : public error {
 public:
     using error::error;
+};
+
+// Every alternative failed (first_success, hedge); errors() holds each one's
+// exception, in input (or attempt) order.
+class all_failed : public error {
+public:
+    explicit all_failed(std::vector<std::exception_ptr> errors)
+        : error("vow: every alternative failed (" + std::to_string(errors.size()) + " errors)"),
+          errors_(std::move(errors)) {}
+    const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+
+private:
+    std::vector<std::exception_ptr> errors_;
 };
 
 }  // namespace vow

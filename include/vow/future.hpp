@@ -72,10 +72,12 @@ unobserved_error_handler set_unobserved_error_handler(unobserved_error_handler h
 //   added, on the bound executor (at once if already done), all before a then
 //   or get() consumes the value. An exception from f is reported to the
 //   unobserved-error handler.
-// - cancel(): completes the future at once with cancelled_error (unless already
-//   done) and sends a stop request upstream: a queued submit() task is skipped, a
-//   running one sees its stop_token, a promise sees on_cancel/stop_token, a then
-//   chain passes it to what it waits on. Dropping a future does not cancel.
+// - cancel(): completes the future at once with cancelled_error and sends a
+//   stop request upstream: a queued submit() task is skipped, a running one
+//   sees its stop_token, a promise sees on_cancel/stop_token, a then chain
+//   passes it to what it waits on. On a future already done (or being
+//   completed) it does nothing at all: no hooks, no stop request. Dropping a
+//   future does not cancel.
 // - get() on a thread_pool worker runs that pool's queued work while it waits,
 //   so a 1-worker pool cannot deadlock on its own queue.
 template <class T>
@@ -127,8 +129,8 @@ public:
     template <class F>
     void add_done_callback(F&& f);
 
-    // Completes with cancelled_error unless done, and requests stop upstream.
-    // Safe to call from any thread, and more than once.
+    // Completes with cancelled_error and requests stop upstream; does nothing
+    // if already done. Safe to call from any thread, and more than once.
     void cancel() const noexcept;
     bool is_cancelled() const noexcept;
 
@@ -137,6 +139,8 @@ public:
     template <class Rep, class Period>
     future<T> within(std::chrono::duration<Rep, Period> d, timer& t = default_timer()) &&;
 
+    // A copyable shared_future of the same result. Defined in
+    // vow/shared_future.hpp: include it to call share().
     shared_future<T> share() &&;
 
     executor& bound_executor() const { return checked().bound_executor(); }
@@ -178,17 +182,6 @@ auto submit(executor& ex, F&& f);
 }  // namespace vow
 
 #include "vow/detail/future_impl.hpp"
-#include "vow/detail/timeout.hpp"
-#include "vow/shared_future.hpp"  // defines future<T>::share()
-
-namespace vow {
-
-template <class T>
-template <class Rep, class Period>
-future<T> future<T>::within(std::chrono::duration<Rep, Period> d, timer& t) && {
-    checked();
-    auto deadline = detail::timer_access::timeout_deadline(t, std::chrono::ceil<timer::duration>(d));
-    return future<T>(detail::timeout_entry<T>::start(std::move(state_), t, deadline));
-}
-
-}  // namespace vow
+// within() is the timeout combinator, offered as a member: it is defined
+// there, on the extension layer like every combinator.
+#include "vow/timeout.hpp"

@@ -73,6 +73,8 @@ public:
     std::stop_token stop_token() { return checked().stop_token(); }
     // Runs `hook` once when the future is cancelled (at once if it already is),
     // on the cancelling thread. E.g. close the socket the work is reading.
+    // Once the future completes otherwise, its hooks can never run: they are
+    // destroyed then (a later one at once), so what they capture is freed.
     template <class F>
     void on_cancel(F&& hook) {
         checked().on_cancel(std::forward<F>(hook));

@@ -16,7 +16,9 @@
 
 #include "vow/errors.hpp"
 #include "vow/executor.hpp"
+#include "vow/extend.hpp"
 #include "vow/future.hpp"
+#include "vow/result.hpp"
 #include "vow/timer.hpp"
 
 namespace vow {
@@ -71,7 +73,7 @@ template <class MakeAttempt>
 auto retry(retry_policy policy, MakeAttempt make_attempt, timer& t = default_timer(),
            executor& ex = default_executor());
 
-namespace detail {
+namespace retrying {
 
 template <class F>
 auto call_attempt(F& f, int attempt) {
@@ -82,101 +84,65 @@ auto call_attempt(F& f, int attempt) {
     }
 }
 
+// Lives in the output's allocation (ext::make_completion_with). References
+// to the output: each task queued on the executor or the timer holds one, the
+// attempt in flight holds one; the cancel hook holds none.
 template <class T, class F>
-class retry_op final : public state<T>, public callback_node {
+class context {
 public:
-    retry_op(retry_policy p, F f, timer& t, executor& ex)
+    context(retry_policy p, F f, timer& t, executor& ex)
         : policy_(std::move(p)), make_attempt_(std::move(f)), timer_(t), ex_(ex) {
-        consumes = true;
+        watch_.owner = this;
     }
 
-    void start() {
+    void start(ext::completion<T> done) {
         started_at_ = timer_.now();
-        this->on_cancel([this] { stop_everything(); });
+        done.on_cancel([this] { stop_everything(); });  // `this` lives in the output
         if (policy_.deadline) {
-            this->add_ref();
+            auto expire = [this] { fail_and_stop(std::make_exception_ptr(timeout_error("vow: retry deadline exceeded"))); };
             try {
-                timer_handle h = timer_.schedule_at(timer::saturating_add(*started_at_, *policy_.deadline), deadline_task(this));
+                timer_handle h = timer_.schedule_at(timer::saturating_add(*started_at_, *policy_.deadline),
+                                                    owned(done, std::move(expire)));
                 std::lock_guard lock(mutex_);
                 deadline_ = h;
             } catch (const executor_shut_down&) {
-                // deadline_task's destructor failed the retry.
+                // The task's drop action failed the retry.
             }
         }
-        launch();
-    }
-
-    // The attempt in flight finished (on its completing thread).
-    void on_ready(state_base& s) noexcept override {
-        auto& r = static_cast<state<T>&>(s).get_result();
-        if (r.has_exception()) s.mark_observed();
-        if (r.has_value()) {
-            complete_from(static_cast<state<T>&>(*this), std::move(r));
-            finished();
-        } else {
-            failed(r.exception());
-        }
-        this->release();  // the reference the attempt's list held
+        launch(std::move(done));
     }
 
 private:
-    // Tasks hold a reference to the op; one destroyed unrun fails the retry.
+    struct attempt_watch final : ext::input<T> {
+        context* owner = nullptr;
+        ext::completion<T> keep;  // the output, while an attempt is in flight
+        void on_arrival() noexcept override { owner->arrived(); }
+    };
+
+    ext::completion_view<T> done() noexcept { return ext::completion_of<T>(*this); }
+
+    // A task that runs `run`; dropped unrun, it fails the retry with
+    // executor_shut_down (a no-op after our own cancel: the retry is complete).
     template <class Run>
-    class op_task {
-    public:
-        explicit op_task(retry_op* op) noexcept : op_(op) {}
-        op_task(op_task&& o) noexcept : op_(std::exchange(o.op_, nullptr)) {}
-        op_task& operator=(op_task&&) = delete;
-        ~op_task() {
-            if (!op_) return;
-            Run::dropped(*op_);
-            op_->release();
-        }
-        void operator()() {
-            retry_op* op = std::exchange(op_, nullptr);
-            Run::run(*op);
-            op->release();
-        }
+    auto owned(const ext::completion<T>& done, Run run) {
+        auto dropped = [this, done] { fail_and_stop(std::make_exception_ptr(executor_shut_down())); };
+        return ext::owned_task<Run, decltype(dropped)>(std::move(run), std::move(dropped));
+    }
 
-    private:
-        retry_op* op_;
-    };
-
-    struct attempt_run {
-        static void run(retry_op& op) { op.run_attempt(); }
-        static void dropped(retry_op& op) { op.fail_and_stop(std::make_exception_ptr(executor_shut_down())); }
-    };
-    struct wake_run {  // the backoff ended: start the next attempt on the executor
-        static void run(retry_op& op) { op.launch(); }
-        // After our own cancel the retry is already complete and this is a no-op;
-        // otherwise the timer was destroyed and the retry must not hang.
-        static void dropped(retry_op& op) { op.fail_and_stop(std::make_exception_ptr(executor_shut_down())); }
-    };
-    struct deadline_run {
-        static void run(retry_op& op) {
-            op.fail_and_stop(std::make_exception_ptr(timeout_error("vow: retry deadline exceeded")));
-        }
-        static void dropped(retry_op& op) { op.fail_and_stop(std::make_exception_ptr(executor_shut_down())); }
-    };
-    using attempt_task = op_task<attempt_run>;
-    using wake_task = op_task<wake_run>;
-    using deadline_task = op_task<deadline_run>;
-
-    void launch() {
-        if (this->is_claimed()) return;
-        this->add_ref();
+    void launch(ext::completion<T> done) {
+        if (done.is_claimed()) return;
         try {
-            ex_.execute(attempt_task(this));
+            ex_.execute(owned(done, [this, done] { run_attempt(done); }));
         } catch (const executor_shut_down&) {
-            // attempt_task's destructor failed the retry.
+            // The task's drop action failed the retry.
         }
     }
 
-    void run_attempt() {
+    void run_attempt(const ext::completion<T>& done) {
         int attempt;
         {
             std::lock_guard lock(mutex_);
-            if (this->is_claimed()) return;  // cancelled or timed out meanwhile
+            if (done.is_claimed()) return;  // cancelled or timed out meanwhile
             attempt = ++attempts_;
         }
         future<T> f;
@@ -184,27 +150,39 @@ private:
             f = call_attempt(make_attempt_, attempt);
             if (!f.valid()) throw broken_promise();
         } catch (...) {
-            failed(std::current_exception());
+            failed(done, std::current_exception());
             return;
         }
-        state_ptr<state<T>> current = then_access<T>::take(f);
+        watch_.hold(std::move(f));
+        watch_.keep = done;
         {
             std::lock_guard lock(mutex_);
-            current_ = current;
+            current_ = watch_.cancel_handle();
         }
-        if (this->is_claimed()) current->request_cancel();  // a cancel raced with the start
-        this->add_ref();  // held by the attempt's list until on_ready
-        current->attach(this);
+        if (done.is_claimed()) watch_.cancel();  // a cancel raced with the start
+        watch_.listen();
     }
 
-    void failed(std::exception_ptr e) noexcept {
+    // The attempt in flight finished (on its completing thread).
+    void arrived() noexcept {
+        ext::completion<T> keep = std::move(watch_.keep);  // dropped last
+        result<T> r = watch_.take();
+        watch_.reset();
+        if (r.has_value()) {
+            if (keep.set_result(std::move(r))) stop_everything();
+        } else {
+            failed(keep, r.exception());
+        }
+    }
+
+    void failed(const ext::completion<T>& done, std::exception_ptr e) noexcept {
         int attempt;
         {
             std::lock_guard lock(mutex_);
             attempt = attempts_;
             current_ = {};
         }
-        if (this->is_claimed()) return;
+        if (done.is_claimed()) return;
         try {
             if (attempt >= policy_.max_attempts || !policy_.should_retry(e)) return fail_and_stop(e);
             retry_policy::duration delay = policy_.backoff(attempt, policy_.draw());
@@ -215,34 +193,32 @@ private:
                 return fail_and_stop(e);  // no time left to wait for another attempt
             }
             if (policy_.on_retry) policy_.on_retry(attempt, e, delay);
-            this->add_ref();
-            timer_handle h = timer_.schedule_after(delay, wake_task(this));
+            // The backoff ended: start the next attempt on the executor.
+            timer_handle h = timer_.schedule_after(delay, owned(done, [this, done] { launch(done); }));
             std::lock_guard lock(mutex_);
             backoff_ = h;
         } catch (...) {
             fail_and_stop(std::current_exception());  // a hook threw, or the timer is gone
         }
-        if (this->is_claimed()) stop_everything();  // cancelled while we scheduled
+        if (done.is_claimed()) stop_everything();  // cancelled while we scheduled
     }
 
     void fail_and_stop(std::exception_ptr e) noexcept {
-        if (this->fail(std::move(e))) stop_everything();
+        if (done().set_exception(std::move(e))) stop_everything();
     }
 
-    void finished() noexcept { stop_everything(); }
-
-    // Cancels the attempt in flight, the backoff and the deadline timer.
+    // Cancels the attempt in flight, the backoff and the deadline timer, outside
+    // the mutex (each runs other code: the attempt's hooks, the tasks' drops).
     void stop_everything() noexcept {
-        state_ptr<state<T>> current;
+        ext::cancel_handle current;
         timer_handle backoff, deadline;
         {
             std::lock_guard lock(mutex_);
-            current = std::move(current_);
-            current_ = {};
+            current = std::exchange(current_, {});
             backoff = std::exchange(backoff_, {});
             deadline = std::exchange(deadline_, {});
         }
-        if (current && !current->is_ready()) current->request_cancel();  // a finished attempt is left alone
+        current.cancel();  // a finished attempt is left alone
         backoff.cancel();
         deadline.cancel();
     }
@@ -252,19 +228,20 @@ private:
     timer& timer_;
     executor& ex_;
     std::optional<timer::time_point> started_at_;  // set by start() before anything runs
+    attempt_watch watch_;  // one attempt at a time: its start, then its arrival
 
-    std::mutex mutex_;                // guards the fields below
+    std::mutex mutex_;  // guards the fields below
     int attempts_ = 0;
-    state_ptr<state<T>> current_;     // the attempt in flight
+    ext::cancel_handle current_;  // the attempt in flight
     timer_handle backoff_;
     timer_handle deadline_;
 };
 
-}  // namespace detail
+}  // namespace retrying
 
 inline bool retry_policy::should_retry(const std::exception_ptr& e) const {
     if (retry_if) return retry_if(e);
-    return !detail::is_cancelled_exception(e);
+    return !result<void>(e).is_cancelled();
 }
 
 inline double retry_policy::draw() const {
@@ -275,18 +252,14 @@ inline double retry_policy::draw() const {
 
 template <class MakeAttempt>
 auto retry(retry_policy policy, MakeAttempt make_attempt, timer& t, executor& ex) {
-    using Fut = decltype(detail::call_attempt(make_attempt, 1));
-    static_assert(detail::is_future<Fut>::value, "make_attempt must return a vow::future");
+    using Fut = decltype(retrying::call_attempt(make_attempt, 1));
+    static_assert(ext::is_future_v<Fut>, "make_attempt must return a vow::future");
     using T = typename Fut::value_type;
     if (policy.max_attempts < 1) throw usage_error("vow: retry_policy.max_attempts must be at least 1");
-    auto* op = new detail::retry_op<T, MakeAttempt>(std::move(policy), std::move(make_attempt), t, ex);
-    op->bind(ex);
-    // Two initial references: the returned future, and the run itself (dropped here
-    // once the first tasks hold their own).
-    auto out = detail::then_access<T>::make(detail::state_ptr<detail::state<T>>(op));
-    op->start();
-    op->release();
-    return out;
+    auto [done, context, output] = ext::make_completion_with<T, retrying::context<T, MakeAttempt>>(
+        ex, std::move(policy), std::move(make_attempt), t, ex);
+    context.start(std::move(done));
+    return std::move(output);
 }
 
 }  // namespace vow

@@ -1,5 +1,6 @@
 // shared_future<T>: a copyable future that many consumers may wait on, read
-// (get() returns const T&) and chain from. Made by future<T>::share().
+// (get() returns const T&) and chain from. Made by future<T>::share(), which
+// this header defines (future.hpp does not include this one).
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,14 @@ public:
         auto& s = checked();
         return s.is_ready() || s.wait_until(std::chrono::steady_clock::now() +
                                             std::chrono::ceil<std::chrono::steady_clock::duration>(d));
+    }
+    // Waits until done or until `t` (on any clock); true when done.
+    template <class Clock, class Duration>
+    bool wait_until(std::chrono::time_point<Clock, Duration> t) const {
+        auto& s = checked();
+        return s.is_ready() ||
+               s.wait_until(std::chrono::steady_clock::now() +
+                            std::chrono::ceil<std::chrono::steady_clock::duration>(t - Clock::now()));
     }
 
     // f(const T&) (or f() for void) on the bound executor / on `ex`. An error

@@ -7,6 +7,7 @@
 
 #include "vow/executor.hpp"
 #include "vow/future.hpp"
+#include "vow/timeout.hpp"  // timeout(f, d)
 #include "vow/timer.hpp"
 
 namespace vow {
@@ -17,9 +18,5 @@ namespace vow {
 future<void> sleep_for(timer::duration d, timer& t = default_timer(), executor& ex = default_executor());
 future<void> sleep_until(timer::time_point when, timer& t = default_timer(), executor& ex = default_executor());
 
-template <class T, class Rep, class Period>
-future<T> timeout(future<T> f, std::chrono::duration<Rep, Period> d, timer& t = default_timer()) {
-    return std::move(f).within(d, t);
-}
 
 }  // namespace vow

@@ -1,7 +1,7 @@
 # Installs the build tree into a scratch prefix, then builds and runs programs
 # against it as users would:
 #   core/  find_package(vow CONFIG) with Boost and OpenSSL hidden from CMake
-#          (the core package must not look for them)
+#          (the core package must not look for them), and examples/hedge.cpp
 #   http/  find_package(vow CONFIG COMPONENTS http)          (WITH_HTTP only)
 #   the same two programs with `pkg-config --cflags --libs vow` / `vow-http`
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -40,8 +40,10 @@ endfunction()
 
 run_step(${CMAKE_COMMAND} --install ${VOW_BINARY_DIR} --prefix ${prefix})
 
-consumer(core -DCMAKE_DISABLE_FIND_PACKAGE_Boost=ON -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON)
+consumer(core -DCMAKE_DISABLE_FIND_PACKAGE_Boost=ON -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON
+         -DVOW_EXAMPLES_DIR=${EXAMPLES_DIR})
 run_step(${WORK_DIR}/core/consumer)
+run_step(${WORK_DIR}/core/hedge_example)
 pkg_config_consumer(core vow)
 
 if(WITH_HTTP)

@@ -54,9 +54,11 @@ protected:
 //
 // Who may call what:
 // - try_claim/publish/fail: any thread (the producer, or any thread that cancels).
-// - attach, add_done_callback, the blocking waits: the consumer, i.e. the thread
-//   holding the future (a future is not shared between threads without a lock;
-//   shared_future has its own state of consumers).
+// - attach, add_done_callback, the blocking waits: any thread, concurrently.
+//   A future's single consumer calls them, but so do the copies of a
+//   shared_future, each on its own thread: attach is a lock-free push (or runs
+//   the node at once when done), add_done_callback takes the extras mutex, and
+//   each waiter has a node of its own.
 // - request_cancel, on_cancel, stop_token: any thread.
 //
 // Layout: the common path (create, complete, attach one continuation, get)
@@ -112,9 +114,10 @@ public:
     executor& bound_executor() const noexcept { return *executor_.load(std::memory_order_acquire); }
     void bind(executor& ex) noexcept { executor_.store(&ex, std::memory_order_release); }
 
-    // Cancellation (any thread): completes the state with cancelled_error if it
-    // is not done yet, requests stop on its stop_token, runs on_cancel hooks and
-    // forwards the request upstream. Idempotent.
+    // Cancellation (any thread): completes the state with cancelled_error,
+    // requests stop on its stop_token, runs on_cancel hooks and forwards the
+    // request upstream. Does nothing once the state is claimed (done, or
+    // being completed). Idempotent.
     void request_cancel() noexcept;
     // The same stop request for a state whose claim the caller already won
     // (a timeout writing timeout_error): the result is not marked observed.
@@ -154,6 +157,7 @@ private:
     state_base* cancel_this(bool mark_observed) noexcept;  // returns the upstream reference to pass the cancel on
     void run_done_callbacks() noexcept;
     void schedule_done_callbacks() noexcept;
+    void drop_cancel_hooks() noexcept;  // at publish: a done state's hooks can never run
     extras& ensure_extras();
 
     std::atomic<std::uint32_t> refs_{2};      // promise + future
