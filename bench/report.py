@@ -9,8 +9,8 @@ Google Benchmark may append `/repeats:N`, `/iterations:N`, `/real_time`. For eve
 case, each peer's ratio is peer time / vow time (above 1: vow is faster). The bar is
 the ratio of the medians over the repetitions; the error bar spans the slowest and the
 fastest pairing (min peer / max vow .. max peer / min vow), so it shows the whole
-spread of the runs. Cases measured with UseRealTime compare wall time, the others CPU
-time of the timing thread. Implementations whose name starts with `vow` other than
+spread of the runs. A case whose benchmarks use UseRealTime (`/real_time`) compares
+wall time, the others CPU time of the timing thread. Implementations whose name starts with `vow` other than
 `vow` itself (`vow_inline`) are drawn as peers too; a case without `vow` or without
 any peer (e.g. a memory-only case) is listed and skipped.
 
@@ -189,7 +189,8 @@ def main():
         by_case[row[0]].append(row)
     for case, case_rows in by_case.items():
         path = chart_file(options.out_dir, case, options.format)
-        draw_bars(plt, [r[1] for r in case_rows], case_rows, f"{case}: vow against its peers ({'wall' if wall_time[case] else 'CPU'} time)", path,
+        metric = "wall" if wall_time[case] else "CPU"
+        draw_bars(plt, [r[1] for r in case_rows], case_rows, f"{case}: vow against its peers ({metric} time)", path,
                   horizontal=False, fmt=options.format)
         print(path)
     summary = chart_file(options.out_dir, "summary", options.format)
