@@ -6,6 +6,7 @@
 #   ./build.sh bench [ARGS]   build and run the benchmarks (Google Benchmark args pass through)
 #   ./build.sh deb            build the Debian packages libvow-dev and vow-get into build/deb
 #   ./build.sh bench-cli [CASE...]  vow-get against curl and aria2c on loopback nginx (bench/cli_vs_curl.sh)
+#   ./build.sh bench-report [ARGS]  run the benchmarks 5 times, chart vow against its peers in docs/img/ (bench/report.py)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,6 +23,8 @@ packages=(
 
 # What only ./build.sh bench-cli needs: a real server and the peers' command lines.
 cli_bench_packages=(nginx-light curl aria2 time)
+# What only ./build.sh bench-report needs: Debian's Python with matplotlib.
+report_packages=(python3-matplotlib)
 
 install_missing() {
   local missing=()
@@ -67,6 +70,15 @@ case "$command" in
     cmake --build --preset default --target vow-get
     bench/cli_vs_curl.sh ./build/default/tools/vow-get/vow-get "$@"
     ;;
+  bench-report)
+    packages+=("${report_packages[@]}")
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target vow_bench
+    ./build/default/bench/vow_bench --benchmark_repetitions=5 \
+      --benchmark_out=build/bench.json --benchmark_out_format=json "$@"
+    /usr/bin/python3 bench/report.py build/bench.json docs/img
+    ;;
   bench)
     install_missing
     cmake --preset default >/dev/null
@@ -74,7 +86,7 @@ case "$command" in
     ./build/default/bench/vow_bench "$@"
     ;;
   *)
-    sed -n '2,9p' "$0"
+    sed -n '2,10p' "$0"
     exit 2
     ;;
 esac
