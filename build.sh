@@ -4,6 +4,7 @@
 #   ./build.sh test    install what is missing, build, run every test
 #   ./build.sh asan | tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   ./build.sh bench [ARGS]   build and run the benchmarks (Google Benchmark args pass through)
+#   ./build.sh fuzz [SECONDS]  build the libFuzzer targets (clang) and run each for SECONDS (default 60)
 #   ./build.sh deb            build the Debian packages libvow-dev and vow-get into build/deb
 #   ./build.sh bench-cli [CASE...]  vow-get against curl and aria2c on loopback nginx (bench/cli_vs_curl.sh)
 #   ./build.sh bench-report [ARGS]  run the benchmarks 5 times, chart vow against its peers in docs/img/ (bench/report.py)
@@ -56,6 +57,13 @@ case "$command" in
   test) install_missing; workflow default ;;
   asan) install_missing; workflow asan ;;
   tsan) install_missing; workflow tsan ;;
+  fuzz)
+    packages+=(clang-14 libclang-rt-14-dev)
+    install_missing
+    cmake --preset fuzz >/dev/null
+    cmake --build --preset fuzz
+    fuzz/run.sh build/fuzz/fuzz "${1:-60}"
+    ;;
   deb)
     install_missing
     cmake --preset default >/dev/null
