@@ -45,7 +45,7 @@ std::optional<content_range> parse_content_range(std::string_view v) {
 std::uint64_t check_partial_response(const std::optional<std::string>& value, std::uint64_t asked_from,
                                      std::optional<std::uint64_t> content_length,
                                      std::optional<std::uint64_t> known_total, const std::string& url) {
-    const std::string what = "206 from " + url + " with Content-Range '" + value.value_or("") + "'";
+    const std::string what = "206 from " + url + " with Content-Range '" + printable_text(value.value_or("")) + "'";
     auto r = value ? parse_content_range(*value) : std::nullopt;
     if (!r || !r->first) throw protocol_error(what + " does not say which bytes it holds");
     if (*r->first != asked_from)

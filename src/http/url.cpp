@@ -47,6 +47,11 @@ target_url from_url_view(boost::urls::url_view u, const std::string& given) {
         t.port = t.tls ? "443" : "80";
     }
     t.target = u.encoded_path();
+    // After an authority the path is empty or starts with '/' (RFC 3986 3.3);
+    // Boost.URL lets "https://[::1]44:83/x" through with the path "44:83/x",
+    // which would make a malformed request line (found by fuzz_url).
+    if (!t.target.empty() && t.target.front() != '/')
+        throw invalid_url("malformed authority in " + original + " (the path does not start with '/')");
     if (t.target.empty()) t.target = "/";
     if (u.has_query()) t.target += "?" + std::string(u.encoded_query());
     boost::urls::url copy(u);

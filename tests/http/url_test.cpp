@@ -23,6 +23,14 @@ TEST(parse_url, a_port_outside_1_to_65535_is_invalid_url_not_wrapped) {
     }
 }
 
+// Found by fuzz_url: the parser took "[::1]" as the host and "44:83/x" as the
+// path, and the request line would have been "GET 44:83/x".
+TEST(parse_url, text_after_an_ipv6_literal_that_is_not_a_port_is_invalid_url) {
+    EXPECT_THROW(parse_url("https://[::1]44:83/x%20y"), vow::http::invalid_url);
+    EXPECT_EQ(parse_url("https://[::1]:8443/x").target, "/x");
+    EXPECT_EQ(parse_url("https://[::1]").target, "/");
+}
+
 TEST(parse_url, leading_zeros_in_a_port_give_the_same_origin) {
     EXPECT_EQ(parse_url("http://h:0080/").origin(), parse_url("http://h:80/").origin());
 }
