@@ -71,6 +71,17 @@ std::string read_file(const fs::path& p) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A .part of `bytes` left by an earlier attempt at `from_url`, with the
+// .part.meta that lets a download of that URL resume it.
+void leave_part(const fs::path& final_path, std::uint64_t bytes, const std::string& from_url) {
+    auto part = final_path;
+    part += ".part";
+    std::ofstream(part, std::ios::binary) << loopback_server::body(bytes);
+    auto meta = final_path;
+    meta += ".part.meta";
+    std::ofstream(meta) << "vow-part-meta 1\nurl " << from_url << "\n";
+}
+
 bool mentions(const std::exception& e, const std::string& text) {
     return std::string(e.what()).find(text) != std::string::npos;
 }
@@ -214,7 +225,7 @@ TEST_P(hostile_response_test, a_206_to_a_request_without_range_is_a_protocol_err
 
 TEST_P(hostile_response_test, a_206_that_stops_short_of_the_total_is_never_committed) {
     auto path = dir_ / "short206.bin";
-    std::ofstream(dir_ / "short206.bin.part", std::ios::binary) << loopback_server::body(30000);
+    leave_part(path, 30000, url("/partial?first=30000&last=30999&total=100000"));
     auto e = failure_of<vow::http::protocol_error>(
         client_.download(url("/partial?first=30000&last=30999&total=100000"), path));
     EXPECT_TRUE(mentions(e, "ends before the last byte")) << e.what();
@@ -223,7 +234,7 @@ TEST_P(hostile_response_test, a_206_that_stops_short_of_the_total_is_never_commi
 
 TEST_P(hostile_response_test, a_206_that_starts_elsewhere_is_a_protocol_error) {
     auto path = dir_ / "elsewhere.bin";
-    std::ofstream(dir_ / "elsewhere.bin.part", std::ios::binary) << loopback_server::body(1000);
+    leave_part(path, 1000, url("/partial?first=2000&last=9999&total=10000"));
     auto e = failure_of<vow::http::protocol_error>(
         client_.download(url("/partial?first=2000&last=9999&total=10000"), path));
     EXPECT_TRUE(mentions(e, "does not continue at byte 1000")) << e.what();
@@ -232,7 +243,7 @@ TEST_P(hostile_response_test, a_206_that_starts_elsewhere_is_a_protocol_error) {
 
 TEST_P(hostile_response_test, a_chunked_206_shorter_than_its_range_is_never_committed) {
     auto path = dir_ / "chunked206.bin";
-    std::ofstream(dir_ / "chunked206.bin.part", std::ios::binary) << loopback_server::body(1000);
+    leave_part(path, 1000, url("/partial?first=1000&last=9999&total=10000&send=5000&chunked=1"));
     auto e = failure_of<vow::http::protocol_error>(
         client_.download(url("/partial?first=1000&last=9999&total=10000&send=5000&chunked=1"), path));
     EXPECT_TRUE(mentions(e, "not the 10000")) << e.what();
@@ -241,7 +252,7 @@ TEST_P(hostile_response_test, a_chunked_206_shorter_than_its_range_is_never_comm
 
 TEST_P(hostile_response_test, a_206_that_completes_the_file_is_committed) {
     auto path = dir_ / "good206.bin";
-    std::ofstream(dir_ / "good206.bin.part", std::ios::binary) << loopback_server::body(1000);
+    leave_part(path, 1000, url("/partial?first=1000&last=9999&total=10000&chunked=1"));
     auto f = client_.download(url("/partial?first=1000&last=9999&total=10000&chunked=1"), path);
     auto r = get_within(f);
     EXPECT_EQ(r.status, 206u);
@@ -312,7 +323,7 @@ TEST_P(hostile_response_test, max_download_size_counts_the_resumed_part) {
     vow::http::request_options o;
     o.max_download_size = 100000;
     auto path = dir_ / "resumed.bin";
-    std::ofstream(dir_ / "resumed.bin.part", std::ios::binary) << loopback_server::body(60000);
+    leave_part(path, 60000, url("/bytes/100001"));
     auto e = failure_of<vow::http::body_limit_error>(client_.download(url("/bytes/100001"), path, o));
     EXPECT_TRUE(mentions(e, "100001 bytes")) << e.what();
     EXPECT_EQ(fs::file_size(dir_ / "resumed.bin.part"), 60000u);
