@@ -8,6 +8,8 @@
 //                         Range: bytes=a- and bytes=a-b (206, 416 past the end)
 //                         and If-Range; sends ETag "n-N" and a fixed Last-Modified.
 //     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
+//     ?disposition=D      sends Content-Disposition: D (percent-decoded; CR and
+//                         LF dropped), e.g. attachment; filename="a.txt"
 //     ?rate=B             at most B body bytes per second (slow): B/10 bytes
 //                         every 100 ms (B < 10: one byte every 1/B s)
 //     ?stall_after=K      send K body bytes, then nothing (the connection stays open)
