@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -574,6 +575,56 @@ TEST_F(vow_get, running_out_of_file_descriptors_says_too_many_open_files) {
     ASSERT_EQ(r.exit_code, 1) << describe(r);
     EXPECT_NE(r.err.find("Too many open files"), std::string::npos) << describe(r);
     EXPECT_EQ(r.err.find("Operation canceled"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, output_saves_the_single_url_under_the_given_name) {
+    process_result r = vow_test::run(command({"-O", "chosen.bin", url("/bytes/300000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("chosen.bin", 300000);
+    EXPECT_FALSE(fs::exists(dir_ / "300000"));
+}
+
+TEST_F(vow_get, output_dash_writes_the_body_to_stdout_and_progress_to_stderr) {
+    process_result r = vow_test::run({VOW_GET_PATH, "-O", "-", url("/bytes/300000?chunked=1")});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out == loopback_server::body(300000)) << "stdout holds " << r.out.size() << " bytes";
+    EXPECT_NE(r.err.find("done"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, output_dash_retries_a_failure_before_the_first_byte) {
+    process_result r = vow_test::run(
+        {VOW_GET_PATH, "-O", "-", url("/bytes/5000?fail=1&status=503&key=" + key())});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out == loopback_server::body(5000)) << "stdout holds " << r.out.size() << " bytes";
+}
+
+TEST_F(vow_get, output_dash_never_retries_once_bytes_were_written) {
+    process_result r = vow_test::run(
+        {VOW_GET_PATH, "-O", "-", url("/bytes/100000?reset_after=20000&faults=1&key=" + key())});
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_LT(r.out.size(), 100000u);
+    EXPECT_TRUE(r.out == loopback_server::body(r.out.size())) << "stdout is the body's start, never repeated";
+}
+
+TEST_F(vow_get, output_is_a_usage_error_with_several_urls_or_with_json_to_stdout) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {"-O", "x", url("/bytes/1"), url("/bytes/2")},
+             {"--output", "", url("/bytes/1")},
+             {"-O", "-", "--json", url("/bytes/1")},
+         }) {
+        std::vector<std::string> argv{VOW_GET_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        process_result r = vow_test::run(argv);
+        EXPECT_EQ(r.exit_code, 2) << describe(r);
+        EXPECT_NE(r.err.find("--output"), std::string::npos) << describe(r);
+    }
+    EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+TEST_F(vow_get, output_to_stdout_with_a_checksum_is_a_usage_error) {
+    process_result r = vow_test::run({VOW_GET_PATH, "-O", "-", "--sha256", std::string(64, 'a'), url("/bytes/1")});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find("--output"), std::string::npos) << describe(r);
 }
 
 TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {

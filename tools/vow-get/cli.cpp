@@ -72,6 +72,9 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.set_version_flag("--version", std::string("vow-get ") + VOW_GET_VERSION);
     app.add_option("URL", cfg.urls, "URLs to download (http:// or https://)");
     app.add_option("-o,--output-dir", cfg.output_dir, "folder to save the files in (default: .)");
+    app.add_option("-O,--output", cfg.output_file,
+                   "save the single URL as FILE (under -o DIR when relative); '-': write it to stdout")
+        ->type_name("FILE");
     app.add_option("-i,--input-file", cfg.url_file, "read more URLs from FILE, one per line ('-': stdin)");
     app.add_option("-j,--jobs", cfg.jobs, "downloads in flight at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
@@ -114,6 +117,20 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         }
         if (!cfg.demo && cfg.urls.empty()) {
             throw CLI::ValidationError("URL", "no URL given (try --help, or --demo)");
+        }
+        if (cfg.output_file) {
+            if (cfg.output_file->empty()) throw CLI::ValidationError("--output", "expects a file name or '-'");
+            if (cfg.urls.size() != 1) {
+                throw CLI::ValidationError("--output", "names one file, so it needs exactly one URL (got " +
+                                                           std::to_string(cfg.urls.size()) + ")");
+            }
+            if (*cfg.output_file == "-" && cfg.json) {
+                throw CLI::ValidationError("--output", "'-' writes the body to stdout, where --json writes too");
+            }
+            if (*cfg.output_file == "-" && cfg.sha256) {
+                throw CLI::ValidationError("--output", "'-' streams the body as it comes, so no checksum can "
+                                                       "be checked before it is written");
+            }
         }
         if (cfg.sha256) {
             if (!is_sha256_hex(*cfg.sha256)) {

@@ -12,6 +12,9 @@ namespace vow_get {
 
 struct config {
     std::vector<std::string> urls;             // positional URLs, then those of -i, in order
+    // -O FILE for the single URL: a path, under output_dir when relative; "-"
+    // writes the body to stdout.
+    std::optional<std::filesystem::path> output_file;
     std::filesystem::path output_dir = ".";    // -o
     bool output_dir_given = false;             // -o was on the command line
     std::optional<std::string> url_file;       // -i ("-" is stdin)

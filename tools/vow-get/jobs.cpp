@@ -1,5 +1,7 @@
 #include "jobs.hpp"
 
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <algorithm>
@@ -7,7 +9,10 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <system_error>
+
+#include <unistd.h>
 
 #include "exit_codes.hpp"
 #include "format.hpp"
@@ -44,6 +49,46 @@ clock::duration seconds_to_duration(double s) {
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::min(s, ceiling_s)));
 }
 
+// Writes the body to stdout; throws when stdout does not take it (a full
+// disk, a closed pipe with SIGPIPE ignored), which fails the download.
+void write_to_stdout(std::span<const char> bytes) {
+    while (!bytes.empty()) {
+        ssize_t n = ::write(1, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::system_error(errno, std::generic_category(), "cannot write to stdout");
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+}
+
+// -O -: the body goes to stdout through client::stream. A retried stream
+// starts over from byte 0, which stdout cannot take back: once a byte has
+// been written, no failure is retried.
+vow::future<vow::http::download_result> stream_to_stdout(vow::http::client& client, const std::string& url,
+                                                         vow::http::request_options options) {
+    auto written = std::make_shared<std::atomic<std::uint64_t>>(0);
+    if (options.retry) {
+        vow::retry_policy rule;  // only to ask the policy's own rule
+        rule.retry_if = options.retry->retry_if;
+        options.retry->retry_if = [written, rule](const std::exception_ptr& e) {
+            return written->load(std::memory_order_relaxed) == 0 && rule.should_retry(e);
+        };
+    }
+    auto sink = [written](std::span<const char> bytes) {
+        write_to_stdout(bytes);
+        // Relaxed: the sink and the retry decision run one after the other on the client's side.
+        written->fetch_add(bytes.size(), std::memory_order_relaxed);
+    };
+    return client.stream(url, sink, std::move(options)).then([](vow::http::stream_result s) {
+        vow::http::download_result r;
+        r.path = "-";
+        r.size = s.size;
+        r.transferred = s.size;
+        r.status = s.status;
+        r.url = std::move(s.url);
+        return r;
+    });
+}
+
 std::uint64_t part_size(const std::filesystem::path& path) {
     std::error_code ec;
     auto part = path;
@@ -72,8 +117,12 @@ std::vector<job> jobs_from(const config& cfg) {
                                      std::filesystem::file_type::not_found;
     };
     auto options = request_options_from(cfg);
+    if (cfg.output_file && *cfg.output_file == "-") {
+        jobs.push_back(job{cfg.urls.at(0), "-", "-", options, std::nullopt, true});
+        return jobs;
+    }
     for (const auto& url : cfg.urls) {
-        std::string base = vow::http::file_name_for(url);
+        std::string base = cfg.output_file ? cfg.output_file->string() : vow::http::file_name_for(url);
         std::string name = base;
         for (int n = 1; !is_free(name); ++n) name = base + "." + std::to_string(n);
         std::optional<std::filesystem::path> existing;
@@ -86,7 +135,7 @@ std::vector<job> jobs_from(const config& cfg) {
             for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
         }
         reserve(name);
-        jobs.push_back(job{url, cfg.output_dir / name, name, options, existing});
+        jobs.push_back(job{url, cfg.output_dir / name, name, options, existing, false});
     }
     return jobs;
 }
@@ -152,7 +201,8 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     auto start_download = [&](in_flight& f) {
         const job& j = jobs[f.index];
         try {
-            f.future = client.download(j.url, j.path, options_for(f.index, f.retries));
+            f.future = j.to_stdout ? stream_to_stdout(client, j.url, options_for(f.index, f.retries))
+                                   : client.download(j.url, j.path, options_for(f.index, f.retries));
         } catch (...) {
             f.future = vow::make_exceptional_future<vow::http::download_result>(std::current_exception());
         }
