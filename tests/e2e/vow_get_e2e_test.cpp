@@ -621,6 +621,70 @@ TEST_F(vow_get, output_is_a_usage_error_with_several_urls_or_with_json_to_stdout
     EXPECT_TRUE(fs::is_empty(dir_));
 }
 
+TEST_F(vow_get, header_sends_each_given_field_and_a_url_may_follow_it) {
+    process_result r = vow_test::run(
+        command({"-H", "X-One: 1", "--header", "X-Two:  two words ", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("X-One: 1\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("X-Two: two words\r\n"), std::string::npos) << sent;
+}
+
+TEST_F(vow_get, user_agent_replaces_the_default_one) {
+    process_result r = vow_test::run(command({"-A", "tester/1.0 (e2e)", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("User-Agent: tester/1.0 (e2e)\r\n"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("vow-get/"), std::string::npos) << sent;
+}
+
+TEST_F(vow_get, user_sends_basic_authentication_and_never_prints_the_password) {
+    process_result r = vow_test::run(command({"--user", "alice:s3cret:x", "--json", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    // base64("alice:s3cret:x"): the password is everything after the first ':'.
+    EXPECT_NE(sent.find("Authorization: Basic YWxpY2U6czNjcmV0Ong=\r\n"), std::string::npos) << sent;
+    EXPECT_EQ((r.out + r.err).find("s3cret"), std::string::npos) << describe(r);
+
+    process_result no_password = vow_test::run(command({"--user", "bob", "-O", "bob.txt", url("/echo-headers")}));
+    ASSERT_EQ(no_password.exit_code, 0) << describe(no_password);
+    // base64("bob:"): no prompt, an empty password.
+    EXPECT_NE(read_file(dir_ / "bob.txt").find("Authorization: Basic Ym9iOg==\r\n"), std::string::npos);
+}
+
+TEST_F(vow_get, max_redirects_limits_the_redirects_followed) {
+    process_result within = vow_test::run(command({"--max-redirects", "3", "-O", "a", url("/redirect/2")}));
+    ASSERT_EQ(within.exit_code, 0) << describe(within);
+    expect_file_is_body("a", 16);
+    process_result beyond = vow_test::run(command({"--max-redirects", "2", "-O", "b", url("/redirect/2")}));
+    EXPECT_EQ(beyond.exit_code, 1) << describe(beyond);
+    EXPECT_NE(beyond.err.find("redirects"), std::string::npos) << describe(beyond);
+    EXPECT_FALSE(fs::exists(dir_ / "b"));
+}
+
+TEST_F(vow_get, bad_request_shaping_values_are_usage_errors_naming_the_option) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {"-H", "NoColon"},
+             {"-H", "Bad Name: x"},
+             {"-H", ": empty name"},
+             {"-H", "X-Split: a\r\nInjected: b"},
+             {"-H", "Range: bytes=0-"},
+             {"--header", "content-length: 5"},
+             {"-A", "two\nlines"},
+             {"--user", ""},
+             {"--max-redirects", "-1"},
+             {"--max-redirects", "many"},
+         }) {
+        std::vector<std::string> argv{VOW_GET_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back(url("/bytes/1"));
+        process_result r = vow_test::run(argv);
+        std::string option = args[0] == "-H" ? "--header" : args[0] == "-A" ? "--user-agent" : args[0];
+        EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << "\n" << describe(r);
+        EXPECT_NE(r.err.find(option), std::string::npos) << args[0] << " " << args[1] << "\n" << describe(r);
+    }
+}
+
 TEST_F(vow_get, output_to_stdout_with_a_checksum_is_a_usage_error) {
     process_result r = vow_test::run({VOW_GET_PATH, "-O", "-", "--sha256", std::string(64, 'a'), url("/bytes/1")});
     EXPECT_EQ(r.exit_code, 2) << describe(r);

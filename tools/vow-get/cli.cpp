@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "exit_codes.hpp"
+#include "header_field.hpp"
 
 namespace vow_get {
 namespace {
@@ -67,7 +68,8 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     CLI::App app{"vow-get: download files concurrently, with retries, timeouts and resume.\n"
                  "Each file is saved under the last path segment of its URL, with a .part\n"
                  "file beside it until it is complete. Ctrl-C keeps .part files; run the\n"
-                 "same command again to resume.",
+                 "same command again to resume. Only GET is sent (-H, -A and --user shape\n"
+                 "it); there is no --method, --data or upload.",
                  "vow-get"};
     app.set_version_flag("--version", std::string("vow-get ") + VOW_GET_VERSION);
     app.add_option("URL", cfg.urls, "URLs to download (http:// or https://)");
@@ -93,6 +95,16 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
                    "seconds without a byte before giving up (default 30)")
         ->check(finite_positive_seconds);
     app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
+    std::vector<std::string> header_args;
+    app.add_option("-H,--header", header_args, "send this request header ('Name: value'); repeatable")
+        ->type_name("'NAME: VALUE'")
+        ->allow_extra_args(false);  // one header per -H: the next word is a URL
+    app.add_option("-A,--user-agent", cfg.user_agent, "send this User-Agent (default: vow-get/VERSION)");
+    std::optional<std::string> user_arg;
+    app.add_option("--user", user_arg, "Basic authentication as USER with password PASS (empty without ':')")
+        ->type_name("USER[:PASS]");
+    app.add_option("--max-redirects", cfg.max_redirects, "redirects to follow at most (default 10)")
+        ->check(CLI::Range(0, 100));
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
@@ -117,6 +129,23 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         }
         if (!cfg.demo && cfg.urls.empty()) {
             throw CLI::ValidationError("URL", "no URL given (try --help, or --demo)");
+        }
+        for (const auto& text : header_args) {
+            auto parsed = parse_header_field(text);
+            if (auto* problem = std::get_if<header_problem>(&parsed))
+                throw CLI::ValidationError("--header", problem->message);
+            cfg.headers.push_back(std::get<header_field>(std::move(parsed)));
+        }
+        if (cfg.user_agent && !fits_in_header_value(*cfg.user_agent))
+            throw CLI::ValidationError("--user-agent", "holds a control character");
+        if (user_arg) {
+            if (user_arg->empty()) throw CLI::ValidationError("--user", "expects USER or USER:PASS");
+            auto colon = user_arg->find(':');
+            if (colon == std::string::npos) {
+                cfg.user.emplace(*user_arg, "");
+            } else {
+                cfg.user.emplace(user_arg->substr(0, colon), user_arg->substr(colon + 1));
+            }
         }
         if (cfg.output_file) {
             if (cfg.output_file->empty()) throw CLI::ValidationError("--output", "expects a file name or '-'");

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct config {
     std::optional<double> connect_timeout_s;   // --connect-timeout
     std::optional<double> idle_timeout_s;      // --idle-timeout
     std::optional<std::string> sha256;         // --sha256 (one URL only)
+    std::vector<std::pair<std::string, std::string>> headers;  // -H, checked, in order
+    std::optional<std::string> user_agent;     // -A
+    std::optional<std::pair<std::string, std::string>> user;  // --user USER[:PASS]
+    std::optional<int> max_redirects;          // --max-redirects
     std::optional<std::string> ca_file;        // --ca-file
     bool insecure = false;                     // --insecure
     bool resume = true;                        // cleared by --no-resume

@@ -147,7 +147,7 @@ vow::http::client_options client_options_from(const config& cfg) {
     o.tls.ca_file = cfg.ca_file;
     o.tls.insecure = cfg.insecure;
     o.tls.verify_peer = !cfg.insecure;
-    o.user_agent = std::string("vow-get/") + VOW_GET_VERSION;
+    o.user_agent = cfg.user_agent ? *cfg.user_agent : std::string("vow-get/") + VOW_GET_VERSION;
     return o;
 }
 
@@ -158,6 +158,11 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.idle_timeout_s) o.idle_timeout = seconds_to_duration(*cfg.idle_timeout_s);
     o.resume = cfg.resume;
     o.sha256 = cfg.sha256;
+    // --user first, so that an Authorization given with -H wins, as with curl.
+    // The library sends neither to another origin after a redirect.
+    if (cfg.user) o.headers.emplace_back("Authorization", vow::http::basic_authorization(cfg.user->first, cfg.user->second));
+    o.headers.insert(o.headers.end(), cfg.headers.begin(), cfg.headers.end());
+    if (cfg.max_redirects) o.max_redirects = *cfg.max_redirects;
     o.retry = vow::http::retry_policy(cfg.retries + 1);
     return o;
 }
