@@ -685,6 +685,71 @@ TEST_F(vow_get, bad_request_shaping_values_are_usage_errors_naming_the_option) {
     }
 }
 
+TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
+    fs::path list = dir_ / "urls.txt";
+    std::ofstream(list) << url("/bytes/1000") << "\n"
+                        << "  out=first.bin\n"
+                        << "  checksum=sha-256=" << sha256_hex(loopback_server::body(1000)) << "\n"
+                        << "# a comment between\n"
+                        << "\t header=X-Item: one\n"
+                        << url("/echo-headers") << "\n"
+                        << "\tout=second.txt\n"
+                        << "\theader=X-Item: two\n"
+                        << url("/echo-headers") << "\n";
+    process_result r = vow_test::run(command({"-i", list.string(), "-H", "X-All: yes", "--json"}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("first.bin", 1000);
+    auto lines = json_lines(r.out);
+    const flat_object* first = for_file(lines, "first.bin");
+    ASSERT_NE(first, nullptr) << r.out;
+    EXPECT_EQ(text_field(*first, "sha256") ? *text_field(*first, "sha256") : "", sha256_hex(loopback_server::body(1000)));
+    std::string second = read_file(dir_ / "second.txt");
+    EXPECT_NE(second.find("X-Item: two\r\n"), std::string::npos) << second;
+    EXPECT_NE(second.find("X-All: yes\r\n"), std::string::npos) << second;
+    std::string third = read_file(dir_ / "echo-headers");
+    EXPECT_EQ(third.find("X-Item"), std::string::npos) << "another URL's header= leaked: " << third;
+    EXPECT_NE(third.find("X-All: yes\r\n"), std::string::npos) << third;
+}
+
+TEST_F(vow_get, input_file_checksums_are_checked_per_url) {
+    fs::path list = dir_ / "urls.txt";
+    std::ofstream(list) << url("/bytes/2000") << "\n  checksum=sha-256=" << sha256_hex(loopback_server::body(2000))
+                        << "\n" << url("/bytes/3000") << "\n  checksum=sha-256=" << std::string(64, '0') << "\n";
+    process_result r = vow_test::run(command({"-i", list.string()}));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("2000", 2000);
+    EXPECT_FALSE(fs::exists(dir_ / "3000"));
+    EXPECT_NE(r.err.find("3000"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, a_bad_input_file_line_is_a_usage_error_naming_its_line_and_nothing_is_downloaded) {
+    struct bad_file {
+        std::string text;
+        std::string line;
+    };
+    const std::string u = url("/bytes/10");
+    for (const auto& bad : std::vector<bad_file>{
+             {"  out=x\n" + u + "\n", "line 1"},
+             {u + "\n  out=a/b\n", "line 2"},
+             {u + "\n  out=..\n", "line 2"},
+             {u + "\n  out=\n", "line 2"},
+             {u + "\n  out=a\n  out=b\n", "line 3"},
+             {u + "\n\n  checksum=md5=abc\n", "line 3"},
+             {u + "\n  checksum=sha-256=12ab\n", "line 2"},
+             {u + "\n  header=No colon\n", "line 2"},
+             {u + "\n  header=Range: bytes=1-\n", "line 2"},
+             {u + "\n  split=4\n", "line 2"},
+         }) {
+        fs::path list = dir_ / "urls.txt";
+        std::ofstream(list) << bad.text;
+        process_result r = vow_test::run(command({"-i", list.string()}));
+        EXPECT_EQ(r.exit_code, 2) << bad.text << describe(r);
+        EXPECT_NE(r.err.find("--input-file"), std::string::npos) << bad.text << describe(r);
+        EXPECT_NE(r.err.find(bad.line + ":"), std::string::npos) << bad.text << describe(r);
+        EXPECT_FALSE(fs::exists(dir_ / "10")) << bad.text;
+    }
+}
+
 TEST_F(vow_get, output_to_stdout_with_a_checksum_is_a_usage_error) {
     process_result r = vow_test::run({VOW_GET_PATH, "-O", "-", "--sha256", std::string(64, 'a'), url("/bytes/1")});
     EXPECT_EQ(r.exit_code, 2) << describe(r);

@@ -14,34 +14,21 @@
 namespace vow_get {
 namespace {
 
-// Reads URLs from a file (or stdin for "-"): one per line; blank lines and
-// lines starting with '#' are skipped, surrounding blanks trimmed.
-std::vector<std::string> read_url_file(const std::string& name) {
+// Reads URLs and their option lines from a file (or stdin for "-"); a bad
+// line is a usage error of -i that names the file and the line.
+std::vector<url_entry> read_url_file(const std::string& name) {
     std::ifstream file;
     std::istream* in = &std::cin;
     if (name != "-") {
         file.open(name);
-        if (!file) throw CLI::ValidationError("-i", "cannot read " + name);
+        if (!file) throw CLI::ValidationError("--input-file", "cannot read " + name);
         in = &file;
     }
-    std::vector<std::string> urls;
-    std::string line;
-    while (std::getline(*in, line)) {
-        std::size_t b = 0, e = line.size();
-        while (b < e && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
-        while (e > b && std::isspace(static_cast<unsigned char>(line[e - 1]))) --e;
-        if (b == e || line[b] == '#') continue;
-        urls.push_back(line.substr(b, e - b));
+    try {
+        return parse_url_file(*in);
+    } catch (const url_file_error& e) {
+        throw CLI::ValidationError("--input-file", (name == "-" ? std::string("stdin") : name) + ": " + e.what());
     }
-    return urls;
-}
-
-bool is_sha256_hex(const std::string& s) {
-    if (s.size() != 64) return false;
-    for (char c : s) {
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
 }
 
 // Seconds that make sense as a timeout: a finite number above 0 ("nan",
@@ -77,7 +64,8 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_option("-O,--output", cfg.output_file,
                    "save the single URL as FILE (under -o DIR when relative); '-': write it to stdout")
         ->type_name("FILE");
-    app.add_option("-i,--input-file", cfg.url_file, "read more URLs from FILE, one per line ('-': stdin)");
+    app.add_option("-i,--input-file", cfg.url_file, "read more URLs from FILE, one per line ('-': stdin), each optionally followed\n"
+                   "by indented out=NAME, checksum=sha-256=HEX and header=NAME: VALUE lines");
     app.add_option("-j,--jobs", cfg.jobs, "downloads in flight at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
@@ -120,9 +108,12 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         app.parse(argc, argv);
         cfg.resume = !no_resume;
         cfg.output_dir_given = app.count("-o") > 0;
+        cfg.per_url.resize(cfg.urls.size());
         if (cfg.url_file) {
-            auto more = read_url_file(*cfg.url_file);
-            cfg.urls.insert(cfg.urls.end(), more.begin(), more.end());
+            for (auto& entry : read_url_file(*cfg.url_file)) {
+                cfg.urls.push_back(std::move(entry.url));
+                cfg.per_url.push_back(std::move(entry.options));
+            }
         }
         if (cfg.demo && !cfg.urls.empty()) {
             throw CLI::ValidationError("--demo", "takes no URLs");
@@ -156,7 +147,7 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
             if (*cfg.output_file == "-" && cfg.json) {
                 throw CLI::ValidationError("--output", "'-' writes the body to stdout, where --json writes too");
             }
-            if (*cfg.output_file == "-" && cfg.sha256) {
+            if (*cfg.output_file == "-" && (cfg.sha256 || cfg.per_url.at(0).sha256)) {
                 throw CLI::ValidationError("--output", "'-' streams the body as it comes, so no checksum can "
                                                        "be checked before it is written");
             }
@@ -165,7 +156,10 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
             if (!is_sha256_hex(*cfg.sha256)) {
                 throw CLI::ValidationError("--sha256", "expects 64 hexadecimal digits");
             }
-            if (cfg.urls.size() != 1) throw CLI::ValidationError("--sha256", "needs exactly one URL");
+            if (cfg.urls.size() != 1) {
+                throw CLI::ValidationError("--sha256", "needs exactly one URL (for several, give each its "
+                                                       "checksum=sha-256=HEX line in an -i file)");
+            }
         }
         if (cfg.per_host == 0) cfg.per_host = cfg.jobs;
     } catch (const CLI::ParseError& e) {

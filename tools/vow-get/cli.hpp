@@ -9,10 +9,13 @@
 #include <variant>
 #include <vector>
 
+#include "url_file.hpp"
+
 namespace vow_get {
 
 struct config {
     std::vector<std::string> urls;             // positional URLs, then those of -i, in order
+    std::vector<url_options> per_url;          // the same length: each URL's own -i options
     // -O FILE for the single URL: a path, under output_dir when relative; "-"
     // writes the body to stdout.
     std::optional<std::filesystem::path> output_file;
@@ -25,7 +28,7 @@ struct config {
     std::optional<double> total_timeout_s;     // --timeout
     std::optional<double> connect_timeout_s;   // --connect-timeout
     std::optional<double> idle_timeout_s;      // --idle-timeout
-    std::optional<std::string> sha256;         // --sha256 (one URL only)
+    std::optional<std::string> sha256;         // --sha256 (one URL only; -i has checksum= per URL)
     std::vector<std::pair<std::string, std::string>> headers;  // -H, checked, in order
     std::optional<std::string> user_agent;     // -A
     std::optional<std::pair<std::string, std::string>> user;  // --user USER[:PASS]

@@ -118,11 +118,18 @@ std::vector<job> jobs_from(const config& cfg) {
     };
     auto options = request_options_from(cfg);
     if (cfg.output_file && *cfg.output_file == "-") {
-        jobs.push_back(job{cfg.urls.at(0), "-", "-", options, std::nullopt, true});
+        vow::http::request_options own_options = options;
+        const url_options& own = cfg.per_url.at(0);
+        own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
+        jobs.push_back(job{cfg.urls.at(0), "-", "-", std::move(own_options), std::nullopt, true});
         return jobs;
     }
-    for (const auto& url : cfg.urls) {
-        std::string base = cfg.output_file ? cfg.output_file->string() : vow::http::file_name_for(url);
+    for (std::size_t i = 0; i < cfg.urls.size(); ++i) {
+        const std::string& url = cfg.urls[i];
+        const url_options& own = cfg.per_url.at(i);
+        std::string base = cfg.output_file ? cfg.output_file->string()
+                           : own.out       ? *own.out
+                                           : vow::http::file_name_for(url);
         std::string name = base;
         for (int n = 1; !is_free(name); ++n) name = base + "." + std::to_string(n);
         std::optional<std::filesystem::path> existing;
@@ -135,7 +142,11 @@ std::vector<job> jobs_from(const config& cfg) {
             for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
         }
         reserve(name);
-        jobs.push_back(job{url, cfg.output_dir / name, name, options, existing, false});
+        // The URL's own lines come after the command line's: its header= wins over -H.
+        vow::http::request_options own_options = options;
+        own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
+        if (own.sha256) own_options.sha256 = own.sha256;
+        jobs.push_back(job{url, cfg.output_dir / name, name, std::move(own_options), existing, false});
     }
     return jobs;
 }
