@@ -771,6 +771,104 @@ TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
     expect_file_is_body("65536", 65536);
 }
 
+TEST_F(vow_get, with_many_downloads_in_flight_bars_are_drawn_for_eight_at_most) {
+    std::vector<std::string> args{"-j", "40"};
+    for (int i = 0; i < 40; ++i) args.push_back(url("/bytes/" + std::to_string(150000 + i) + "?rate=150000"));
+    child_process child(command(args), child_process::io::terminal, 100);
+    process_result r = child.wait(std::chrono::seconds(60));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    // Each frame moves the cursor up over the last one: bars plus the total line.
+    std::size_t highest = 0;
+    for (std::size_t at = r.out.find("\x1b["); at != std::string::npos; at = r.out.find("\x1b[", at + 1)) {
+        std::size_t end = r.out.find_first_not_of("0123456789", at + 2);
+        if (end != std::string::npos && end > at + 2 && r.out[end] == 'A')
+            highest = std::max<std::size_t>(highest, std::stoul(r.out.substr(at + 2, end - at - 2)));
+    }
+    EXPECT_GT(highest, 1u) << "no bars were drawn";
+    EXPECT_LE(highest, 9u) << "more than 8 bars in one frame";
+    EXPECT_NE(r.out.find("(8 shown)"), std::string::npos) << "the total line says how many bars it shows";
+    EXPECT_NE(r.out.find("all 40 done: "), std::string::npos);
+}
+
+TEST_F(vow_get, a_finished_run_says_how_many_files_bytes_time_and_average_rate) {
+    process_result r = vow_test::run(command({url("/bytes/1048576"), url("/bytes/1048576?chunked=1")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.err.find("all 2 done: 2.00 MiB in "), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("/s average)"), std::string::npos) << describe(r);
+}
+
+// Columns a captured line takes: its code points (the test's text is ASCII
+// and "…").
+std::size_t columns_of(const std::string& line) {
+    std::size_t n = 0;
+    for (unsigned char c : line) n += (c & 0xc0) != 0x80;
+    return n;
+}
+
+// What a tmux pane of `columns` x 30 shows after `shell_command` ran in it: a
+// tmux server of the test's own (its own socket), ended afterwards. Lines
+// tmux wrapped come back joined (-J), so a wrapped line is a long line.
+std::vector<std::string> tmux_screen(const std::string& shell_command, unsigned columns) {
+    const std::string socket = "vow-get-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(columns);
+    const std::string signal = "finished-" + socket;
+    const std::vector<std::string> tmux{"/usr/bin/tmux", "-L", socket, "-f", "/dev/null"};
+    auto with = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = tmux;
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    };
+    process_result started = vow_test::run(with({"new-session", "-d", "-x", std::to_string(columns), "-y", "30",
+                                                shell_command + "; tmux -L " + socket + " wait-for -S " + signal +
+                                                    "; sleep 60"}));
+    EXPECT_EQ(started.exit_code, 0) << describe(started);
+    process_result waited = vow_test::run(with({"wait-for", signal}), std::chrono::seconds(90));
+    EXPECT_EQ(waited.exit_code, 0) << describe(waited);
+    process_result captured = vow_test::run(with({"capture-pane", "-p", "-J", "-S", "-"}));
+    vow_test::run(with({"kill-server"}));
+    std::vector<std::string> lines;
+    std::istringstream in(captured.out);
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+TEST_F(vow_get, in_tmux_at_60_and_120_columns_no_line_wraps_or_is_garbled) {
+    if (!fs::exists("/usr/bin/tmux")) GTEST_SKIP() << "tmux is not installed (build.sh installs it)";
+    const std::string long_name(90, 'n');
+    fs::path list = dir_ / "urls.txt";
+    {
+        std::ofstream out(list);
+        for (int i = 0; i < 12; ++i)
+            out << url("/bytes/" + std::to_string(300000 + i) + "/" + long_name + std::to_string(i) + ".bin?rate=600000")
+                << "\n";
+        out << url("/status/404?" + std::string(120, 'q')) << "\n  out=" << long_name << "-missing.bin\n";
+    }
+    for (unsigned columns : {60u, 120u}) {
+        fs::path out_dir = dir_ / ("c" + std::to_string(columns));
+        std::string command_line = std::string(VOW_GET_PATH) + " -o " + out_dir.string() + " -j 6 --retries 0 -i " +
+                                   list.string() + "; echo EXIT=$?";
+        std::vector<std::string> screen = tmux_screen(command_line, columns);
+        std::string shown;
+        for (const auto& line : screen) shown += line + "\n";
+        EXPECT_NE(shown.find("EXIT=1"), std::string::npos) << shown;
+        EXPECT_NE(shown.find("1 of 13 failed:"), std::string::npos) << shown;
+        for (const auto& line : screen) {
+            EXPECT_LE(columns_of(line), columns - 1) << "a line as wide as the pane, or wrapped, at " << columns
+                                                     << " columns:\n" << line << "\n--- screen ---\n" << shown;
+            // A garbled line is a redraw written over the rest of a wrapped one:
+            // a bar or the total line that does not start the line.
+            auto total = line.find("total: ");
+            EXPECT_TRUE(total == std::string::npos || total == 0) << line << "\n--- screen ---\n" << shown;
+            auto bar = line.find(" [");
+            EXPECT_TRUE(bar == std::string::npos || line.rfind("nnnn", 0) == 0 || line.rfind("done", 0) == 0 ||
+                        line.rfind("failed", 0) == 0 || line.rfind("retry", 0) == 0 || line.rfind("  nnnn", 0) == 0)
+                << line << "\n--- screen ---\n" << shown;
+        }
+    }
+}
+
 TEST_F(vow_get, demo_shows_every_case_as_expected) {
     auto started = std::chrono::steady_clock::now();
     process_result r = vow_test::run({VOW_GET_PATH, "--demo"}, std::chrono::seconds(90));

@@ -371,8 +371,11 @@ int summarize(const std::vector<job>& jobs, const run_report& report, progress_v
         }
         return exit_interrupted;
     }
-    if (failed > 0) return exit_some_failed;
-    view.info("all " + std::to_string(done) + " done");
+    if (failed > 0) {
+        view.info(std::to_string(done) + " of " + std::to_string(jobs.size()) + " done: " + view.finished_summary());
+        return exit_some_failed;
+    }
+    view.info("all " + std::to_string(done) + " done: " + view.finished_summary());
     return exit_ok;
 }
 
