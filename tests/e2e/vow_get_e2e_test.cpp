@@ -771,6 +771,88 @@ TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
     expect_file_is_body("65536", 65536);
 }
 
+// A /bytes/N URL whose response carries Content-Disposition: `disposition`.
+std::string disposition_target(std::uint64_t n, const std::string& disposition) {
+    std::string encoded;
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : disposition) {
+        if (std::isalnum(c) || c == '.' || c == '-' || c == '_') {
+            encoded += static_cast<char>(c);
+        } else {
+            encoded += '%';
+            encoded += hex[c >> 4];
+            encoded += hex[c & 0xf];
+        }
+    }
+    return "/bytes/" + std::to_string(n) + "?disposition=" + encoded;
+}
+
+TEST_F(vow_get, content_disposition_names_the_file_after_the_servers_filename) {
+    process_result r = vow_test::run(command({"--content-disposition", "--json",
+                                              url(disposition_target(1000, "attachment; filename=\"report.pdf\""))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("report.pdf", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "1000"));
+    auto lines = json_lines(r.out);
+    EXPECT_NE(for_file(lines, "report.pdf"), nullptr) << r.out;
+}
+
+TEST_F(vow_get, content_disposition_prefers_the_utf8_filename_star_percent_decoded) {
+    process_result r = vow_test::run(command(
+        {"--content-disposition",
+         url(disposition_target(1000, "attachment; filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("\xe2\x82\xac rates.txt", 1000);
+}
+
+TEST_F(vow_get, content_disposition_is_reduced_to_a_safe_base_name) {
+    struct named {
+        std::string disposition;
+        std::string file;
+    };
+    int n = 100;
+    for (const auto& c : std::vector<named>{
+             {"attachment; filename=\"../../etc/passwd\"", "passwd"},
+             {"attachment; filename=\"..\\\\win\\\\evil.bat\"", "evil.bat"},
+             {"attachment; filename=\".bashrc\"", "bashrc"},
+             {"attachment; filename*=UTF-8''a%0Ab%1B%5Bc.txt", "ab[c.txt"},
+             {"attachment; filename=\"..\"", std::to_string(n + 4)},     // nothing left: the URL's name
+             {"attachment", std::to_string(n + 5)},                       // no filename
+             {"attachment; filename*=KOI8-R''x.txt", std::to_string(n + 6)},  // a charset not supported
+         }) {
+        process_result r = vow_test::run(command({"--content-disposition", url(disposition_target(n, c.disposition))}));
+        ASSERT_EQ(r.exit_code, 0) << c.disposition << describe(r);
+        expect_file_is_body(c.file, static_cast<std::uint64_t>(n)) ;
+        EXPECT_FALSE(has_control_characters(r.err)) << describe(r);
+        ++n;
+    }
+    std::size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+        (void)entry;
+        ++files;
+    }
+    EXPECT_EQ(files, 7u) << "every file stays in the output folder";
+}
+
+TEST_F(vow_get, content_disposition_never_replaces_a_file_already_there_nor_another_items) {
+    std::ofstream(dir_ / "same.bin") << "mine";
+    process_result r = vow_test::run(command({"--content-disposition",
+                                              url(disposition_target(1000, "attachment; filename=same.bin")),
+                                              url(disposition_target(2000, "attachment; filename=2000"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(dir_ / "same.bin"), "mine");
+    expect_file_is_body("same.bin.1", 1000);
+    expect_file_is_body("2000", 2000);
+}
+
+TEST_F(vow_get, content_disposition_leaves_a_name_given_with_output_alone) {
+    process_result r = vow_test::run(command({"--content-disposition", "-O", "mine.bin",
+                                              url(disposition_target(1000, "attachment; filename=theirs.bin"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("mine.bin", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "theirs.bin"));
+}
+
 TEST_F(vow_get, with_many_downloads_in_flight_bars_are_drawn_for_eight_at_most) {
     std::vector<std::string> args{"-j", "40"};
     for (int i = 0; i < 40; ++i) args.push_back(url("/bytes/" + std::to_string(150000 + i) + "?rate=150000"));

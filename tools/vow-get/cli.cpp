@@ -99,6 +99,9 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_flag("--no-resume", no_resume, "start over instead of continuing a .part file");
     app.add_flag("--overwrite", cfg.overwrite,
                  "replace a file already at NAME (default: skip it when complete, else save as NAME.1)");
+    app.add_flag("--content-disposition", cfg.content_disposition,
+                 "once a file is complete, rename it to the server's Content-Disposition filename\n"
+                 "(a safe base name; not with -O or out=)");
     app.add_flag("-q,--quiet", cfg.quiet, "no progress output; failures are still reported");
     app.add_flag("--json", cfg.json, "print one JSON object per finished item on stdout");
     app.add_flag("--demo", cfg.demo,

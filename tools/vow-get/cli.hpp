@@ -37,6 +37,7 @@ struct config {
     bool insecure = false;                     // --insecure
     bool resume = true;                        // cleared by --no-resume
     bool overwrite = false;                    // --overwrite: replace a file already at NAME
+    bool content_disposition = false;          // --content-disposition: rename to the server's name
     bool quiet = false;                        // -q
     bool json = false;                         // --json
     bool demo = false;                         // --demo

@@ -12,8 +12,11 @@
 #include <span>
 #include <system_error>
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
+#include "content_disposition.hpp"
 #include "exit_codes.hpp"
 #include "format.hpp"
 #include "json_output.hpp"
@@ -89,6 +92,34 @@ vow::future<vow::http::download_result> stream_to_stdout(vow::http::client& clie
     });
 }
 
+// --content-disposition: renames the finished file to the server's name in
+// the same folder, never onto a name another item of the batch uses and,
+// without --overwrite, never onto anything already there (RENAME_NOREPLACE;
+// NAME.1, NAME.2, ... instead). Returns the new path, or nullopt when the
+// response named no usable file or it already has that name.
+std::optional<std::filesystem::path> rename_by_disposition(const job& j, const vow::http::download_result& r,
+                                                           std::set<std::filesystem::path>& taken) {
+    auto header = r.headers.find("Content-Disposition");
+    auto suggested = header ? disposition_filename(*header) : std::nullopt;
+    auto base = suggested ? safe_base_name(*suggested) : std::nullopt;
+    if (!base || r.path.filename() == *base) return std::nullopt;
+    const auto folder = r.path.parent_path();
+    for (int n = 0; n < 1000; ++n) {
+        auto candidate = folder / (n == 0 ? *base : *base + "." + std::to_string(n));
+        if (taken.contains(candidate)) continue;
+        const unsigned flags = j.overwrite ? 0 : RENAME_NOREPLACE;
+        if (::renameat2(AT_FDCWD, r.path.c_str(), AT_FDCWD, candidate.c_str(), flags) == 0) {
+            taken.insert(candidate);
+            return candidate;
+        }
+        if (errno != EEXIST) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot rename " + r.path.string() + " to " + candidate.string());
+        }
+    }
+    return std::nullopt;
+}
+
 std::uint64_t part_size(const std::filesystem::path& path) {
     std::error_code ec;
     auto part = path;
@@ -121,7 +152,7 @@ std::vector<job> jobs_from(const config& cfg) {
         vow::http::request_options own_options = options;
         const url_options& own = cfg.per_url.at(0);
         own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
-        jobs.push_back(job{cfg.urls.at(0), "-", "-", std::move(own_options), std::nullopt, true});
+        jobs.push_back(job{cfg.urls.at(0), "-", "-", std::move(own_options), std::nullopt, true, false, false});
         return jobs;
     }
     for (std::size_t i = 0; i < cfg.urls.size(); ++i) {
@@ -146,7 +177,8 @@ std::vector<job> jobs_from(const config& cfg) {
         vow::http::request_options own_options = options;
         own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
         if (own.sha256) own_options.sha256 = own.sha256;
-        jobs.push_back(job{url, cfg.output_dir / name, name, std::move(own_options), existing, false});
+        jobs.push_back(job{url, cfg.output_dir / name, name, std::move(own_options), existing, false,
+                           cfg.content_disposition && !cfg.output_file && !own.out, cfg.overwrite});
     }
     return jobs;
 }
@@ -185,6 +217,9 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     view.set_total_items(jobs.size());
     std::vector<in_flight> flying;
     std::size_t next = 0;
+    // Every file the batch writes: a --content-disposition rename never takes one.
+    std::set<std::filesystem::path> taken;
+    for (const auto& j : jobs) taken.insert(j.path);
     bool stopping = false;
 
     // The download's options, with the runner's progress and retry hooks.
@@ -285,6 +320,17 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
         vow::result<vow::http::download_result> r = f.future.get_result();
         item_report rep{vow::http::redacted_url(jobs[f.index].url), jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
                         std::chrono::duration<double>(out.elapsed).count(), std::nullopt, std::nullopt};
+        if (r.has_value() && jobs[f.index].rename_by_disposition && !f.already_complete) {
+            try {
+                if (auto renamed = rename_by_disposition(jobs[f.index], r.value(), taken)) {
+                    view.info("rename " + r.value().path.filename().string() + " -> " + renamed->filename().string() +
+                              "  (Content-Disposition)");
+                    r.value().path = *renamed;
+                }
+            } catch (...) {
+                r = vow::result<vow::http::download_result>(std::current_exception());
+            }
+        }
         if (r.has_value()) {
             out.state = job_state::done;
             out.result = std::move(r).value();

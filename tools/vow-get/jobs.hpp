@@ -34,6 +34,10 @@ struct job {
     // -O -: the body is streamed to stdout (path is "-"); nothing is written
     // to disk and a retry happens only while no byte has been written.
     bool to_stdout = false;
+    // --content-disposition without a name of the user's (-O, out=): once
+    // complete, the file is renamed to the server's suggested name.
+    bool rename_by_disposition = false;
+    bool overwrite = false;  // --overwrite: that rename may replace a file
 };
 
 enum class job_state { not_started, done, failed, cancelled };
