@@ -951,6 +951,43 @@ TEST_F(vow_get, in_tmux_at_60_and_120_columns_no_line_wraps_or_is_garbled) {
     }
 }
 
+TEST_F(vow_get, every_option_of_help_is_in_the_manual_the_completion_and_the_docs) {
+    process_result help = vow_test::run({VOW_GET_PATH, "--help"});
+    ASSERT_EQ(help.exit_code, 0) << describe(help);
+    const fs::path source = VOW_SOURCE_DIR;
+    const std::string manual = read_file(source / "tools/vow-get/share/vow-get.1");
+    const std::string completion = read_file(source / "tools/vow-get/share/vow-get.bash-completion");
+    const std::string docs = read_file(source / "docs/vow-get.md");
+    ASSERT_FALSE(manual.empty());
+    ASSERT_FALSE(completion.empty());
+    // Long options as --help prints them: "--name" up to a blank, ',' or end.
+    std::vector<std::string> options;
+    const std::size_t options_section = help.out.find("Options:");
+    ASSERT_NE(options_section, std::string::npos) << help.out;
+    for (std::size_t at = help.out.find("--", options_section); at != std::string::npos;
+         at = help.out.find("--", at + 2)) {
+        std::size_t end = help.out.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", at + 2);
+        std::string option = help.out.substr(at, end - at);
+        if (option.size() > 2 && std::find(options.begin(), options.end(), option) == options.end())
+            options.push_back(option);
+    }
+    ASSERT_GE(options.size(), 20u);
+    for (const auto& option : options) {
+        std::string in_roff;  // a manual page writes '-' as "\-"
+        for (char c : option) in_roff += c == '-' ? std::string("\\-") : std::string(1, c);
+        EXPECT_NE(manual.find(in_roff), std::string::npos) << option << " is not in the manual page";
+        // As a whole word: "--output" must not be found in "--output-dir".
+        bool completed = false;
+        for (std::size_t at = completion.find(option); at != std::string::npos && !completed;
+             at = completion.find(option, at + 1)) {
+            char next = at + option.size() < completion.size() ? completion[at + option.size()] : ' ';
+            completed = !std::isalnum(static_cast<unsigned char>(next)) && next != '-';
+        }
+        EXPECT_TRUE(completed) << option << " is not completed";
+        EXPECT_NE(docs.find(option), std::string::npos) << option << " is not in docs/vow-get.md";
+    }
+}
+
 TEST_F(vow_get, demo_shows_every_case_as_expected) {
     auto started = std::chrono::steady_clock::now();
     process_result r = vow_test::run({VOW_GET_PATH, "--demo"}, std::chrono::seconds(90));
