@@ -951,6 +951,48 @@ TEST_F(vow_get, in_tmux_at_60_and_120_columns_no_line_wraps_or_is_garbled) {
     }
 }
 
+TEST_F(vow_get, in_tmux_the_width_is_read_again_when_the_pane_shrinks) {
+    if (!fs::exists("/usr/bin/tmux")) GTEST_SKIP() << "tmux is not installed (build.sh installs it)";
+    const std::string name(70, 'w');
+    const fs::path part = dir_ / (name + ".part");
+    const std::string socket = "vow-get-e2e-" + std::to_string(::getpid()) + "-resize";
+    // In the pane: start a 3 s download, shrink the window from 120 to 50
+    // columns once its .part exists (SIGWINCH), and let it finish.
+    std::string command_line = std::string(VOW_GET_PATH) + " -o " + dir_.string() + " '" +
+                               url("/bytes/3000000/" + name + "?rate=1000000") + "' & p=$!; " +
+                               "while [ ! -e " + part.string() + " ]; do sleep 0.05; done; " +
+                               "tmux -L " + socket + " resize-window -x 50; wait $p; echo EXIT=$?";
+    const std::vector<std::string> tmux{"/usr/bin/tmux", "-L", socket, "-f", "/dev/null"};
+    auto with = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = tmux;
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    };
+    process_result started = vow_test::run(with({"new-session", "-d", "-x", "120", "-y", "30",
+                                                command_line + "; tmux -L " + socket + " wait-for -S done-" + socket +
+                                                    "; sleep 60"}));
+    ASSERT_EQ(started.exit_code, 0) << describe(started);
+    process_result waited = vow_test::run(with({"wait-for", "done-" + socket}), std::chrono::seconds(60));
+    process_result captured = vow_test::run(with({"capture-pane", "-p", "-J", "-S", "-"}));
+    vow_test::run(with({"kill-server"}));
+    ASSERT_EQ(waited.exit_code, 0) << describe(waited);
+    EXPECT_NE(captured.out.find("EXIT=0"), std::string::npos) << captured.out;
+    // From the "done" line of the long name on, everything was written after
+    // the resize: within 49 columns (the name alone is 70).
+    std::istringstream in(captured.out);
+    bool after_done = false;
+    std::size_t checked = 0;
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        after_done = after_done || line.rfind("done   www", 0) == 0;
+        if (!after_done || line.empty()) continue;
+        ++checked;
+        EXPECT_LE(columns_of(line), 49u) << line << "\n--- screen ---\n" << captured.out;
+    }
+    EXPECT_GE(checked, 3u) << "the done, total and summary lines\n" << captured.out;
+    expect_file_is_body(name, 3000000);
+}
+
 TEST_F(vow_get, every_option_of_help_is_in_the_manual_the_completion_and_the_docs) {
     process_result help = vow_test::run({VOW_GET_PATH, "--help"});
     ASSERT_EQ(help.exit_code, 0) << describe(help);

@@ -207,7 +207,8 @@ void progress_view::emit_locked(const std::string& line, bool always) {
 void progress_view::redraw_locked(bool force) {
     if (mode_ != view_mode::bars || closed_) return;
     auto now = clock::now();
-    if (!force && pending_lines_.empty() && now - last_frame_ < redraw_interval) return;
+    const bool resized = terminal_resized.load(std::memory_order_relaxed);
+    if (!force && !resized && pending_lines_.empty() && now - last_frame_ < redraw_interval) return;
     last_frame_ = now;
 
     if (terminal_resized.exchange(false, std::memory_order_relaxed)) read_terminal_size();
