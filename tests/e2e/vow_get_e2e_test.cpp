@@ -805,6 +805,17 @@ TEST_F(vow_get, content_disposition_prefers_the_utf8_filename_star_percent_decod
     expect_file_is_body("\xe2\x82\xac rates.txt", 1000);
 }
 
+TEST_F(vow_get, content_disposition_reads_iso_8859_1_language_tags_and_quoted_escapes) {
+    process_result latin = vow_test::run(command(
+        {"--content-disposition", url(disposition_target(1000, "attachment; filename*=iso-8859-1'en'%A3%20rates.txt"))}));
+    ASSERT_EQ(latin.exit_code, 0) << describe(latin);
+    expect_file_is_body("\xc2\xa3 rates.txt", 1000);
+    process_result quoted = vow_test::run(command(
+        {"--content-disposition", url(disposition_target(2000, "inline; size=2000; filename=\"say \\\"hi\\\".txt\""))}));
+    ASSERT_EQ(quoted.exit_code, 0) << describe(quoted);
+    expect_file_is_body("say \"hi\".txt", 2000);
+}
+
 TEST_F(vow_get, content_disposition_is_reduced_to_a_safe_base_name) {
     struct named {
         std::string disposition;
