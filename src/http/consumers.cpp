@@ -115,6 +115,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         file_.open(false, part_meta{url_, validator_of(head.headers), total}, hash, head.content_length);
     }
     result_.status = head.status;
+    result_.headers = head.headers;
     result_.resumed_from = have_;
     return verdict::read_body;
 }

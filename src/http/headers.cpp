@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <openssl/evp.h>
+
 namespace vow::http {
 
 namespace {
@@ -18,6 +20,16 @@ std::optional<std::string> header_map::find(std::string_view name) const {
         if (iequals(n, name)) return v;
     }
     return std::nullopt;
+}
+
+std::string basic_authorization(std::string_view user, std::string_view password) {
+    std::string credentials = std::string(user) + ":" + std::string(password);
+    std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                            reinterpret_cast<const unsigned char*>(credentials.data()),
+                            static_cast<int>(credentials.size()));
+    encoded.resize(static_cast<std::size_t>(n));
+    return "Basic " + encoded;
 }
 
 }  // namespace vow::http

@@ -732,6 +732,10 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
     field("Accept-Ranges", "bytes");
     field("ETag", etag);
     field("Last-Modified", last_modified);
+    if (auto disposition = query.text("disposition")) {
+        std::erase_if(*disposition, [](char c) { return c == '\r' || c == '\n'; });
+        field("Content-Disposition", *disposition);
+    }
     if (partial)
         field("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" +
                                    std::to_string(size));

@@ -1,25 +1,16 @@
 #include "url.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <charconv>
 #include <string_view>
 
 #include "vow/http/errors.hpp"
+#include "vow/http/headers.hpp"
 
 namespace vow::http::detail {
 
 namespace {
-
-std::string base64(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 target_url from_url_view(boost::urls::url_view u, const std::string& given) {
     const std::string original = redacted(given);
@@ -59,7 +50,7 @@ target_url from_url_view(boost::urls::url_view u, const std::string& given) {
     t.full = copy.buffer();
     if (u.has_userinfo()) {
         // Decoded as curl does: "user%40example.com:p%3Ass" -> user@example.com / p:ss.
-        t.authorization = "Basic " + base64(std::string(u.user()) + ":" + std::string(u.password()));
+        t.authorization = basic_authorization(u.user(), u.password());
         if (u.has_password()) copy.set_password("***");
     }
     t.text = copy.buffer();

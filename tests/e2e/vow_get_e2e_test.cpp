@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -598,6 +599,185 @@ TEST_F(vow_get, running_out_of_file_descriptors_says_too_many_open_files) {
     EXPECT_EQ(r.err.find("Operation canceled"), std::string::npos) << describe(r);
 }
 
+TEST_F(vow_get, output_saves_the_single_url_under_the_given_name) {
+    process_result r = vow_test::run(command({"-O", "chosen.bin", url("/bytes/300000")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("chosen.bin", 300000);
+    EXPECT_FALSE(fs::exists(dir_ / "300000"));
+}
+
+TEST_F(vow_get, output_dash_writes_the_body_to_stdout_and_progress_to_stderr) {
+    process_result r = vow_test::run({VOW_GET_PATH, "-O", "-", url("/bytes/300000?chunked=1")});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out == loopback_server::body(300000)) << "stdout holds " << r.out.size() << " bytes";
+    EXPECT_NE(r.err.find("done"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, output_dash_retries_a_failure_before_the_first_byte) {
+    process_result r = vow_test::run(
+        {VOW_GET_PATH, "-O", "-", url("/bytes/5000?fail=1&status=503&key=" + key())});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out == loopback_server::body(5000)) << "stdout holds " << r.out.size() << " bytes";
+}
+
+TEST_F(vow_get, output_dash_never_retries_once_bytes_were_written) {
+    process_result r = vow_test::run(
+        {VOW_GET_PATH, "-O", "-", url("/bytes/100000?reset_after=20000&faults=1&key=" + key())});
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_LT(r.out.size(), 100000u);
+    EXPECT_TRUE(r.out == loopback_server::body(r.out.size())) << "stdout is the body's start, never repeated";
+}
+
+TEST_F(vow_get, output_is_a_usage_error_with_several_urls_or_with_json_to_stdout) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {"-O", "x", url("/bytes/1"), url("/bytes/2")},
+             {"--output", "", url("/bytes/1")},
+             {"-O", "-", "--json", url("/bytes/1")},
+         }) {
+        std::vector<std::string> argv{VOW_GET_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        process_result r = vow_test::run(argv);
+        EXPECT_EQ(r.exit_code, 2) << describe(r);
+        EXPECT_NE(r.err.find("--output"), std::string::npos) << describe(r);
+    }
+    EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+TEST_F(vow_get, header_sends_each_given_field_and_a_url_may_follow_it) {
+    process_result r = vow_test::run(
+        command({"-H", "X-One: 1", "--header", "X-Two:  two words ", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("X-One: 1\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("X-Two: two words\r\n"), std::string::npos) << sent;
+}
+
+TEST_F(vow_get, user_agent_replaces_the_default_one) {
+    process_result r = vow_test::run(command({"-A", "tester/1.0 (e2e)", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("User-Agent: tester/1.0 (e2e)\r\n"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("vow-get/"), std::string::npos) << sent;
+}
+
+TEST_F(vow_get, user_sends_basic_authentication_and_never_prints_the_password) {
+    process_result r = vow_test::run(command({"--user", "alice:s3cret:x", "--json", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    // base64("alice:s3cret:x"): the password is everything after the first ':'.
+    EXPECT_NE(sent.find("Authorization: Basic YWxpY2U6czNjcmV0Ong=\r\n"), std::string::npos) << sent;
+    EXPECT_EQ((r.out + r.err).find("s3cret"), std::string::npos) << describe(r);
+
+    process_result no_password = vow_test::run(command({"--user", "bob", "-O", "bob.txt", url("/echo-headers")}));
+    ASSERT_EQ(no_password.exit_code, 0) << describe(no_password);
+    // base64("bob:"): no prompt, an empty password.
+    EXPECT_NE(read_file(dir_ / "bob.txt").find("Authorization: Basic Ym9iOg==\r\n"), std::string::npos);
+}
+
+TEST_F(vow_get, max_redirects_limits_the_redirects_followed) {
+    process_result within = vow_test::run(command({"--max-redirects", "3", "-O", "a", url("/redirect/2")}));
+    ASSERT_EQ(within.exit_code, 0) << describe(within);
+    expect_file_is_body("a", 16);
+    process_result beyond = vow_test::run(command({"--max-redirects", "2", "-O", "b", url("/redirect/2")}));
+    EXPECT_EQ(beyond.exit_code, 1) << describe(beyond);
+    EXPECT_NE(beyond.err.find("redirects"), std::string::npos) << describe(beyond);
+    EXPECT_FALSE(fs::exists(dir_ / "b"));
+}
+
+TEST_F(vow_get, bad_request_shaping_values_are_usage_errors_naming_the_option) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {"-H", "NoColon"},
+             {"-H", "Bad Name: x"},
+             {"-H", ": empty name"},
+             {"-H", "X-Split: a\r\nInjected: b"},
+             {"-H", "Range: bytes=0-"},
+             {"--header", "content-length: 5"},
+             {"-A", "two\nlines"},
+             {"--user", ""},
+             {"--max-redirects", "-1"},
+             {"--max-redirects", "many"},
+         }) {
+        std::vector<std::string> argv{VOW_GET_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back(url("/bytes/1"));
+        process_result r = vow_test::run(argv);
+        std::string option = args[0] == "-H" ? "--header" : args[0] == "-A" ? "--user-agent" : args[0];
+        EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << "\n" << describe(r);
+        EXPECT_NE(r.err.find(option), std::string::npos) << args[0] << " " << args[1] << "\n" << describe(r);
+    }
+}
+
+TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
+    fs::path list = dir_ / "urls.txt";
+    std::ofstream(list) << url("/bytes/1000") << "\n"
+                        << "  out=first.bin\n"
+                        << "  checksum=sha-256=" << sha256_hex(loopback_server::body(1000)) << "\n"
+                        << "# a comment between\n"
+                        << "\t header=X-Item: one\n"
+                        << url("/echo-headers") << "\n"
+                        << "\tout=second.txt\n"
+                        << "\theader=X-Item: two\n"
+                        << url("/echo-headers") << "\n";
+    process_result r = vow_test::run(command({"-i", list.string(), "-H", "X-All: yes", "--json"}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("first.bin", 1000);
+    auto lines = json_lines(r.out);
+    const flat_object* first = for_file(lines, "first.bin");
+    ASSERT_NE(first, nullptr) << r.out;
+    EXPECT_EQ(text_field(*first, "sha256") ? *text_field(*first, "sha256") : "", sha256_hex(loopback_server::body(1000)));
+    std::string second = read_file(dir_ / "second.txt");
+    EXPECT_NE(second.find("X-Item: two\r\n"), std::string::npos) << second;
+    EXPECT_NE(second.find("X-All: yes\r\n"), std::string::npos) << second;
+    std::string third = read_file(dir_ / "echo-headers");
+    EXPECT_EQ(third.find("X-Item"), std::string::npos) << "another URL's header= leaked: " << third;
+    EXPECT_NE(third.find("X-All: yes\r\n"), std::string::npos) << third;
+}
+
+TEST_F(vow_get, input_file_checksums_are_checked_per_url) {
+    fs::path list = dir_ / "urls.txt";
+    std::ofstream(list) << url("/bytes/2000") << "\n  checksum=sha-256=" << sha256_hex(loopback_server::body(2000))
+                        << "\n" << url("/bytes/3000") << "\n  checksum=sha-256=" << std::string(64, '0') << "\n";
+    process_result r = vow_test::run(command({"-i", list.string()}));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("2000", 2000);
+    EXPECT_FALSE(fs::exists(dir_ / "3000"));
+    EXPECT_NE(r.err.find("3000"), std::string::npos) << describe(r);
+}
+
+TEST_F(vow_get, a_bad_input_file_line_is_a_usage_error_naming_its_line_and_nothing_is_downloaded) {
+    struct bad_file {
+        std::string text;
+        std::string line;
+    };
+    const std::string u = url("/bytes/10");
+    for (const auto& bad : std::vector<bad_file>{
+             {"  out=x\n" + u + "\n", "line 1"},
+             {u + "\n  out=a/b\n", "line 2"},
+             {u + "\n  out=..\n", "line 2"},
+             {u + "\n  out=\n", "line 2"},
+             {u + "\n  out=a\n  out=b\n", "line 3"},
+             {u + "\n\n  checksum=md5=abc\n", "line 3"},
+             {u + "\n  checksum=sha-256=12ab\n", "line 2"},
+             {u + "\n  header=No colon\n", "line 2"},
+             {u + "\n  header=Range: bytes=1-\n", "line 2"},
+             {u + "\n  split=4\n", "line 2"},
+         }) {
+        fs::path list = dir_ / "urls.txt";
+        std::ofstream(list) << bad.text;
+        process_result r = vow_test::run(command({"-i", list.string()}));
+        EXPECT_EQ(r.exit_code, 2) << bad.text << describe(r);
+        EXPECT_NE(r.err.find("--input-file"), std::string::npos) << bad.text << describe(r);
+        EXPECT_NE(r.err.find(bad.line + ":"), std::string::npos) << bad.text << describe(r);
+        EXPECT_FALSE(fs::exists(dir_ / "10")) << bad.text;
+    }
+}
+
+TEST_F(vow_get, output_to_stdout_with_a_checksum_is_a_usage_error) {
+    process_result r = vow_test::run({VOW_GET_PATH, "-O", "-", "--sha256", std::string(64, 'a'), url("/bytes/1")});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find("--output"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
     child_process child(command({url("/bytes/1048576?rate=700000"), url("/bytes/65536")}),
                         child_process::io::terminal, 100);
@@ -611,6 +791,276 @@ TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
     EXPECT_NE(r.out.find("total: 2/2 done"), std::string::npos) << describe(r);
     expect_file_is_body("1048576", 1048576);
     expect_file_is_body("65536", 65536);
+}
+
+// A /bytes/N URL whose response carries Content-Disposition: `disposition`.
+std::string disposition_target(std::uint64_t n, const std::string& disposition) {
+    std::string encoded;
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : disposition) {
+        if (std::isalnum(c) || c == '.' || c == '-' || c == '_') {
+            encoded += static_cast<char>(c);
+        } else {
+            encoded += '%';
+            encoded += hex[c >> 4];
+            encoded += hex[c & 0xf];
+        }
+    }
+    return "/bytes/" + std::to_string(n) + "?disposition=" + encoded;
+}
+
+TEST_F(vow_get, content_disposition_names_the_file_after_the_servers_filename) {
+    process_result r = vow_test::run(command({"--content-disposition", "--json",
+                                              url(disposition_target(1000, "attachment; filename=\"report.pdf\""))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("report.pdf", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "1000"));
+    auto lines = json_lines(r.out);
+    EXPECT_NE(for_file(lines, "report.pdf"), nullptr) << r.out;
+}
+
+TEST_F(vow_get, content_disposition_prefers_the_utf8_filename_star_percent_decoded) {
+    process_result r = vow_test::run(command(
+        {"--content-disposition",
+         url(disposition_target(1000, "attachment; filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("\xe2\x82\xac rates.txt", 1000);
+}
+
+TEST_F(vow_get, content_disposition_reads_iso_8859_1_language_tags_and_quoted_escapes) {
+    process_result latin = vow_test::run(command(
+        {"--content-disposition", url(disposition_target(1000, "attachment; filename*=iso-8859-1'en'%A3%20rates.txt"))}));
+    ASSERT_EQ(latin.exit_code, 0) << describe(latin);
+    expect_file_is_body("\xc2\xa3 rates.txt", 1000);
+    process_result quoted = vow_test::run(command(
+        {"--content-disposition", url(disposition_target(2000, "inline; size=2000; filename=\"say \\\"hi\\\".txt\""))}));
+    ASSERT_EQ(quoted.exit_code, 0) << describe(quoted);
+    expect_file_is_body("say \"hi\".txt", 2000);
+}
+
+TEST_F(vow_get, content_disposition_is_reduced_to_a_safe_base_name) {
+    struct named {
+        std::string disposition;
+        std::string file;
+    };
+    int n = 100;
+    for (const auto& c : std::vector<named>{
+             {"attachment; filename=\"../../etc/passwd\"", "passwd"},
+             {"attachment; filename=\"..\\\\win\\\\evil.bat\"", "evil.bat"},
+             {"attachment; filename=\".bashrc\"", "bashrc"},
+             {"attachment; filename*=UTF-8''a%0Ab%1B%5Bc.txt", "ab[c.txt"},
+             {"attachment; filename=\"..\"", std::to_string(n + 4)},     // nothing left: the URL's name
+             {"attachment", std::to_string(n + 5)},                       // no filename
+             {"attachment; filename*=KOI8-R''x.txt", std::to_string(n + 6)},  // a charset not supported
+         }) {
+        process_result r = vow_test::run(command({"--content-disposition", url(disposition_target(n, c.disposition))}));
+        ASSERT_EQ(r.exit_code, 0) << c.disposition << describe(r);
+        expect_file_is_body(c.file, static_cast<std::uint64_t>(n)) ;
+        EXPECT_FALSE(has_control_characters(r.err)) << describe(r);
+        ++n;
+    }
+    std::size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+        (void)entry;
+        ++files;
+    }
+    EXPECT_EQ(files, 7u) << "every file stays in the output folder";
+}
+
+TEST_F(vow_get, content_disposition_never_replaces_a_file_already_there_nor_another_items) {
+    std::ofstream(dir_ / "same.bin") << "mine";
+    process_result r = vow_test::run(command({"--content-disposition",
+                                              url(disposition_target(1000, "attachment; filename=same.bin")),
+                                              url(disposition_target(2000, "attachment; filename=2000"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(dir_ / "same.bin"), "mine");
+    expect_file_is_body("same.bin.1", 1000);
+    expect_file_is_body("2000", 2000);
+}
+
+TEST_F(vow_get, content_disposition_leaves_a_name_given_with_output_alone) {
+    process_result r = vow_test::run(command({"--content-disposition", "-O", "mine.bin",
+                                              url(disposition_target(1000, "attachment; filename=theirs.bin"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("mine.bin", 1000);
+    EXPECT_FALSE(fs::exists(dir_ / "theirs.bin"));
+}
+
+TEST_F(vow_get, with_many_downloads_in_flight_bars_are_drawn_for_eight_at_most) {
+    std::vector<std::string> args{"-j", "40"};
+    for (int i = 0; i < 40; ++i) args.push_back(url("/bytes/" + std::to_string(150000 + i) + "?rate=150000"));
+    child_process child(command(args), child_process::io::terminal, 100);
+    process_result r = child.wait(std::chrono::seconds(60));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    // Each frame moves the cursor up over the last one: bars plus the total line.
+    std::size_t highest = 0;
+    for (std::size_t at = r.out.find("\x1b["); at != std::string::npos; at = r.out.find("\x1b[", at + 1)) {
+        std::size_t end = r.out.find_first_not_of("0123456789", at + 2);
+        if (end != std::string::npos && end > at + 2 && r.out[end] == 'A')
+            highest = std::max<std::size_t>(highest, std::stoul(r.out.substr(at + 2, end - at - 2)));
+    }
+    EXPECT_GT(highest, 1u) << "no bars were drawn";
+    EXPECT_LE(highest, 9u) << "more than 8 bars in one frame";
+    EXPECT_NE(r.out.find("(8 shown)"), std::string::npos) << "the total line says how many bars it shows";
+    EXPECT_NE(r.out.find("all 40 done: "), std::string::npos);
+}
+
+TEST_F(vow_get, a_finished_run_says_how_many_files_bytes_time_and_average_rate) {
+    process_result r = vow_test::run(command({url("/bytes/1048576"), url("/bytes/1048576?chunked=1")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.err.find("all 2 done: 2.00 MiB in "), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("/s average)"), std::string::npos) << describe(r);
+}
+
+// Columns a captured line takes: its code points (the test's text is ASCII
+// and "…").
+std::size_t columns_of(const std::string& line) {
+    std::size_t n = 0;
+    for (unsigned char c : line) n += (c & 0xc0) != 0x80;
+    return n;
+}
+
+// What a tmux pane of `columns` x 30 shows after `shell_command` ran in it: a
+// tmux server of the test's own (its own socket), ended afterwards. Lines
+// tmux wrapped come back joined (-J), so a wrapped line is a long line.
+std::vector<std::string> tmux_screen(const std::string& shell_command, unsigned columns) {
+    const std::string socket = "vow-get-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(columns);
+    const std::string signal = "finished-" + socket;
+    const std::vector<std::string> tmux{"/usr/bin/tmux", "-L", socket, "-f", "/dev/null"};
+    auto with = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = tmux;
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    };
+    process_result started = vow_test::run(with({"new-session", "-d", "-x", std::to_string(columns), "-y", "30",
+                                                shell_command + "; tmux -L " + socket + " wait-for -S " + signal +
+                                                    "; sleep 60"}));
+    EXPECT_EQ(started.exit_code, 0) << describe(started);
+    process_result waited = vow_test::run(with({"wait-for", signal}), std::chrono::seconds(90));
+    EXPECT_EQ(waited.exit_code, 0) << describe(waited);
+    process_result captured = vow_test::run(with({"capture-pane", "-p", "-J", "-S", "-"}));
+    vow_test::run(with({"kill-server"}));
+    std::vector<std::string> lines;
+    std::istringstream in(captured.out);
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+TEST_F(vow_get, in_tmux_at_60_and_120_columns_no_line_wraps_or_is_garbled) {
+    if (!fs::exists("/usr/bin/tmux")) GTEST_SKIP() << "tmux is not installed (build.sh installs it)";
+    const std::string long_name(90, 'n');
+    fs::path list = dir_ / "urls.txt";
+    {
+        std::ofstream out(list);
+        for (int i = 0; i < 12; ++i)
+            out << url("/bytes/" + std::to_string(300000 + i) + "/" + long_name + std::to_string(i) + ".bin?rate=600000")
+                << "\n";
+        out << url("/status/404?" + std::string(120, 'q')) << "\n  out=" << long_name << "-missing.bin\n";
+    }
+    for (unsigned columns : {60u, 120u}) {
+        fs::path out_dir = dir_ / ("c" + std::to_string(columns));
+        std::string command_line = std::string(VOW_GET_PATH) + " -o " + out_dir.string() + " -j 6 --retries 0 -i " +
+                                   list.string() + "; echo EXIT=$?";
+        std::vector<std::string> screen = tmux_screen(command_line, columns);
+        std::string shown;
+        for (const auto& line : screen) shown += line + "\n";
+        EXPECT_NE(shown.find("EXIT=1"), std::string::npos) << shown;
+        EXPECT_NE(shown.find("1 of 13 failed:"), std::string::npos) << shown;
+        for (const auto& line : screen) {
+            EXPECT_LE(columns_of(line), columns - 1) << "a line as wide as the pane, or wrapped, at " << columns
+                                                     << " columns:\n" << line << "\n--- screen ---\n" << shown;
+            // A garbled line is a redraw written over the rest of a wrapped one:
+            // a bar or the total line that does not start the line.
+            auto total = line.find("total: ");
+            EXPECT_TRUE(total == std::string::npos || total == 0) << line << "\n--- screen ---\n" << shown;
+            auto bar = line.find(" [");
+            EXPECT_TRUE(bar == std::string::npos || line.rfind("nnnn", 0) == 0 || line.rfind("done", 0) == 0 ||
+                        line.rfind("failed", 0) == 0 || line.rfind("retry", 0) == 0 || line.rfind("  nnnn", 0) == 0)
+                << line << "\n--- screen ---\n" << shown;
+        }
+    }
+}
+
+TEST_F(vow_get, in_tmux_the_width_is_read_again_when_the_pane_shrinks) {
+    if (!fs::exists("/usr/bin/tmux")) GTEST_SKIP() << "tmux is not installed (build.sh installs it)";
+    const std::string name(70, 'w');
+    const fs::path part = dir_ / (name + ".part");
+    const std::string socket = "vow-get-e2e-" + std::to_string(::getpid()) + "-resize";
+    // In the pane: start a 3 s download, shrink the window from 120 to 50
+    // columns once its .part exists (SIGWINCH), and let it finish.
+    std::string command_line = std::string(VOW_GET_PATH) + " -o " + dir_.string() + " '" +
+                               url("/bytes/3000000/" + name + "?rate=1000000") + "' & p=$!; " +
+                               "while [ ! -e " + part.string() + " ]; do sleep 0.05; done; " +
+                               "tmux -L " + socket + " resize-window -x 50; wait $p; echo EXIT=$?";
+    const std::vector<std::string> tmux{"/usr/bin/tmux", "-L", socket, "-f", "/dev/null"};
+    auto with = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = tmux;
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    };
+    process_result started = vow_test::run(with({"new-session", "-d", "-x", "120", "-y", "30",
+                                                command_line + "; tmux -L " + socket + " wait-for -S done-" + socket +
+                                                    "; sleep 60"}));
+    ASSERT_EQ(started.exit_code, 0) << describe(started);
+    process_result waited = vow_test::run(with({"wait-for", "done-" + socket}), std::chrono::seconds(60));
+    process_result captured = vow_test::run(with({"capture-pane", "-p", "-J", "-S", "-"}));
+    vow_test::run(with({"kill-server"}));
+    ASSERT_EQ(waited.exit_code, 0) << describe(waited);
+    EXPECT_NE(captured.out.find("EXIT=0"), std::string::npos) << captured.out;
+    // From the "done" line of the long name on, everything was written after
+    // the resize: within 49 columns (the name alone is 70).
+    std::istringstream in(captured.out);
+    bool after_done = false;
+    std::size_t checked = 0;
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        after_done = after_done || line.rfind("done   www", 0) == 0;
+        if (!after_done || line.empty()) continue;
+        ++checked;
+        EXPECT_LE(columns_of(line), 49u) << line << "\n--- screen ---\n" << captured.out;
+    }
+    EXPECT_GE(checked, 3u) << "the done, total and summary lines\n" << captured.out;
+    expect_file_is_body(name, 3000000);
+}
+
+TEST_F(vow_get, every_option_of_help_is_in_the_manual_the_completion_and_the_docs) {
+    process_result help = vow_test::run({VOW_GET_PATH, "--help"});
+    ASSERT_EQ(help.exit_code, 0) << describe(help);
+    const fs::path source = VOW_SOURCE_DIR;
+    const std::string manual = read_file(source / "tools/vow-get/share/vow-get.1");
+    const std::string completion = read_file(source / "tools/vow-get/share/vow-get.bash-completion");
+    const std::string docs = read_file(source / "docs/vow-get.md");
+    ASSERT_FALSE(manual.empty());
+    ASSERT_FALSE(completion.empty());
+    // Long options as --help prints them: "--name" up to a blank, ',' or end.
+    std::vector<std::string> options;
+    const std::size_t options_section = help.out.find("Options:");
+    ASSERT_NE(options_section, std::string::npos) << help.out;
+    for (std::size_t at = help.out.find("--", options_section); at != std::string::npos;
+         at = help.out.find("--", at + 2)) {
+        std::size_t end = help.out.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", at + 2);
+        std::string option = help.out.substr(at, end - at);
+        if (option.size() > 2 && std::find(options.begin(), options.end(), option) == options.end())
+            options.push_back(option);
+    }
+    ASSERT_GE(options.size(), 20u);
+    for (const auto& option : options) {
+        std::string in_roff;  // a manual page writes '-' as "\-"
+        for (char c : option) in_roff += c == '-' ? std::string("\\-") : std::string(1, c);
+        EXPECT_NE(manual.find(in_roff), std::string::npos) << option << " is not in the manual page";
+        // As a whole word: "--output" must not be found in "--output-dir".
+        bool completed = false;
+        for (std::size_t at = completion.find(option); at != std::string::npos && !completed;
+             at = completion.find(option, at + 1)) {
+            char next = at + option.size() < completion.size() ? completion[at + option.size()] : ' ';
+            completed = !std::isalnum(static_cast<unsigned char>(next)) && next != '-';
+        }
+        EXPECT_TRUE(completed) << option << " is not completed";
+        EXPECT_NE(docs.find(option), std::string::npos) << option << " is not in docs/vow-get.md";
+    }
 }
 
 TEST_F(vow_get, demo_shows_every_case_as_expected) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "vow/http/errors.hpp"
+#include "vow/http/headers.hpp"
 #include "vow/http/loopback_server.hpp"
 
 namespace {
@@ -44,6 +45,23 @@ TEST(credentials, an_authorization_header_of_the_caller_wins_over_the_urls) {
     auto r = std::move(f).get();
     EXPECT_NE(r.body.find("Authorization: Bearer token"), std::string::npos) << r.body;
     EXPECT_EQ(r.body.find("Basic"), std::string::npos) << r.body;
+}
+
+TEST(credentials, basic_authorization_is_the_value_a_urls_credentials_send) {
+    EXPECT_EQ(vow::http::basic_authorization("user", "s3cr3t"), "Basic dXNlcjpzM2NyM3Q=");
+    EXPECT_EQ(vow::http::basic_authorization("bob", ""), "Basic Ym9iOg==");
+    // The password is everything after the user's ':' — a ':' in it is kept.
+    EXPECT_EQ(vow::http::basic_authorization("alice", "s3cret:x"), "Basic YWxpY2U6czNjcmV0Ong=");
+}
+
+TEST(credentials, basic_authorization_in_the_headers_is_sent_as_given) {
+    vow::http::client client;
+    vow::http::request_options o;
+    o.headers.emplace_back("Authorization", vow::http::basic_authorization("user", "s3cr3t"));
+    auto f = client.get(server().http_url("/echo-headers"), o);
+    ASSERT_TRUE(f.wait_for(20s));
+    auto r = std::move(f).get();
+    EXPECT_NE(r.body.find("Authorization: Basic dXNlcjpzM2NyM3Q="), std::string::npos) << r.body;
 }
 
 TEST(credentials, error_messages_show_the_url_with_the_password_hidden) {

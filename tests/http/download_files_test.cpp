@@ -144,6 +144,20 @@ TEST_F(download_files_test, a_download_still_creates_its_part_and_renames_it) {
     EXPECT_FALSE(fs::exists(out("f.bin.part")));
 }
 
+TEST_F(download_files_test, the_result_holds_the_header_fields_of_the_response_that_completed_the_file) {
+    auto r = get_within(download("/bytes/100?disposition=attachment%3B%20filename%3D%22a.txt%22", "f.bin"));
+    EXPECT_EQ(r.headers.find("content-disposition").value_or(""), "attachment; filename=\"a.txt\"");
+    EXPECT_EQ(r.headers.find("Content-Length").value_or(""), "100");
+}
+
+TEST_F(download_files_test, a_resumed_download_holds_the_headers_of_its_206) {
+    const std::string target = "/bytes/5000?short_after=1000&faults=1&key=headers-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(target, "f.bin"));
+    auto r = get_within(download(target, "f.bin"));
+    ASSERT_EQ(r.status, 206u);
+    EXPECT_EQ(r.headers.find("Content-Range").value_or(""), "bytes 1000-4999/5000");
+}
+
 // --- leftovers: only a .part of this very download is continued -----------
 
 TEST_F(download_files_test, an_interrupted_download_is_resumed_from_its_part) {

@@ -9,38 +9,26 @@
 #include <CLI/CLI.hpp>
 
 #include "exit_codes.hpp"
+#include "header_field.hpp"
 
 namespace vow_get {
 namespace {
 
-// Reads URLs from a file (or stdin for "-"): one per line; blank lines and
-// lines starting with '#' are skipped, surrounding blanks trimmed.
-std::vector<std::string> read_url_file(const std::string& name) {
+// Reads URLs and their option lines from a file (or stdin for "-"); a bad
+// line is a usage error of -i that names the file and the line.
+std::vector<url_entry> read_url_file(const std::string& name) {
     std::ifstream file;
     std::istream* in = &std::cin;
     if (name != "-") {
         file.open(name);
-        if (!file) throw CLI::ValidationError("-i", "cannot read " + name);
+        if (!file) throw CLI::ValidationError("--input-file", "cannot read " + name);
         in = &file;
     }
-    std::vector<std::string> urls;
-    std::string line;
-    while (std::getline(*in, line)) {
-        std::size_t b = 0, e = line.size();
-        while (b < e && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
-        while (e > b && std::isspace(static_cast<unsigned char>(line[e - 1]))) --e;
-        if (b == e || line[b] == '#') continue;
-        urls.push_back(line.substr(b, e - b));
+    try {
+        return parse_url_file(*in);
+    } catch (const url_file_error& e) {
+        throw CLI::ValidationError("--input-file", (name == "-" ? std::string("stdin") : name) + ": " + e.what());
     }
-    return urls;
-}
-
-bool is_sha256_hex(const std::string& s) {
-    if (s.size() != 64) return false;
-    for (char c : s) {
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
 }
 
 // Seconds that make sense as a timeout: a finite number above 0 ("nan",
@@ -67,12 +55,17 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     CLI::App app{"vow-get: download files concurrently, with retries, timeouts and resume.\n"
                  "Each file is saved under the last path segment of its URL, with a .part\n"
                  "file beside it until it is complete. Ctrl-C keeps .part files; run the\n"
-                 "same command again to resume.",
+                 "same command again to resume. Only GET is sent (-H, -A and --user shape\n"
+                 "it); there is no --method, --data or upload.",
                  "vow-get"};
     app.set_version_flag("--version", std::string("vow-get ") + VOW_GET_VERSION);
     app.add_option("URL", cfg.urls, "URLs to download (http:// or https://)");
     app.add_option("-o,--output-dir", cfg.output_dir, "folder to save the files in (default: .)");
-    app.add_option("-i,--input-file", cfg.url_file, "read more URLs from FILE, one per line ('-': stdin)");
+    app.add_option("-O,--output", cfg.output_file,
+                   "save the single URL as FILE (under -o DIR when relative); '-': write it to stdout")
+        ->type_name("FILE");
+    app.add_option("-i,--input-file", cfg.url_file, "read more URLs from FILE, one per line ('-': stdin), each optionally followed\n"
+                   "by indented out=NAME, checksum=sha-256=HEX and header=NAME: VALUE lines");
     app.add_option("-j,--jobs", cfg.jobs, "downloads in flight at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
@@ -105,12 +98,25 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
                    "seconds the --speed-limit is measured over (default 30; alone: limit 1 byte/s)")
         ->check(finite_positive_seconds);
     app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
+    std::vector<std::string> header_args;
+    app.add_option("-H,--header", header_args, "send this request header ('Name: value'); repeatable")
+        ->type_name("'NAME: VALUE'")
+        ->allow_extra_args(false);  // one header per -H: the next word is a URL
+    app.add_option("-A,--user-agent", cfg.user_agent, "send this User-Agent (default: vow-get/VERSION)");
+    std::optional<std::string> user_arg;
+    app.add_option("--user", user_arg, "Basic authentication as USER with password PASS (empty without ':')")
+        ->type_name("USER[:PASS]");
+    app.add_option("--max-redirects", cfg.max_redirects, "redirects to follow at most (default 10)")
+        ->check(CLI::Range(0, 100));
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
     app.add_flag("--no-resume", no_resume, "start over instead of continuing a .part file");
     app.add_flag("--overwrite", cfg.overwrite,
                  "replace a file already at NAME (default: skip it when complete, else save as NAME.1)");
+    app.add_flag("--content-disposition", cfg.content_disposition,
+                 "once a file is complete, rename it to the server's Content-Disposition filename\n"
+                 "(a safe base name; not with -O or out=)");
     app.add_flag("-q,--quiet", cfg.quiet, "no progress output; failures are still reported");
     app.add_flag("--json", cfg.json, "print one JSON object per finished item on stdout");
     app.add_flag("--demo", cfg.demo,
@@ -120,9 +126,12 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         app.parse(argc, argv);
         cfg.resume = !no_resume;
         cfg.output_dir_given = app.count("-o") > 0;
+        cfg.per_url.resize(cfg.urls.size());
         if (cfg.url_file) {
-            auto more = read_url_file(*cfg.url_file);
-            cfg.urls.insert(cfg.urls.end(), more.begin(), more.end());
+            for (auto& entry : read_url_file(*cfg.url_file)) {
+                cfg.urls.push_back(std::move(entry.url));
+                cfg.per_url.push_back(std::move(entry.options));
+            }
         }
         if (cfg.demo && !cfg.urls.empty()) {
             throw CLI::ValidationError("--demo", "takes no URLs");
@@ -130,11 +139,45 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         if (!cfg.demo && cfg.urls.empty()) {
             throw CLI::ValidationError("URL", "no URL given (try --help, or --demo)");
         }
+        for (const auto& text : header_args) {
+            auto parsed = parse_header_field(text);
+            if (auto* problem = std::get_if<header_problem>(&parsed))
+                throw CLI::ValidationError("--header", problem->message);
+            cfg.headers.push_back(std::get<header_field>(std::move(parsed)));
+        }
+        if (cfg.user_agent && !fits_in_header_value(*cfg.user_agent))
+            throw CLI::ValidationError("--user-agent", "holds a control character");
+        if (user_arg) {
+            if (user_arg->empty()) throw CLI::ValidationError("--user", "expects USER or USER:PASS");
+            auto colon = user_arg->find(':');
+            if (colon == std::string::npos) {
+                cfg.user.emplace(*user_arg, "");
+            } else {
+                cfg.user.emplace(user_arg->substr(0, colon), user_arg->substr(colon + 1));
+            }
+        }
+        if (cfg.output_file) {
+            if (cfg.output_file->empty()) throw CLI::ValidationError("--output", "expects a file name or '-'");
+            if (cfg.urls.size() != 1) {
+                throw CLI::ValidationError("--output", "names one file, so it needs exactly one URL (got " +
+                                                           std::to_string(cfg.urls.size()) + ")");
+            }
+            if (*cfg.output_file == "-" && cfg.json) {
+                throw CLI::ValidationError("--output", "'-' writes the body to stdout, where --json writes too");
+            }
+            if (*cfg.output_file == "-" && (cfg.sha256 || cfg.per_url.at(0).sha256)) {
+                throw CLI::ValidationError("--output", "'-' streams the body as it comes, so no checksum can "
+                                                       "be checked before it is written");
+            }
+        }
         if (cfg.sha256) {
             if (!is_sha256_hex(*cfg.sha256)) {
                 throw CLI::ValidationError("--sha256", "expects 64 hexadecimal digits");
             }
-            if (cfg.urls.size() != 1) throw CLI::ValidationError("--sha256", "needs exactly one URL");
+            if (cfg.urls.size() != 1) {
+                throw CLI::ValidationError("--sha256", "needs exactly one URL (for several, give each its "
+                                                       "checksum=sha-256=HEX line in an -i file)");
+            }
         }
         if (cfg.per_host == 0) cfg.per_host = cfg.jobs;
     } catch (const CLI::ParseError& e) {

@@ -6,13 +6,20 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
+
+#include "url_file.hpp"
 
 namespace vow_get {
 
 struct config {
     std::vector<std::string> urls;             // positional URLs, then those of -i, in order
+    std::vector<url_options> per_url;          // the same length: each URL's own -i options
+    // -O FILE for the single URL: a path, under output_dir when relative; "-"
+    // writes the body to stdout.
+    std::optional<std::filesystem::path> output_file;
     std::filesystem::path output_dir = ".";    // -o
     bool output_dir_given = false;             // -o was on the command line
     std::optional<std::string> url_file;       // -i ("-" is stdin)
@@ -25,11 +32,16 @@ struct config {
     std::optional<std::uint64_t> max_filesize; // --max-filesize: bytes
     std::optional<std::uint64_t> speed_limit;  // --speed-limit: bytes per second
     std::optional<double> speed_time_s;        // --speed-time
-    std::optional<std::string> sha256;         // --sha256 (one URL only)
+    std::optional<std::string> sha256;         // --sha256 (one URL only; -i has checksum= per URL)
+    std::vector<std::pair<std::string, std::string>> headers;  // -H, checked, in order
+    std::optional<std::string> user_agent;     // -A
+    std::optional<std::pair<std::string, std::string>> user;  // --user USER[:PASS]
+    std::optional<int> max_redirects;          // --max-redirects
     std::optional<std::string> ca_file;        // --ca-file
     bool insecure = false;                     // --insecure
     bool resume = true;                        // cleared by --no-resume
     bool overwrite = false;                    // --overwrite: replace a file already at NAME
+    bool content_disposition = false;          // --content-disposition: rename to the server's name
     bool quiet = false;                        // -q
     bool json = false;                         // --json
     bool demo = false;                         // --demo

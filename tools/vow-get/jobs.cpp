@@ -1,5 +1,7 @@
 #include "jobs.hpp"
 
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <algorithm>
@@ -7,8 +9,14 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <system_error>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "content_disposition.hpp"
 #include "exit_codes.hpp"
 #include "format.hpp"
 #include "json_output.hpp"
@@ -44,6 +52,74 @@ clock::duration seconds_to_duration(double s) {
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(std::min(s, ceiling_s)));
 }
 
+// Writes the body to stdout; throws when stdout does not take it (a full
+// disk, a closed pipe with SIGPIPE ignored), which fails the download.
+void write_to_stdout(std::span<const char> bytes) {
+    while (!bytes.empty()) {
+        ssize_t n = ::write(1, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::system_error(errno, std::generic_category(), "cannot write to stdout");
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+}
+
+// -O -: the body goes to stdout through client::stream. A retried stream
+// starts over from byte 0, which stdout cannot take back: once a byte has
+// been written, no failure is retried.
+vow::future<vow::http::download_result> stream_to_stdout(vow::http::client& client, const std::string& url,
+                                                         vow::http::request_options options) {
+    auto written = std::make_shared<std::atomic<std::uint64_t>>(0);
+    if (options.retry) {
+        vow::retry_policy rule;  // only to ask the policy's own rule
+        rule.retry_if = options.retry->retry_if;
+        options.retry->retry_if = [written, rule](const std::exception_ptr& e) {
+            return written->load(std::memory_order_relaxed) == 0 && rule.should_retry(e);
+        };
+    }
+    auto sink = [written](std::span<const char> bytes) {
+        write_to_stdout(bytes);
+        // Relaxed: the sink and the retry decision run one after the other on the client's side.
+        written->fetch_add(bytes.size(), std::memory_order_relaxed);
+    };
+    return client.stream(url, sink, std::move(options)).then([](vow::http::stream_result s) {
+        vow::http::download_result r;
+        r.path = "-";
+        r.size = s.size;
+        r.transferred = s.size;
+        r.status = s.status;
+        r.url = std::move(s.url);
+        return r;
+    });
+}
+
+// --content-disposition: renames the finished file to the server's name in
+// the same folder, never onto a name another item of the batch uses and,
+// without --overwrite, never onto anything already there (RENAME_NOREPLACE;
+// NAME.1, NAME.2, ... instead). Returns the new path, or nullopt when the
+// response named no usable file or it already has that name.
+std::optional<std::filesystem::path> rename_by_disposition(const job& j, const vow::http::download_result& r,
+                                                           std::set<std::filesystem::path>& taken) {
+    auto header = r.headers.find("Content-Disposition");
+    auto suggested = header ? disposition_filename(*header) : std::nullopt;
+    auto base = suggested ? safe_base_name(*suggested) : std::nullopt;
+    if (!base || r.path.filename() == *base) return std::nullopt;
+    const auto folder = r.path.parent_path();
+    for (int n = 0; n < 1000; ++n) {
+        auto candidate = folder / (n == 0 ? *base : *base + "." + std::to_string(n));
+        if (taken.contains(candidate)) continue;
+        const unsigned flags = j.overwrite ? 0 : RENAME_NOREPLACE;
+        if (::renameat2(AT_FDCWD, r.path.c_str(), AT_FDCWD, candidate.c_str(), flags) == 0) {
+            taken.insert(candidate);
+            return candidate;
+        }
+        if (errno != EEXIST) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot rename " + r.path.string() + " to " + candidate.string());
+        }
+    }
+    return std::nullopt;
+}
+
 std::uint64_t part_size(const std::filesystem::path& path) {
     std::error_code ec;
     auto part = path;
@@ -72,8 +148,19 @@ std::vector<job> jobs_from(const config& cfg) {
                                      std::filesystem::file_type::not_found;
     };
     auto options = request_options_from(cfg);
-    for (const auto& url : cfg.urls) {
-        std::string base = vow::http::file_name_for(url);
+    if (cfg.output_file && *cfg.output_file == "-") {
+        vow::http::request_options own_options = options;
+        const url_options& own = cfg.per_url.at(0);
+        own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
+        jobs.push_back(job{cfg.urls.at(0), "-", "-", std::move(own_options), std::nullopt, true, false, false});
+        return jobs;
+    }
+    for (std::size_t i = 0; i < cfg.urls.size(); ++i) {
+        const std::string& url = cfg.urls[i];
+        const url_options& own = cfg.per_url.at(i);
+        std::string base = cfg.output_file ? cfg.output_file->string()
+                           : own.out       ? *own.out
+                                           : vow::http::file_name_for(url);
         std::string name = base;
         for (int n = 1; !is_free(name); ++n) name = base + "." + std::to_string(n);
         std::optional<std::filesystem::path> existing;
@@ -86,7 +173,12 @@ std::vector<job> jobs_from(const config& cfg) {
             for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
         }
         reserve(name);
-        jobs.push_back(job{url, cfg.output_dir / name, name, options, existing});
+        // The URL's own lines come after the command line's: its header= wins over -H.
+        vow::http::request_options own_options = options;
+        own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
+        if (own.sha256) own_options.sha256 = own.sha256;
+        jobs.push_back(job{url, cfg.output_dir / name, name, std::move(own_options), existing, false,
+                           cfg.content_disposition && !cfg.output_file && !own.out, cfg.overwrite});
     }
     return jobs;
 }
@@ -98,7 +190,7 @@ vow::http::client_options client_options_from(const config& cfg) {
     o.tls.ca_file = cfg.ca_file;
     o.tls.insecure = cfg.insecure;
     o.tls.verify_peer = !cfg.insecure;
-    o.user_agent = std::string("vow-get/") + VOW_GET_VERSION;
+    o.user_agent = cfg.user_agent ? *cfg.user_agent : std::string("vow-get/") + VOW_GET_VERSION;
     return o;
 }
 
@@ -113,6 +205,11 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.speed_time_s) o.low_speed_time = seconds_to_duration(*cfg.speed_time_s);
     o.resume = cfg.resume;
     o.sha256 = cfg.sha256;
+    // --user first, so that an Authorization given with -H wins, as with curl.
+    // The library sends neither to another origin after a redirect.
+    if (cfg.user) o.headers.emplace_back("Authorization", vow::http::basic_authorization(cfg.user->first, cfg.user->second));
+    o.headers.insert(o.headers.end(), cfg.headers.begin(), cfg.headers.end());
+    if (cfg.max_redirects) o.max_redirects = *cfg.max_redirects;
     o.retry = vow::http::retry_policy(cfg.retries + 1);
     return o;
 }
@@ -124,6 +221,9 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     view.set_total_items(jobs.size());
     std::vector<in_flight> flying;
     std::size_t next = 0;
+    // Every file the batch writes: a --content-disposition rename never takes one.
+    std::set<std::filesystem::path> taken;
+    for (const auto& j : jobs) taken.insert(j.path);
     bool stopping = false;
 
     // The download's options, with the runner's progress and retry hooks.
@@ -156,7 +256,8 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     auto start_download = [&](in_flight& f) {
         const job& j = jobs[f.index];
         try {
-            f.future = client.download(j.url, j.path, options_for(f.index, f.retries));
+            f.future = j.to_stdout ? stream_to_stdout(client, j.url, options_for(f.index, f.retries))
+                                   : client.download(j.url, j.path, options_for(f.index, f.retries));
         } catch (...) {
             f.future = vow::make_exceptional_future<vow::http::download_result>(std::current_exception());
         }
@@ -223,6 +324,17 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
         vow::result<vow::http::download_result> r = f.future.get_result();
         item_report rep{vow::http::redacted_url(jobs[f.index].url), jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
                         std::chrono::duration<double>(out.elapsed).count(), std::nullopt, std::nullopt};
+        if (r.has_value() && jobs[f.index].rename_by_disposition && !f.already_complete) {
+            try {
+                if (auto renamed = rename_by_disposition(jobs[f.index], r.value(), taken)) {
+                    view.info("rename " + r.value().path.filename().string() + " -> " + renamed->filename().string() +
+                              "  (Content-Disposition)");
+                    r.value().path = *renamed;
+                }
+            } catch (...) {
+                r = vow::result<vow::http::download_result>(std::current_exception());
+            }
+        }
         if (r.has_value()) {
             out.state = job_state::done;
             out.result = std::move(r).value();
@@ -309,8 +421,11 @@ int summarize(const std::vector<job>& jobs, const run_report& report, progress_v
         }
         return exit_interrupted;
     }
-    if (failed > 0) return exit_some_failed;
-    view.info("all " + std::to_string(done) + " done");
+    if (failed > 0) {
+        view.info(std::to_string(done) + " of " + std::to_string(jobs.size()) + " done: " + view.finished_summary());
+        return exit_some_failed;
+    }
+    view.info("all " + std::to_string(done) + " done: " + view.finished_summary());
     return exit_ok;
 }
 

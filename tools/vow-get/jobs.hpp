@@ -31,6 +31,13 @@ struct job {
     // item is done ("already complete") without a download, else the
     // download goes to `path` (NAME.1, NAME.2, ...).
     std::optional<std::filesystem::path> existing;
+    // -O -: the body is streamed to stdout (path is "-"); nothing is written
+    // to disk and a retry happens only while no byte has been written.
+    bool to_stdout = false;
+    // --content-disposition without a name of the user's (-O, out=): once
+    // complete, the file is renamed to the server's suggested name.
+    bool rename_by_disposition = false;
+    bool overwrite = false;  // --overwrite: that rename may replace a file
 };
 
 enum class job_state { not_started, done, failed, cancelled };
@@ -56,8 +63,8 @@ struct run_report {
     int interrupt_signal = 0;           // SIGINT/SIGTERM that stopped the run, or 0
 };
 
-// Jobs for the config's URLs: each saved under file_name_for(url) in the output
-// folder; a name used twice in one run gets ".1", ".2", ... like wget. A job's
+// Jobs for the config's URLs: each saved under file_name_for(url) (or -O FILE)
+// in the output folder; a name used twice in one run gets ".1", ".2", ... like wget. A job's
 // NAME.part and NAME.part.meta count as used too. Unless cfg.overwrite, a name
 // already on disk is never written: see job::existing.
 std::vector<job> jobs_from(const config& cfg);

@@ -1,7 +1,9 @@
 #include "progress_view.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "format.hpp"
+#include "terminal_text.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow_get {
@@ -20,21 +23,19 @@ constexpr std::size_t bar_cells = 20;
 constexpr auto rate_window = std::chrono::seconds(3);        // the rate shown is over this long
 constexpr auto stalled_after = std::chrono::milliseconds(1500);  // no bytes for this long: "stalled"
 constexpr std::size_t max_name_width = 28;
+constexpr std::size_t max_bars = 8;  // bars drawn at once; the total line counts the rest
 
-std::size_t terminal_width(int fd) {
-    winsize ws{};
-    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
-    return 80;
-}
+// Set by SIGWINCH; the next frame reads the terminal's size again. A
+// lock-free atomic is all a signal handler may touch.
+std::atomic<bool> terminal_resized{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
 
-std::string fit(std::string s, std::size_t width) {
-    if (s.size() > width) s.resize(width);
-    return s;
-}
+extern "C" void note_resize(int) { terminal_resized.store(true, std::memory_order_relaxed); }
 
+// A name cut or padded to exactly `width` columns.
 std::string pad_or_cut(const std::string& s, std::size_t width) {
-    if (s.size() > width) return width > 3 ? s.substr(0, width - 3) + "..." : s.substr(0, width);
-    return s + std::string(width - s.size(), ' ');
+    std::string cut = cut_to_width(s, width);
+    return cut + std::string(width - std::min(width, display_width(cut)), ' ');
 }
 
 }  // namespace
@@ -48,9 +49,28 @@ view_mode choose_view_mode(bool quiet, int fd) {
 
 std::string printable(std::string_view text) { return vow::http::printable_text(text); }
 
-progress_view::progress_view(view_mode mode, int fd) : mode_(mode), fd_(fd) {}
+progress_view::progress_view(view_mode mode, int fd) : mode_(mode), fd_(fd) {
+    if (mode_ != view_mode::bars) return;
+    struct sigaction sa {};
+    sa.sa_handler = note_resize;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    resize_handler_installed_ = ::sigaction(SIGWINCH, &sa, &previous_winch_) == 0;
+    read_terminal_size();
+}
 
-progress_view::~progress_view() { close(); }
+progress_view::~progress_view() {
+    close();
+    if (resize_handler_installed_) ::sigaction(SIGWINCH, &previous_winch_, nullptr);
+}
+
+void progress_view::read_terminal_size() {
+    winsize ws{};
+    if (::ioctl(fd_, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+        columns_ = ws.ws_col;
+        rows_ = ws.ws_row > 0 ? ws.ws_row : 24;
+    }
+}
 
 void progress_view::set_total_items(std::size_t n) {
     std::lock_guard lock(mutex_);
@@ -177,16 +197,22 @@ void progress_view::emit_locked(const std::string& line, bool always) {
         pending_lines_.push_back(line);
         return;
     }
+    if (mode_ == view_mode::bars) {  // a terminal, after the bars: still never wrap
+        write_all(fd_, cut_to_width(printable(line), line_width_locked()) + "\n");
+        return;
+    }
     write_all(fd_, printable(line) + "\n");
 }
 
 void progress_view::redraw_locked(bool force) {
     if (mode_ != view_mode::bars || closed_) return;
     auto now = clock::now();
-    if (!force && pending_lines_.empty() && now - last_frame_ < redraw_interval) return;
+    const bool resized = terminal_resized.load(std::memory_order_relaxed);
+    if (!force && !resized && pending_lines_.empty() && now - last_frame_ < redraw_interval) return;
     last_frame_ = now;
 
-    std::size_t width = terminal_width(fd_) - 1;  // never touch the last column: no auto-wrap
+    if (terminal_resized.exchange(false, std::memory_order_relaxed)) read_terminal_size();
+    const std::size_t width = line_width_locked();
     std::string frame;
     if (!cursor_hidden_) {
         frame += "\x1b[?25l";
@@ -194,16 +220,21 @@ void progress_view::redraw_locked(bool force) {
     }
     if (drawn_lines_ > 0) frame += "\x1b[" + std::to_string(drawn_lines_) + "A";
     frame += '\r';
-    for (const auto& line : pending_lines_) frame += "\x1b[2K" + printable(line) + "\n";
+    for (const auto& line : pending_lines_) frame += "\x1b[2K" + cut_to_width(printable(line), width) + "\n";
     pending_lines_.clear();
+    // Bars for the most recently started only (ids grow in start order): with
+    // hundreds in flight the total line speaks for the rest.
+    const std::size_t shown = std::min(active_.size(), bars_shown_locked());
+    auto first_shown = std::next(active_.begin(), static_cast<std::ptrdiff_t>(active_.size() - shown));
     std::size_t lines = 0;
     std::size_t name_width = 8;
-    for (const auto& [id, it] : active_) name_width = std::max(name_width, std::min(it.name.size(), max_name_width));
-    for (const auto& [id, it] : active_) {
-        frame += "\x1b[2K" + bar_line(it, name_width, width, now) + "\n";
+    for (auto it = first_shown; it != active_.end(); ++it)
+        name_width = std::max(name_width, std::min(display_width(it->second.name), max_name_width));
+    for (auto it = first_shown; it != active_.end(); ++it) {
+        frame += "\x1b[2K" + bar_line(it->second, name_width, width, now) + "\n";
         ++lines;
     }
-    frame += "\x1b[2K" + total_line(width) + "\n";
+    frame += "\x1b[2K" + total_line(width, shown) + "\n";
     ++lines;
     frame += "\x1b[J";  // erase whatever the previous, taller frame left below
     drawn_lines_ = lines;
@@ -254,7 +285,7 @@ std::string progress_view::bar_line(const item& it, std::size_t name_width, std:
 
     // name [bar] pct  bytes  status: the bar gives up cells first on a narrow terminal.
     std::string name = pad_or_cut(it.name, name_width);
-    std::size_t fixed = name.size() + percent.size() + 2 + bytes.size() + 2 + status.size();
+    std::size_t fixed = name_width + percent.size() + 2 + bytes.size() + 2 + display_width(status);
     std::string bar;
     if (fraction) {
         // At least 10 cells: a long status is cut at the edge rather than the bar dropped.
@@ -263,10 +294,10 @@ std::string progress_view::bar_line(const item& it, std::size_t name_width, std:
         auto filled = static_cast<std::size_t>(*fraction * static_cast<double>(cells));
         bar = " [" + std::string(filled, '#') + std::string(cells - filled, '-') + "]";
     }
-    return fit(name + bar + percent + "  " + bytes + "  " + status, width);
+    return cut_to_width(name + bar + percent + "  " + bytes + "  " + status, width);
 }
 
-std::string progress_view::total_line(std::size_t width) const {
+std::string progress_view::total_line(std::size_t width, std::size_t bars_shown) const {
     std::uint64_t bytes = finished_bytes_;
     double rate = 0;
     auto now = clock::now();
@@ -277,9 +308,28 @@ std::string progress_view::total_line(std::size_t width) const {
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - start_);
     std::string line = "total: " + std::to_string(done_) + "/" + std::to_string(total_items_) + " done";
     if (failed_ > 0) line += ", " + std::to_string(failed_) + " failed";
-    line += ", " + std::to_string(active_.size()) + " active, " + format_bytes(bytes) + ", " +
-            format_rate(rate) + ", " + format_clock(elapsed);
-    return fit(line, width);
+    line += ", " + std::to_string(active_.size()) + " active";
+    if (bars_shown < active_.size()) line += " (" + std::to_string(bars_shown) + " shown)";
+    line += ", " + format_bytes(bytes) + ", " + format_rate(rate) + ", " + format_clock(elapsed);
+    return cut_to_width(line, width);
+}
+
+std::size_t progress_view::line_width_locked() const {
+    return columns_ > 1 ? columns_ - 1 : 1;  // never touch the last column: no auto-wrap
+}
+
+std::size_t progress_view::bars_shown_locked() const {
+    // At most max_bars, and room for the total line and a few event lines.
+    return std::clamp<std::size_t>(rows_ > 6 ? rows_ - 6 : 1, 1, max_bars);
+}
+
+std::string progress_view::finished_summary() {
+    std::lock_guard lock(mutex_);
+    auto elapsed = clock::now() - start_;
+    double secs = std::chrono::duration<double>(elapsed).count();
+    std::string line = format_bytes(finished_bytes_) + " in " + format_seconds(elapsed);
+    if (secs > 0) line += " (" + format_rate(static_cast<double>(finished_bytes_) / secs) + " average)";
+    return line;
 }
 
 void progress_view::write_all(int fd, const std::string& bytes) {

@@ -1,6 +1,9 @@
 // What vow-get shows while it works. On a terminal: one live bar per active
 // download and a total line, redrawn a few times a second in one write (cursor
 // up, rewrite, erase the rest), with event lines scrolling above the bars.
+// No line it writes to a terminal is wider than the terminal (cut with "…",
+// the width read again on SIGWINCH), so nothing wraps and garbles a redraw;
+// bars are drawn for the few most recently started downloads only.
 // Elsewhere: one plain line per event (start, retry, done, failed) and no
 // control characters at all. Everything goes to one fd (stderr by default).
 //
@@ -8,6 +11,7 @@
 // retry hooks arrive on the client's executor); one mutex guards the state.
 #pragma once
 
+#include <csignal>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -68,6 +72,10 @@ public:
     // clearing the bars if they are on screen; the next frame redraws them.
     void print_to(int fd, const std::string& line);
 
+    // "1.50 MiB in 2.0 s (768 KiB/s average)": the bytes the finished
+    // downloads received, the time since the view was made, and their rate.
+    std::string finished_summary();
+
     // Bars: redraws when the last frame is older than the redraw interval.
     void tick();
     // Bars: draws the final frame and shows the cursor again. Idempotent.
@@ -93,16 +101,23 @@ private:
     void emit_locked(const std::string& line, bool always);
     void redraw_locked(bool force);
     std::string bar_line(const item& it, std::size_t name_width, std::size_t width, clock::time_point now) const;
-    std::string total_line(std::size_t width) const;
+    std::string total_line(std::size_t width, std::size_t bars_shown) const;
+    void read_terminal_size();                   // columns_ and rows_ from the terminal
+    std::size_t line_width_locked() const;       // columns a line may take
+    std::size_t bars_shown_locked() const;       // bars a frame draws at most
     static void write_all(int fd, const std::string& bytes);
 
     const view_mode mode_;
     const int fd_;
+    struct sigaction previous_winch_ {};  // restored by the destructor
+    bool resize_handler_installed_ = false;
 
     std::mutex mutex_;  // guards everything below
     std::map<std::size_t, item> active_;  // by id: bars in start order
     std::vector<std::string> pending_lines_;  // bars: event lines for the next frame
     std::size_t drawn_lines_ = 0;   // bar lines on screen, below the cursor's row
+    std::size_t columns_ = 80;      // the terminal's size, read again after SIGWINCH
+    std::size_t rows_ = 24;
     bool cursor_hidden_ = false;
     bool closed_ = false;
     clock::time_point last_frame_{};

@@ -41,6 +41,7 @@ struct download_result {
     unsigned status = 0;              // 200, 206, or 416 for an already complete file
     std::string url;                  // after redirects
     std::optional<std::string> sha256;  // hex, when one was asked for
+    header_map headers;               // of the response that completed the file (e.g. Content-Disposition)
 };
 
 // The result of streaming a body to a sink.

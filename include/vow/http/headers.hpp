@@ -30,4 +30,9 @@ private:
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// The value of an Authorization header for Basic authentication (RFC 7617):
+// "Basic " and base64 of "user:password", the bytes as given. A URL's own
+// user:password@ is sent the same way (percent-decoded first).
+std::string basic_authorization(std::string_view user, std::string_view password);
+
 }  // namespace vow::http

@@ -10,6 +10,8 @@
 //     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
 //     ?to_close=1         neither Content-Length nor chunked: the body ends
 //                         when the server closes the connection
+//     ?disposition=D      sends Content-Disposition: D (percent-decoded; CR and
+//                         LF dropped), e.g. attachment; filename="a.txt"
 //     ?rate=B             at most B body bytes per second (slow): B/10 bytes
 //                         every 100 ms (B < 10: one byte every 1/B s)
 //     ?stall_after=K      send K body bytes, then nothing (the connection stays open)
