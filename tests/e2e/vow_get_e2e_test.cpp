@@ -590,6 +590,12 @@ TEST_F(vow_get, tls_to_a_plain_http_port_says_the_handshake_failed) {
 }
 
 TEST_F(vow_get, running_out_of_file_descriptors_says_too_many_open_files) {
+#if defined(__SANITIZE_ADDRESS__)
+    // Under ASan+UBSan, UBSan's vptr checks in Boost.System and Beast fail
+    // ("does not point to an object of type error_category") once the process
+    // has no descriptor left: the runtime's own type lookup needs some.
+    GTEST_SKIP() << "the ASan+UBSan runtime misreports type checks without free descriptors";
+#endif
     // A shell lowers the limit for vow-get alone; 30 downloads at once need more.
     std::string line = "ulimit -n 14; exec '" + std::string(VOW_GET_PATH) + "' --retries 0 -j 30 -o '" + dir_.string() + "'";
     for (int i = 0; i < 30; ++i) line += " '" + url("/bytes/1000?n=" + std::to_string(i)) + "'";
