@@ -14,9 +14,10 @@ set(CPACK_STRIP_FILES ON)  # debug information stays in the build, as Debian's o
 
 set(CPACK_COMPONENTS_ALL dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libvow-dev)
-set(CPACK_COMPONENT_DEV_DESCRIPTION "vow: C++20 futures, promises, executors and combinators (development files)
- Headers, static libraries, the CMake package (find_package(vow), COMPONENTS http)
- and pkg-config files (vow, vow-http).")
+# The synopsis line of both is CPACK_PACKAGE_DESCRIPTION_SUMMARY; these are
+# the lines under it.
+set(CPACK_DEBIAN_DEV_DESCRIPTION "Development files: headers, static libraries, the CMake package (find_package(vow), COMPONENTS http)
+and pkg-config files (vow, vow-http).")
 # The static libraries are linked by the user's program: it needs a C++20
 # compiler's standard library, and for vow::http the Boost.URL and OpenSSL
 # development packages.
@@ -28,10 +29,9 @@ if(VOW_BUILD_HTTP)
   set(CPACK_DEBIAN_VOW-GET_PACKAGE_NAME vow-get)
   set(CPACK_DEBIAN_VOW-GET_PACKAGE_SECTION web)
   set(CPACK_DEBIAN_VOW-GET_PACKAGE_SHLIBDEPS ON)  # Depends: from the libraries it links (OpenSSL, Boost)
-  set(CPACK_COMPONENT_VOW-GET_DESCRIPTION "vow-get: many downloads at once, with retries that resume
- Downloads URLs in parallel with progress bars, typed errors, timeouts, retries
- that resume partial files, and verified TLS. vow-get --demo shows it against a
- local fault-injecting server.")
+  set(CPACK_DEBIAN_VOW-GET_DESCRIPTION "vow-get, the command: downloads URLs in parallel with progress bars, typed errors, timeouts, retries
+that resume partial files, and verified TLS. vow-get --demo shows it against a
+local fault-injecting server.")
 endif()
 
 include(CPack)
