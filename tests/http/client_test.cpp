@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http_test_support.hpp"
 #include "vow/http/loopback_server.hpp"
 #include "vow/http/retry.hpp"
 #include "vow/manual_executor.hpp"
@@ -23,39 +24,13 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using vow::http::loopback_server;
+using namespace vow_http_test;
 
 // Bounds every wait of a test: a bug fails it instead of hanging it.
-constexpr auto bound = 20s;
 
 loopback_server& server() {
     static loopback_server s;
     return s;
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-template <class T>
-T get_within(vow::future<T>& f) {
-    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
-    return std::move(f).get();
-}
-
-template <class E, class T>
-E failure_of(vow::future<T> f) {
-    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
-    try {
-        std::move(f).get();
-    } catch (const E& e) {
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected error type: " << e.what();
-        throw;
-    }
-    ADD_FAILURE() << "expected a failure";
-    throw std::runtime_error("no failure");
 }
 
 // A fresh folder per test.

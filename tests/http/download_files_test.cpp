@@ -13,6 +13,7 @@
 #include <string>
 
 #include "vow/http/errors.hpp"
+#include "http_test_support.hpp"
 #include "vow/http/loopback_server.hpp"
 
 namespace {
@@ -20,41 +21,15 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using vow::http::loopback_server;
+using namespace vow_http_test;
 
-constexpr auto bound = 20s;  // bounds every wait: a bug fails a test instead of hanging it
 
 loopback_server& server() {
     static loopback_server s(loopback_server::options{.tls = false});
     return s;
 }
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 void write_file(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
-
-template <class T>
-T get_within(vow::future<T> f) {
-    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
-    return std::move(f).get();
-}
-
-template <class E, class T>
-E failure_of(vow::future<T> f) {
-    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
-    try {
-        std::move(f).get();
-    } catch (const E& e) {
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected error type: " << e.what();
-        throw;
-    }
-    ADD_FAILURE() << "expected a failure";
-    throw std::runtime_error("no failure");
-}
 
 class download_files_test : public ::testing::Test {
 protected:

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "http_test_support.hpp"
 #include "vow/http/loopback_server.hpp"
 #include "vow/manual_executor.hpp"
 
@@ -22,34 +23,13 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using vow::http::loopback_server;
+using namespace vow_http_test;
 
 // Bounds every wait of a test: a bug fails it instead of hanging it.
-constexpr auto bound = 20s;
 
 loopback_server& server() {
     static loopback_server s;
     return s;
-}
-
-template <class T>
-T get_within(vow::future<T>& f) {
-    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
-    return std::move(f).get();
-}
-
-template <class E, class T>
-E failure_of(vow::future<T> f) {
-    if (!f.wait_for(bound)) throw std::runtime_error("test bound exceeded");
-    try {
-        std::move(f).get();
-    } catch (const E& e) {
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected error type: " << e.what();
-        throw;
-    }
-    ADD_FAILURE() << "expected a failure";
-    throw std::runtime_error("no failure");
 }
 
 // The process's peak resident set (VmHWM), in KiB; 0 when unknown.
@@ -65,11 +45,6 @@ long peak_rss_kib() {
 // Lowers the peak to the current resident set (Linux: clear_refs 5), so a
 // test measures its own peak, not an earlier test's.
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A .part of `bytes` left by an earlier attempt at `from_url`, with the
 // .part.meta that lets a download of that URL resume it.

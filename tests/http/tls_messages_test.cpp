@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vow/http/errors.hpp"
+#include "http_test_support.hpp"
 #include "vow/http/loopback_server.hpp"
 #include "vow/http/retry.hpp"
 
@@ -18,25 +19,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using vow::http::loopback_server;
+using namespace vow_http_test;
 
 loopback_server& server() {
     static loopback_server s;
     return s;
-}
-
-template <class E, class T>
-E failure_of(vow::future<T> f) {
-    if (!f.wait_for(20s)) throw std::runtime_error("test bound exceeded");
-    try {
-        std::move(f).get();
-    } catch (const E& e) {
-        return e;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "unexpected error type: " << e.what();
-        throw;
-    }
-    ADD_FAILURE() << "expected a failure";
-    throw std::runtime_error("no failure");
 }
 
 vow::http::client_options trusting() {
