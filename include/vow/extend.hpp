@@ -10,6 +10,7 @@
 //   owned_task         a task that does something (fail the output) if an
 //                      executor or timer destroys it unrun
 //   countdown          "the last of n arrivals" for fan-in
+//   call_attempt       calls an attempt factory with the attempt's number, or none
 //   timer_entry        a timer task of your own type that the timer builds in
 //                      reused memory: a deadline with no allocation (timeout)
 //
@@ -197,6 +198,18 @@ template <class T>
 completion<T> completion_view<T>::share() const noexcept {
     s_->add_ref();
     return completion<T>(s_);
+}
+
+// For combinators that start attempts (retry, hedge): calls the user's
+// factory with the attempt's number (1 for the first) when it takes one,
+// else with nothing.
+template <class F>
+auto call_attempt(F& f, int attempt) {
+    if constexpr (std::is_invocable_v<F&, int>) {
+        return f(attempt);
+    } else {
+        return f();
+    }
 }
 
 // A new output: the handle producers complete, and the future the caller

@@ -39,15 +39,6 @@ auto hedge(MakeAttempt make_attempt, timer::duration delay, int max_attempts, ti
 
 namespace hedging {
 
-template <class F>
-auto call_attempt(F& f, int attempt) {
-    if constexpr (std::is_invocable_v<F&, int>) {
-        return f(attempt);
-    } else {
-        return f();
-    }
-}
-
 // Lives in the output's allocation (ext::make_completion_with). References to
 // the output: each task queued on the executor or the timer holds one, each
 // attempt in flight holds one; the hook registered on the output holds none.
@@ -112,7 +103,7 @@ private:
         if (index + 1 < max_attempts_) schedule_hedge(done, generation);
         future<T> f;
         try {
-            f = call_attempt(make_attempt_, index + 1);
+            f = ext::call_attempt(make_attempt_, index + 1);
             if (!f.valid()) throw broken_promise();
         } catch (...) {
             return failed(index, std::current_exception());
@@ -216,7 +207,7 @@ private:
 
 template <class MakeAttempt>
 auto hedge(MakeAttempt make_attempt, timer::duration delay, int max_attempts, timer& t, executor& ex) {
-    using Fut = decltype(hedging::call_attempt(make_attempt, 1));
+    using Fut = decltype(ext::call_attempt(make_attempt, 1));
     static_assert(ext::is_future_v<Fut>, "make_attempt must return a vow::future");
     using T = typename Fut::value_type;
     if (max_attempts < 1) throw usage_error("vow: hedge needs max_attempts of at least 1");

@@ -75,15 +75,6 @@ auto retry(retry_policy policy, MakeAttempt make_attempt, timer& t = default_tim
 
 namespace retrying {
 
-template <class F>
-auto call_attempt(F& f, int attempt) {
-    if constexpr (std::is_invocable_v<F&, int>) {
-        return f(attempt);
-    } else {
-        return f();
-    }
-}
-
 // Lives in the output's allocation (ext::make_completion_with). References
 // to the output: each task queued on the executor or the timer holds one, the
 // attempt in flight holds one; the cancel hook holds none.
@@ -147,7 +138,7 @@ private:
         }
         future<T> f;
         try {
-            f = call_attempt(make_attempt_, attempt);
+            f = ext::call_attempt(make_attempt_, attempt);
             if (!f.valid()) throw broken_promise();
         } catch (...) {
             failed(done, std::current_exception());
@@ -252,7 +243,7 @@ inline double retry_policy::draw() const {
 
 template <class MakeAttempt>
 auto retry(retry_policy policy, MakeAttempt make_attempt, timer& t, executor& ex) {
-    using Fut = decltype(retrying::call_attempt(make_attempt, 1));
+    using Fut = decltype(ext::call_attempt(make_attempt, 1));
     static_assert(ext::is_future_v<Fut>, "make_attempt must return a vow::future");
     using T = typename Fut::value_type;
     if (policy.max_attempts < 1) throw usage_error("vow: retry_policy.max_attempts must be at least 1");
