@@ -145,8 +145,7 @@ struct state_base::extras {
     callbacks_node runner_node;  // not guarded: attached once, by the consumer
 };
 
-state_base::~state_base() {
-    // relaxed: we are the last owner (release() synchronised with the others).
+void state_base::destroy_links() noexcept {
     if (state_base* up = upstream_.load(std::memory_order_relaxed)) up->release();
     delete extras_.load(std::memory_order_relaxed);
 }
@@ -160,15 +159,7 @@ state_base::extras& state_base::ensure_extras() {
     return *e;
 }
 
-callback_node* state_base::done_tag() noexcept {
-    // Never dereferenced: a unique address meaning "done, list consumed".
-    static char tag alignas(callback_node);
-    return reinterpret_cast<callback_node*>(&tag);
-}
-
-void state_base::publish() noexcept {
-    // acq_rel: release publishes the result; acquire sees the nodes' contents.
-    callback_node* list = head_.exchange(done_tag(), std::memory_order_acq_rel);
+void state_base::finish_publish(callback_node* list) noexcept {
     drop_cancel_hooks();
     callback_node* in_order = nullptr;
     while (list != nullptr) {  // the list is LIFO; reverse to run in attach order
@@ -327,7 +318,7 @@ bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) {
     return ready;
 }
 
-void state_base::wait_consumable() {
+void state_base::wait_consumable_slow() {
     if (!has_done_callbacks()) {
         wait();
         return;

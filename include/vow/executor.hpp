@@ -29,7 +29,7 @@ public:
     virtual bool running_in_this_thread() const noexcept { return false; }
 
 protected:
-    executor() = default;
+    constexpr executor() = default;
     executor(const executor&) = delete;
     executor& operator=(const executor&) = delete;
 };

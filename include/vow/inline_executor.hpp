@@ -14,13 +14,16 @@ namespace vow {
 // Destructor: nothing to do (the queue belongs to the thread, not the object).
 class inline_executor final : public executor {
 public:
-    inline_executor() = default;
+    constexpr inline_executor() = default;
 
     void execute(task t) override;
     bool running_in_this_thread() const noexcept override;
 
     // A shared instance, for code that needs "run it right here".
-    static inline_executor& instance() noexcept;
+    static inline_executor& instance() noexcept { return shared_; }
+
+private:
+    static inline_executor shared_;  // constant-initialised: no guard on each use
 };
 
 }  // namespace vow

@@ -157,7 +157,11 @@ public:
     // The upstream completed (on the completing thread; holds the list's reference).
     void on_ready(state_base& done) noexcept override {
         auto& up = static_cast<state<T>&>(done);
-        this->drop_upstream();
+        // The reference this state held on `up` for passing a cancel on now
+        // keeps `up` alive until f has read its result (no add_ref/release
+        // pair); a cancel that came first took it, so share one instead.
+        state_ptr<state<T>> keep(static_cast<state<T>*>(this->take_upstream()));
+        if (!keep) keep = state_ptr<state<T>>::share(&up);
         const bool failed = up.get_result().has_exception();
         if (failed) up.mark_observed();
         if (this->is_ready()) {  // cancelled meanwhile: f never runs
@@ -174,9 +178,8 @@ public:
                 return;
             }
         }
-        up.add_ref();
         try {
-            ex_->execute(run_task(this, &up));
+            ex_->execute(run_task(this, keep.detach()));
         } catch (...) {
             // Refused: run_task's destructor failed this future with executor_shut_down.
         }
@@ -265,8 +268,11 @@ auto attach_continuation(state_ptr<state<T>> up, executor& ex, F&& f, bool link_
     using Out = typename Fut::value_type;
     auto* s = new then_state<T, Out, std::decay_t<F>, Mode>(std::forward<F>(f), ex);
     s->bind(ex);
-    if (link_cancel) s->set_upstream(up.get());
-    up->attach(s);  // the list holds one of the two initial references
+    state<T>& upstream = *up;
+    // The consumer's reference to `up` becomes the link a cancel travels up by
+    // (dropped in on_ready), or is dropped here when there is no such link.
+    if (link_cancel) s->adopt_upstream(up.detach());
+    upstream.attach(s);  // the list holds one of the two initial references
     return then_access<Out>::make(state_ptr<state<Out>>(static_cast<state<Out>*>(s)));
 }
 

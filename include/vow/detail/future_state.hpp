@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "vow/detail/block_cache.hpp"
 #include "vow/executor.hpp"
 #include "vow/result.hpp"
 #include "vow/unique_function.hpp"
@@ -74,6 +75,16 @@ public:
     state_base(const state_base&) = delete;
     state_base& operator=(const state_base&) = delete;
 
+    // Every state, whatever derives from it, lives in a block of the
+    // per-thread block cache (vow/detail/block_cache.hpp); the virtual
+    // destructor hands the sized delete the most-derived size.
+    static void* operator new(std::size_t size) { return cached_allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { cached_free(p, size); }
+    static void* operator new(std::size_t size, std::align_val_t a) { return ::operator new(size, a); }
+    static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept {
+        ::operator delete(p, size, a);
+    }
+
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
         // The last owner skips the read-modify-write: a count of 1 that we own
@@ -90,7 +101,12 @@ public:
         // acq_rel: a winner must see a cancel's writes; losers must not write.
         return (flags_.fetch_or(claimed_bit, std::memory_order_acq_rel) & claimed_bit) == 0;
     }
-    void publish() noexcept;
+    void publish() noexcept {
+        // acq_rel: release publishes the result; acquire sees the nodes' contents.
+        callback_node* list = head_.exchange(done_tag(), std::memory_order_acq_rel);
+        // acquire: pairs with the CAS that published the side block.
+        if (list != nullptr || extras_.load(std::memory_order_acquire) != nullptr) finish_publish(list);
+    }
     bool is_claimed() const noexcept { return (flags_.load(std::memory_order_acquire) & claimed_bit) != 0; }
     // claim + store the exception + publish. Returns false if already completed.
     bool fail(std::exception_ptr e) noexcept;
@@ -100,7 +116,10 @@ public:
     void add_done_callback(unique_function<void(state_base&)> cb);
     void wait();                                                        // until done
     bool wait_until(std::chrono::steady_clock::time_point deadline);    // until done or deadline
-    void wait_consumable();  // until done and every done-callback has run (before a get())
+    void wait_consumable() {  // until done and every done-callback has run (before a get())
+        if (!has_done_callbacks() && is_ready()) return;
+        wait_consumable_slow();
+    }
     bool has_done_callbacks() const noexcept {
         // relaxed: set by the consumer itself, or seen through head_'s acquire by publish.
         return (flags_.load(std::memory_order_relaxed) & done_callbacks_bit) != 0;
@@ -131,6 +150,12 @@ public:
     // it. Takes a reference; it is dropped when `up` completes (drop_upstream).
     void set_upstream(state_base* up) noexcept;
     void drop_upstream() noexcept;
+    // set_upstream for a state nobody else can reach yet (no cancel can have
+    // come): takes over the caller's reference to `up` instead of adding one.
+    void adopt_upstream(state_base* up) noexcept { upstream_.store(up, std::memory_order_relaxed); }
+    // Unlinks the upstream and hands its reference to the caller; null when a
+    // cancel took it first (and passed the cancel on).
+    state_base* take_upstream() noexcept { return upstream_.exchange(nullptr, std::memory_order_acq_rel); }
 
     // Store an exception into the result storage (the caller won try_claim).
     virtual void store_exception(std::exception_ptr e) noexcept = 0;
@@ -138,7 +163,11 @@ public:
 
 protected:
     state_base() noexcept = default;
-    virtual ~state_base();
+    virtual ~state_base() {
+        // relaxed: we are the last owner (release() synchronised with the others).
+        if (upstream_.load(std::memory_order_relaxed) != nullptr || extras_.load(std::memory_order_relaxed) != nullptr)
+            destroy_links();
+    }
     virtual void destroy() noexcept { delete this; }
     // From a derived destructor: hands an exception nobody looked at to the
     // unobserved-error handler (cancellations are never reported).
@@ -152,7 +181,14 @@ private:
     static constexpr std::uint32_t observed_bit = 4;
     static constexpr std::uint32_t done_callbacks_bit = 8;  // set by the consumer before attaching a consumer
 
-    static callback_node* done_tag() noexcept;
+    static callback_node* done_tag() noexcept {
+        // Never dereferenced: a unique address meaning "done, list consumed".
+        return reinterpret_cast<callback_node*>(&done_tag_byte);
+    }
+    alignas(callback_node) static inline char done_tag_byte = 0;
+    void finish_publish(callback_node* list) noexcept;  // runs the nodes, drops the cancel hooks
+    void wait_consumable_slow();
+    void destroy_links() noexcept;  // the destructor's rare part: upstream link, side block
     void run_node(callback_node* n) noexcept;
     state_base* cancel_this(bool mark_observed) noexcept;  // returns the upstream reference to pass the cancel on
     void run_done_callbacks() noexcept;
