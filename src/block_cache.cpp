@@ -20,7 +20,7 @@ struct cache_owner {
                 ::operator delete(b);
             }
         }
-        c.cached_bytes = 0;
+        for (auto& bytes : c.cached_bytes) bytes = 0;
     }
 };
 

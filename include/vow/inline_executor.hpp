@@ -26,4 +26,25 @@ private:
     static inline_executor shared_;  // constant-initialised: no guard on each use
 };
 
+namespace detail {
+
+// Something the inline trampoline runs without wrapping it in a task: a
+// continuation queues itself, saving the task's type-erased moves and calls on
+// the hottest path of a chain. run_queued must not throw.
+class trampoline_item {
+public:
+    virtual void run_queued() noexcept = 0;
+
+protected:
+    ~trampoline_item() = default;
+};
+
+// Runs item.run_queued() exactly as inline_executor::execute runs a task: at
+// once, or after the inline work already running on this thread (FIFO, with
+// the tasks), never nested. Like execute, it passes on what a task run from
+// here throws; the item itself is never lost.
+void run_inline(trampoline_item& item);
+
+}  // namespace detail
+
 }  // namespace vow

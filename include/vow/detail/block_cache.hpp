@@ -10,8 +10,7 @@
 namespace vow::detail {
 
 // Blocks of at most block_cache_max_size bytes come from (and go back to) the
-// calling thread's cache, one list per 32-byte size class, at most 256 KiB
-// per thread in all; larger blocks, a full cache, and every block in a build
+// calling thread's cache, one list per 32-byte size class of at most 128 KiB; larger blocks, a full cache, and every block in a build
 // with AddressSanitizer (which must see each free) use operator new/delete
 // directly. A block may be freed on any thread: it then joins that thread's
 // cache. A thread's cache is emptied when the thread exits.
@@ -20,10 +19,11 @@ inline constexpr std::size_t block_cache_max_size = 256;
 struct block_cache {
     static constexpr std::size_t class_width = 32;
     static constexpr std::size_t class_count = block_cache_max_size / class_width;
-    // What one thread may keep, over all classes: enough for a pending chain
-    // of a thousand thens to be rebuilt from the cache, and a bound on what an
-    // idle thread holds on to.
-    static constexpr std::size_t max_cached_bytes = 256 * 1024;
+    // What one thread may keep per class: enough for a pending chain of a
+    // thousand thens to be rebuilt from the cache, and a bound (1 MiB over
+    // all classes) on what an idle thread holds on to. Per class, so that a
+    // burst of one size (10,000 ready futures) does not crowd out the others.
+    static constexpr std::size_t max_cached_bytes_per_class = 128 * 1024;
 #if defined(__SANITIZE_ADDRESS__)
     static constexpr bool enabled = false;  // every free must reach ASan's allocator
 #elif defined(__has_feature)
@@ -47,7 +47,7 @@ struct block_cache {
     }
 
     free_block* heads[class_count] = {};
-    std::size_t cached_bytes = 0;
+    std::size_t cached_bytes[class_count] = {};
     bool registered = false;  // the thread-exit cleanup is armed (src/block_cache.cpp)
     bool closed = false;      // the thread is exiting: no more caching
 };
@@ -62,10 +62,10 @@ inline void* cached_allocate(std::size_t size) {
     if constexpr (block_cache::enabled) {
         if (size <= block_cache_max_size) {
             block_cache& c = this_thread_block_cache;
-            block_cache::free_block*& head = c.heads[block_cache::class_of(size)];
-            if (block_cache::free_block* b = head) {
-                head = b->next;
-                c.cached_bytes -= block_cache::class_size(size);
+            const std::size_t k = block_cache::class_of(size);
+            if (block_cache::free_block* b = c.heads[k]) {
+                c.heads[k] = b->next;
+                c.cached_bytes[k] -= block_cache::class_size(size);
                 return b;
             }
         }
@@ -76,11 +76,11 @@ inline void* cached_allocate(std::size_t size) {
 inline void cached_free(void* block, std::size_t size) noexcept {
     if constexpr (block_cache::enabled) {
         block_cache& c = this_thread_block_cache;
+        const std::size_t k = block_cache::class_of(size);
         if (size <= block_cache_max_size && c.registered &&
-            c.cached_bytes + block_cache::class_size(size) <= block_cache::max_cached_bytes) {
-            block_cache::free_block*& head = c.heads[block_cache::class_of(size)];
-            head = ::new (block) block_cache::free_block{head};
-            c.cached_bytes += block_cache::class_size(size);
+            c.cached_bytes[k] + block_cache::class_size(size) <= block_cache::max_cached_bytes_per_class) {
+            c.heads[k] = ::new (block) block_cache::free_block{c.heads[k]};
+            c.cached_bytes[k] += block_cache::class_size(size);
             return;
         }
     }

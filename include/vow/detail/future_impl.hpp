@@ -149,7 +149,7 @@ public:
 // The state of the future that then() returns, which is at the same time the
 // node waiting on the upstream future. One allocation per then.
 template <class T, class Out, class F, pass Mode>
-class then_state final : public state<Out>, public callback_node {
+class then_state final : public state<Out>, public callback_node, public trampoline_item {
 public:
     then_state(F&& f, executor& ex) : fn_(std::move(f)), ex_(&ex) { consumes = (Mode != pass::shared_value); }
     then_state(const F& f, executor& ex) : fn_(f), ex_(&ex) { consumes = (Mode != pass::shared_value); }
@@ -177,6 +177,17 @@ public:
                 inline_executor::instance().execute(fail_task(this, up.get_result().exception()));
                 return;
             }
+        }
+        if (ex_ == &inline_executor::instance()) {
+            // The common inline case queues this state itself on the trampoline
+            // (run_queued below) instead of a run_task.
+            queued_up_ = keep.detach();
+            try {
+                run_inline(*this);
+            } catch (...) {
+                // Another task run by the trampoline threw; this one ran or is queued.
+            }
+            return;
         }
         try {
             ex_->execute(run_task(this, keep.detach()));
@@ -232,6 +243,13 @@ private:
         std::exception_ptr error_;
     };
 
+    void run_queued() noexcept override {
+        state<T>* up = std::exchange(queued_up_, nullptr);
+        run(*up);
+        this->release();
+        up->release();
+    }
+
     void run(state<T>& up) noexcept {
         if (this->is_ready()) {  // cancelled while queued: skip
             fn_.reset();
@@ -258,6 +276,7 @@ private:
 
     std::optional<F> fn_;  // touched only by the single thread that runs or drops it
     executor* ex_;
+    state<T>* queued_up_ = nullptr;  // owned reference while queued on the inline trampoline
 };
 
 // Attaches a then_state to `up` and returns the downstream future.
