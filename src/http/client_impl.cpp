@@ -8,7 +8,7 @@
 #include <fstream>
 #include <future>
 
-#include "../thread_name.hpp"
+#include "../support/thread_name.hpp"
 #include "request.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"

@@ -42,7 +42,7 @@
 
 #include "loopback_request.hpp"
 #include "loopback_tls.hpp"
-#include "../thread_name.hpp"
+#include "../support/thread_name.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
