@@ -1,5 +1,6 @@
-// loopback_server: the accept loops, one session per connection, the routes and
-// the fault injection. See include/vow/http/loopback_server.hpp for the routes.
+// The loopback server (vow::http_loopback): the accept loops, one session per
+// connection, the routes and the fault injection. See
+// include/vow/http/loopback_server.hpp for the routes.
 //
 // Details the header leaves open, fixed here:
 // - Every response carries "Server: vow-loopback" and Content-Length (or
@@ -40,8 +41,8 @@
 // which destroys every pending handler and with it every session and socket.
 #include "vow/http/loopback_server.hpp"
 
-#include "loopback_request.hpp"
-#include "loopback_tls.hpp"
+#include "request.hpp"
+#include "tls.hpp"
 #include "../support/thread_name.hpp"
 
 #include <boost/asio/io_context.hpp>
