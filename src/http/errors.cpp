@@ -107,7 +107,9 @@ std::string proxy_message(unsigned status, const std::string& reason, const std:
     std::string m = "proxy " + proxy + " answered " + std::to_string(status);
     if (!reason.empty()) m += " " + printable_text(reason);
     m += " for " + url;
-    if (status == 407) m += " (proxy authentication failed: give user:password@ in the proxy URL)";
+    // 407 is the standard answer; some proxies (tinyproxy 1.11) answer CONNECT with 401.
+    if (status == 407 || status == 401)
+        m += " (proxy authentication failed: give the right user:password@ in the proxy URL)";
     return m;
 }
 

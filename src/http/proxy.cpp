@@ -107,6 +107,7 @@ bool entry_matches(std::string_view entry, std::string_view host, std::string_vi
         return same_network(*entry_ip, *host_ip, bits ? *bits : width);
     }
     if (bits) return false;  // "/bits" after a name means nothing
+    if (ip_of(host)) return false;  // an address matches IP entries only (not "0.0.1" as a suffix)
 
     // A name: itself or any subdomain; "*.x", ".x" and "x" all mean x.
     if (name.starts_with("*.")) name.remove_prefix(2);

@@ -67,9 +67,9 @@ private:
 };
 
 // The proxy refused to carry a request: it answered CONNECT with a status
-// outside 2xx (403: the port is not allowed, 407: wrong or missing proxy
-// credentials, 502/503/504: it could not reach the origin), or answered a
-// plain-HTTP request with 407. http::retry_policy retries 502, 503 and 504
+// outside 2xx (403: the port is not allowed; 407, or 401 from some proxies:
+// wrong or missing proxy credentials; 502/503/504: it could not reach the
+// origin), or answered a plain-HTTP request with 407. http::retry_policy retries 502, 503 and 504
 // only: a refusal or bad credentials stay the same on a second try.
 class proxy_error : public vow::error {
 public:
