@@ -111,9 +111,11 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         ->check(CLI::Range(0, 100));
     std::optional<std::string> proxy_arg, noproxy_arg;
     app.add_option("--proxy", proxy_arg, "use this http:// proxy (http://[USER:PASS@]HOST[:PORT]; '' for none),\n"
-                   "instead of http_proxy, https_proxy and all_proxy");
+                   "instead of http_proxy, https_proxy and all_proxy")
+        ->type_name("URL");
     app.add_option("--noproxy", noproxy_arg, "hosts to reach without the proxy (comma-separated, '*' for all),\n"
-                   "instead of no_proxy");
+                   "instead of no_proxy")
+        ->type_name("LIST");
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
