@@ -2,9 +2,16 @@
 // proxy: curl's environment variables and no_proxy.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include <boost/asio/detached.hpp>
+
+#include "../../src/http/asio.hpp"
 #include "../../src/http/proxy_route.hpp"
 #include "http_test_support.hpp"
 #include "tinyproxy.hpp"
@@ -35,6 +42,98 @@ vow::http::client_options through(const std::string& proxy_url, std::string no_p
 
 std::string port_of_https() { return std::to_string(server().https_port()); }
 std::string port_of_http() { return std::to_string(server().http_port()); }
+
+// A stand-in proxy that answers every request itself with `status`, keeping
+// connections alive, and records what it was sent: what tinyproxy cannot
+// show (it closes each connection and drops Proxy-Authorization).
+class recording_proxy {
+public:
+    struct request_seen {
+        std::string target, host, proxy_authorization;
+    };
+
+    explicit recording_proxy(unsigned status = 200) : status_(status), port_(acceptor_.local_endpoint().port()) {
+        namespace asio = vow::http::detail::asio;
+        asio::co_spawn(ctx_, accept_loop(), asio::detached);
+        thread_ = std::thread([this] { ctx_.run(); });
+    }
+    ~recording_proxy() {
+        ctx_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "http://user:pw@127.0.0.1:" + std::to_string(port_); }
+    std::size_t connections() const { return accepted_.load(); }
+    std::vector<request_seen> seen() const {
+        std::lock_guard lock(mutex_);
+        return seen_;
+    }
+
+private:
+    using tcp = vow::http::detail::tcp;
+    vow::http::detail::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor_.async_accept(vow::http::detail::nothrow);
+            if (ec) co_return;
+            ++accepted_;
+            vow::http::detail::asio::co_spawn(ctx_, serve(std::move(socket)), vow::http::detail::asio::detached);
+        }
+    }
+    vow::http::detail::awaitable<void> serve(tcp::socket socket) {
+        namespace bhttp = vow::http::detail::bhttp;
+        vow::http::detail::beast::flat_buffer buffer;
+        for (;;) {
+            bhttp::request<bhttp::string_body> req;
+            auto [rec, n] = co_await bhttp::async_read(socket, buffer, req, vow::http::detail::nothrow);
+            if (rec) co_return;
+            {
+                std::lock_guard lock(mutex_);
+                seen_.push_back({std::string(req.target()), std::string(req[bhttp::field::host]),
+                                 std::string(req[bhttp::field::proxy_authorization])});
+            }
+            bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status_), 11};
+            res.body() = "proxied";
+            res.keep_alive(true);
+            res.prepare_payload();
+            auto [wec, m] = co_await bhttp::async_write(socket, res, vow::http::detail::nothrow);
+            if (wec) co_return;
+        }
+    }
+
+    vow::http::detail::asio::io_context ctx_;
+    tcp::acceptor acceptor_{ctx_, {vow::http::detail::asio::ip::make_address("127.0.0.1"), 0}};
+    unsigned status_;
+    unsigned short port_;  // read before the I/O thread starts
+    std::thread thread_;
+    std::atomic<std::size_t> accepted_{0};
+    mutable std::mutex mutex_;
+    std::vector<request_seen> seen_;  // guarded by mutex_
+};
+
+TEST(proxy, plain_http_requests_to_two_origins_share_one_proxy_connection_and_carry_its_credentials) {
+    recording_proxy proxy;
+    vow::http::client c(through(proxy.url()));
+    // The names are the proxy's to resolve: neither exists here.
+    EXPECT_EQ(get_within(c.get("http://a.invalid:81/x?q=1")).body, "proxied");
+    EXPECT_EQ(get_within(c.get("http://b.invalid/y")).body, "proxied");
+    EXPECT_EQ(proxy.connections(), 1u);
+    auto seen = proxy.seen();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].target, "http://a.invalid:81/x?q=1");
+    EXPECT_EQ(seen[0].host, "a.invalid:81");
+    EXPECT_EQ(seen[1].target, "http://b.invalid/y");
+    EXPECT_EQ(seen[1].host, "b.invalid");
+    EXPECT_EQ(seen[0].proxy_authorization, "Basic dXNlcjpwdw==");  // user:pw
+}
+
+TEST(proxy, a_407_to_a_plain_http_request_is_the_proxys_and_fails_with_a_proxy_error) {
+    recording_proxy proxy(407);
+    vow::http::client c(through(proxy.url()));
+    auto e = failure_of<vow::http::proxy_error>(c.get("http://a.invalid/x"));
+    EXPECT_EQ(e.status(), 407u);
+    EXPECT_EQ(e.proxy().find("pw"), std::string::npos) << e.proxy();
+    EXPECT_EQ(std::string(e.what()).find(":pw"), std::string::npos) << e.what();
+    EXPECT_FALSE(vow::http::is_retryable(std::make_exception_ptr(e)));
+}
 
 // --- through tinyproxy ----------------------------------------------------
 
