@@ -81,7 +81,8 @@ bool entry_matches(std::string_view entry, std::string_view host, std::string_vi
             entry_port = name.substr(close + 2);
         }
         name = name.substr(1, close - 1);
-    } else if (auto colon = name.find(':'); colon != std::string_view::npos && name.find(':', colon + 1) == std::string_view::npos) {
+    } else if (auto colon = name.find(':');
+               colon != std::string_view::npos && name.find(':', colon + 1) == std::string_view::npos) {
         // name:port or v4:port; two colons or more make a bare IPv6 literal.
         entry_port = name.substr(colon + 1);
         name = name.substr(0, colon);
@@ -102,9 +103,9 @@ bool entry_matches(std::string_view entry, std::string_view host, std::string_vi
     if (auto entry_ip = ip_of(address)) {
         auto host_ip = ip_of(host);
         if (!host_ip) return false;
-        const unsigned width = host_ip->is_v4() ? 32 : 128;
-        if (bits && (*bits > (entry_ip->is_v4() ? 32u : 128u))) return false;
-        return same_network(*entry_ip, *host_ip, bits ? *bits : width);
+        const unsigned width = entry_ip->is_v4() ? 32 : 128;
+        if (bits && *bits > width) return false;
+        return same_network(*entry_ip, *host_ip, bits.value_or(width));
     }
     if (bits) return false;  // "/bits" after a name means nothing
     if (ip_of(host)) return false;  // an address matches IP entries only (not "0.0.1" as a suffix)
@@ -187,7 +188,8 @@ proxy_endpoint parse_proxy(const std::string& given) {
     const boost::urls::url_view u = *parsed;
     if (u.encoded_host().empty()) throw invalid_url("no host in proxy URL '" + shown + "'");
     proxy_endpoint p;
-    p.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.encoded_host_address()) : std::string(u.host());
+    const bool v6 = u.host_type() == boost::urls::host_type::ipv6;
+    p.host = v6 ? std::string(u.encoded_host_address()) : std::string(u.host());
     p.port = "1080";
     if (u.has_port()) {
         std::string_view digits = u.port();
@@ -198,7 +200,6 @@ proxy_endpoint parse_proxy(const std::string& given) {
         p.port = std::to_string(port);
     }
     if (u.has_userinfo()) p.authorization = basic_authorization(u.user(), u.password());
-    const bool v6 = u.host_type() == boost::urls::host_type::ipv6;
     p.text = "http://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + p.port;
     return p;
 }

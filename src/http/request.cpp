@@ -37,11 +37,14 @@ std::string seconds_text(std::chrono::steady_clock::duration d) {
     return std::to_string(ms) + " ms";
 }
 
+// The host as an authority writes it: an IPv6 literal in brackets.
+std::string bracketed(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 // "http://host[:port]/path?query": the request target sent to a proxy.
 std::string absolute_target(const target_url& url) {
-    std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-    if (url.port != "80") host += ":" + url.port;
-    return "http://" + host + url.target;
+    return "http://" + bracketed(url.host) + (url.port == "80" ? "" : ":" + url.port) + url.target;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -224,14 +227,14 @@ void request_op::fail_at_proxy(beast::error_code ec, const char* phase, const ta
     if (connect_expired_ || ec == beast::error::timeout)
         throw timeout_error("connect timeout: no connection to " + url.origin() + " through proxy " + proxy.text +
                             " within " + seconds_text(options_.connect_timeout));
-    if (ec == bhttp::error::header_limit || (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() &&
-                                             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message))
+    const bool http_error = ec.category() == beast::error_code(bhttp::error::end_of_stream).category();
+    if (http_error && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
         throw protocol_error("malformed answer to CONNECT from proxy " + proxy.text + ": " + ec.message());
     throw transport_error(ec, std::string(phase) + " proxy " + proxy.text + " for " + url.text);
 }
 
 awaitable<void> request_op::open_tunnel(connection& c, const target_url& url, const proxy_endpoint& proxy) {
-    const std::string authority = (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" + url.port;
+    const std::string authority = bracketed(url.host) + ":" + url.port;
     bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, authority, 11};
     req.set(bhttp::field::host, authority);
     req.set(bhttp::field::user_agent, core_->options().user_agent);

@@ -642,7 +642,8 @@ TEST_F(vow_get, proxy_and_noproxy_options_win_over_the_environment) {
     ASSERT_EQ(through.exit_code, 0) << describe(through);
     EXPECT_TRUE(proxy.wait_for_log("/bytes/111 HTTP/1.1")) << proxy.log();
     // --proxy '' turns proxies off altogether.
-    process_result direct = vow_test::run(command({"--proxy", "", "--noproxy", "", "--retries", "0", url("/bytes/222")}));
+    process_result direct =
+        vow_test::run(command({"--proxy", "", "--noproxy", "", "--retries", "0", url("/bytes/222")}));
     ASSERT_EQ(direct.exit_code, 0) << describe(direct);
     // --noproxy keeps the given hosts away from the (dead) proxy.
     process_result bypass = vow_test::run(command({"--proxy", dead, "--noproxy", "localhost,127.0.0.1",
@@ -666,12 +667,12 @@ TEST_F(vow_get, a_proxy_refusing_connect_or_the_credentials_is_a_proxy_error_nev
     EXPECT_EQ(r.err.find("retry"), std::string::npos) << "a refusal is not retried\n" << describe(r);
 
     vow_test::tinyproxy guarded({"BasicAuth user s3cret-pw"});
-    process_result good = vow_test::run(command({"--ca-file", ca.string(), "--proxy", guarded.url_with("user:s3cret-pw"),
-                                                 server_->https_url("/bytes/4321")}));
+    process_result good = vow_test::run(command(
+        {"--ca-file", ca.string(), "--proxy", guarded.url_with("user:s3cret-pw"), server_->https_url("/bytes/4321")}));
     ASSERT_EQ(good.exit_code, 0) << describe(good);
     expect_file_is_body("4321", 4321);
-    process_result bad = vow_test::run(command({"--ca-file", ca.string(), "--proxy", guarded.url_with("user:wrong-pw"),
-                                                server_->https_url("/bytes/10")}));
+    process_result bad = vow_test::run(command(
+        {"--ca-file", ca.string(), "--proxy", guarded.url_with("user:wrong-pw"), server_->https_url("/bytes/10")}));
     ASSERT_EQ(bad.exit_code, 1) << describe(bad);
     EXPECT_NE(bad.err.find("proxy authentication failed"), std::string::npos) << describe(bad);
     EXPECT_EQ(bad.err.find("wrong-pw"), std::string::npos) << describe(bad);
