@@ -19,7 +19,7 @@ packages=(
   libboost-url1.81-dev libssl-dev openssl
   libcurl4-openssl-dev libcli11-dev
   libgtest-dev libbenchmark-dev
-  tmux
+  tmux tinyproxy
 )
 
 # What only ./build.sh bench-cli needs: a real server and the peers' command lines.

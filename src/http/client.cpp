@@ -30,7 +30,7 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     }
     promise<Result> p;
     auto fut = std::move(p.get_future()).via(core->completion_executor());
-    auto place = core->pick_worker(url.origin());
+    auto place = core->pick_worker(core->proxies().pool_key(url));
     auto& worker = place.worker;
     Consumer* result_source = consumer.get();
     auto op = std::make_shared<detail::request_op>(core, worker, place.promised, std::move(url), std::move(options),

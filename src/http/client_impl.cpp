@@ -94,6 +94,7 @@ client_core::client_core(client_options options)
       completion_(options_.completion_executor ? options_.completion_executor : &default_executor()),
       retry_timer_(options_.retry_timer ? options_.retry_timer : &default_timer()),
       tls_(ssl::context::tls_client),
+      proxies_(options_.proxy),
       limits_(std::max<std::size_t>(1, options_.max_connections),
               std::max<std::size_t>(1, options_.max_connections_per_host)),
       idle_index_(static_cast<std::size_t>(std::max(1, options_.io_threads))),

@@ -17,6 +17,7 @@
 #include "asio.hpp"
 #include "connection.hpp"
 #include "idle_index.hpp"
+#include "proxy_route.hpp"
 #include "vow/http/client.hpp"
 
 namespace vow::http::detail {
@@ -96,6 +97,7 @@ public:
     timer& retry_timer() noexcept { return *retry_timer_; }
     ssl::context& tls_context() noexcept { return tls_; }
     slot_limits& limits() noexcept { return limits_; }
+    const proxy_routes& proxies() const noexcept { return proxies_; }
     const client_options& options() const noexcept { return options_; }
 
     // Pool, on the worker's thread. take_idle returns null when the worker
@@ -109,6 +111,7 @@ private:
     executor* completion_;
     timer* retry_timer_;
     ssl::context tls_;
+    proxy_routes proxies_;
     slot_limits limits_;
     std::vector<std::unique_ptr<io_worker>> workers_;
     idle_index idle_index_;

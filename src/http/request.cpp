@@ -37,6 +37,16 @@ std::string seconds_text(std::chrono::steady_clock::duration d) {
     return std::to_string(ms) + " ms";
 }
 
+// The host as an authority writes it: an IPv6 literal in brackets.
+std::string bracketed(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// "http://host[:port]/path?query": the request target sent to a proxy.
+std::string absolute_target(const target_url& url) {
+    return "http://" + bracketed(url.host) + (url.port == "80" ? "" : ":" + url.port) + url.target;
+}
+
 bool is_ip_literal(const std::string& host) {
     beast::error_code ec;
     asio::ip::make_address(host, ec);
@@ -95,7 +105,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
-    if (idle_promised_) core_->unpromise(worker_, url_.origin());
+    if (idle_promised_) core_->unpromise(worker_, core_->proxies().pool_key(url_));
 }
 
 void request_op::cancel() {
@@ -211,8 +221,49 @@ awaitable<void> request_op::acquire_slot(const std::string& origin) {
     }
 }
 
+void request_op::fail_at_proxy(beast::error_code ec, const char* phase, const target_url& url,
+                               const proxy_endpoint& proxy) {
+    check_stopped(url);
+    if (connect_expired_ || ec == beast::error::timeout)
+        throw timeout_error("connect timeout: no connection to " + url.origin() + " through proxy " + proxy.text +
+                            " within " + seconds_text(options_.connect_timeout));
+    const bool http_error = ec.category() == beast::error_code(bhttp::error::end_of_stream).category();
+    if (http_error && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+        throw protocol_error("malformed answer to CONNECT from proxy " + proxy.text + ": " + ec.message());
+    throw transport_error(ec, std::string(phase) + " proxy " + proxy.text + " for " + url.text);
+}
+
+awaitable<void> request_op::open_tunnel(connection& c, const target_url& url, const proxy_endpoint& proxy) {
+    const std::string authority = bracketed(url.host) + ":" + url.port;
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, authority, 11};
+    req.set(bhttp::field::host, authority);
+    req.set(bhttp::field::user_agent, core_->options().user_agent);
+    if (!proxy.authorization.empty()) req.set(bhttp::field::proxy_authorization, proxy.authorization);
+    auto [wec, written] = co_await bhttp::async_write(c.lowest(), req, nothrow);
+    (void)written;
+    if (wec) fail_at_proxy(wec, "sending CONNECT to", url, proxy);
+
+    // The answer's head only: a 2xx opens the tunnel (it has no body), any
+    // other status ends here. The origin speaks only after the TLS client
+    // hello, so no byte may follow the head.
+    bhttp::response_parser<bhttp::empty_body> parser;
+    parser.header_limit(header_limit);
+    parser.skip(true);
+    beast::flat_buffer buffer;
+    auto [rec, n] = co_await bhttp::async_read_header(c.lowest(), buffer, parser, nothrow);
+    (void)n;
+    if (rec) fail_at_proxy(rec, "reading the answer to CONNECT from", url, proxy);
+    const auto& head = parser.get();
+    if (head.result_int() / 100 != 2)
+        throw proxy_error(head.result_int(), std::string(head.reason()), proxy.text, url.text);
+    if (buffer.size() != 0)
+        throw protocol_error("proxy " + proxy.text + " sent bytes after its answer to CONNECT for " + url.text);
+}
+
 awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url) {
-    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &core_->tls_context() : nullptr, url.origin());
+    const proxy_endpoint* proxy = core_->proxies().proxy_for(url);
+    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &core_->tls_context() : nullptr,
+                                          core_->proxies().pool_key(url));
     active_ = c.get();
     const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
 
@@ -242,7 +293,10 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
         }
     } on_exit{this, watchdog};
 
-    auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
+    // Through a proxy, the TCP connection goes to the proxy.
+    auto [rec, endpoints] = co_await resolver.async_resolve(proxy ? proxy->host : url.host,
+                                                            proxy ? proxy->port : url.port, nothrow);
+    if (rec && proxy) fail_at_proxy(rec, "resolving", url, *proxy);
     if (rec) fail(rec, "resolving", url);
     check_stopped(url);
     if (!endpoints.empty()) {
@@ -254,10 +308,13 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
     }
     c->lowest().expires_at(deadline);
     auto [cec, ep] = co_await c->lowest().async_connect(endpoints, nothrow);
+    if (cec && proxy) fail_at_proxy(cec, "connecting to", url, *proxy);
     if (cec) fail(cec, "connecting to", url);
     (void)ep;
     c->lowest().socket().set_option(tcp::no_delay(true));
+    if (proxy && c->tls) co_await open_tunnel(*c, url, *proxy);
     if (c->tls) {
+        // Through a tunnel too: SNI and the certificate check are the origin's.
         const auto& tls = core_->options().tls;
         if (!is_ip_literal(url.host) && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str()))
             fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
@@ -323,7 +380,10 @@ awaitable<void> request_op::run() {
             // A pooled connection the server closed meanwhile fails before any
             // response byte; idempotent requests then get one fresh connection.
             const bool promised = std::exchange(idle_promised_, false);  // the first hop: url_ itself
-            std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin(), promised);
+            // This hop's route: direct, or through a proxy (absolute-form for http://).
+            const proxy_endpoint* proxy = core_->proxies().proxy_for(url);
+            const bool absolute_form = proxy && !url.tls;
+            std::unique_ptr<connection> conn = core_->take_idle(worker_, core_->proxies().pool_key(url), promised);
             bool pooled = conn != nullptr;
             std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
             bool asked_range = false;  // whether the request sent went out with a Range
@@ -332,7 +392,8 @@ awaitable<void> request_op::run() {
                 active_ = conn.get();
                 check_stopped(url);
 
-                bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), url.target, 11};
+                bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method),
+                                                       absolute_form ? absolute_target(url) : url.target, 11};
                 if (req.method() == bhttp::verb::unknown) req.method_string(method);
                 req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
                 req.set(bhttp::field::user_agent, core_->options().user_agent);
@@ -345,6 +406,9 @@ awaitable<void> request_op::run() {
                 // user:password@ in this hop's URL, unless the caller set Authorization.
                 if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())
                     req.set(bhttp::field::authorization, url.authorization);
+                if (absolute_form && !proxy->authorization.empty() &&
+                    req.find(bhttp::field::proxy_authorization) == req.end())
+                    req.set(bhttp::field::proxy_authorization, proxy->authorization);
                 consumer_->add_request_headers(req.base());
                 asked_range = req.find(bhttp::field::range) != req.end();
                 if (!body.empty() || method == "POST" || method == "PUT") {
@@ -383,6 +447,9 @@ awaitable<void> request_op::run() {
 
             auto head = head_of(*parser);
             check_reason_phrase(head.reason, url.text);
+            // Through a proxy in absolute form, 407 is the proxy's answer, not the origin's.
+            if (absolute_form && head.status == 407)
+                throw proxy_error(head.status, head.reason, proxy->text, url.text);
             if (head.status == 206 && !asked_range)
                 throw protocol_error("206 Partial Content from " + url.text + " to a request that asked for no range");
             if (is_redirect(head.status) && head.headers.contains("Location")) {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "asio.hpp"
+#include "proxy_route.hpp"
 #include "url.hpp"
 #include "vow/strand.hpp"
 #include "vow/unique_function.hpp"
@@ -148,6 +149,12 @@ private:
 
     awaitable<void> acquire_slot(const std::string& origin);
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
+    // CONNECT url's host:port through `proxy` on c's TCP stream, before TLS;
+    // throws proxy_error unless the proxy answers 2xx.
+    awaitable<void> open_tunnel(connection& c, const target_url& url, const proxy_endpoint& proxy);
+    // A failure to resolve, reach or talk to the proxy, named as such.
+    [[noreturn]] void fail_at_proxy(beast::error_code ec, const char* phase, const target_url& url,
+                                    const proxy_endpoint& proxy);
     // Drops interim (1xx) heads until the final one is in `parser`.
     awaitable<void> skip_informational(connection& c, std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser,
                                        bool head_request, const target_url& url);

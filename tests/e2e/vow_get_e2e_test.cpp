@@ -25,6 +25,7 @@
 
 #include "child_process.hpp"
 #include "flat_json.hpp"
+#include "../http/tinyproxy.hpp"
 #include "vow/http/loopback_server.hpp"
 
 namespace fs = std::filesystem;
@@ -98,9 +99,34 @@ std::optional<bool> bool_field(const flat_object& o, const std::string& key) {
     return std::nullopt;
 }
 
+const char* const proxy_variables[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+
+using env_vars = std::vector<std::pair<std::string, std::string>>;
+
+// Sets environment variables (inherited by vow-get) until destroyed; every
+// proxy variable is unset meanwhile unless given.
+class scoped_env {
+public:
+    explicit scoped_env(const env_vars& vars) {
+        for (const char* name : proxy_variables) ::unsetenv(name);
+        for (const auto& [name, value] : vars) ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    ~scoped_env() {
+        for (const char* name : proxy_variables) ::unsetenv(name);
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+};
+
 class vow_get : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { server_ = new loopback_server(loopback_server::options{true, 2}); }
+    static void SetUpTestSuite() {
+        // vow-get reads the proxy variables: the loopback server is reached
+        // directly unless a test sets them.
+        for (const char* name : proxy_variables) ::unsetenv(name);
+        server_ = new loopback_server(loopback_server::options{true, 2});
+    }
     static void TearDownTestSuite() {
         delete server_;
         server_ = nullptr;
@@ -558,6 +584,113 @@ TEST_F(vow_get, https_works_with_the_servers_ca_file_and_fails_as_tls_without_it
     process_result insecure = vow_test::run(command({"--insecure", target}));
     ASSERT_EQ(insecure.exit_code, 0) << describe(insecure);
     expect_file_is_body("70000", 70000);
+}
+
+TEST_F(vow_get, the_proxy_variables_are_read_as_curl_reads_them) {
+    vow_test::tinyproxy proxy;
+    const std::string port = std::to_string(server_->http_port());
+    {
+        scoped_env env(env_vars{{"http_proxy", proxy.url()}});
+        process_result r = vow_test::run(command({url("/bytes/1234")}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+        expect_file_is_body("1234", 1234);
+        EXPECT_TRUE(proxy.wait_for_log("GET http://127.0.0.1:" + port + "/bytes/1234 HTTP/1.1")) << proxy.log();
+    }
+    {
+        // https:// goes through CONNECT; the origin's certificate is still checked.
+        fs::path ca = dir_ / "ca.pem";
+        std::ofstream(ca) << server_->ca_pem();
+        scoped_env env(env_vars{{"HTTPS_PROXY", proxy.url()}});
+        process_result r = vow_test::run(command({"--ca-file", ca.string(), server_->https_url("/bytes/2345")}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+        expect_file_is_body("2345", 2345);
+        EXPECT_TRUE(proxy.wait_for_log("CONNECT 127.0.0.1:" + std::to_string(server_->https_port()))) << proxy.log();
+    }
+    const std::string dead = "http://127.0.0.1:" + std::to_string(closed_port());
+    {
+        // Uppercase HTTP_PROXY is ignored (a CGI program's request can set it).
+        scoped_env env(env_vars{{"HTTP_PROXY", dead}});
+        process_result r = vow_test::run(command({"--retries", "0", url("/bytes/3456")}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+    }
+    for (const char* no_proxy : {"127.0.0.1", "localhost, .example.com, 127.0.0.1", "*", "127.0.0.1:" }) {
+        // A dead proxy: the download only succeeds if no_proxy keeps it away.
+        std::string list = no_proxy;
+        if (list.ends_with(":")) list += port;  // an entry with the origin's port
+        scoped_env env(env_vars{{"http_proxy", dead}, {"NO_PROXY", list}});
+        process_result r = vow_test::run(command({"--retries", "0", url("/bytes/4567")}));
+        ASSERT_EQ(r.exit_code, 0) << "NO_PROXY=" << list << "\n" << describe(r);
+        fs::remove(dir_ / "4567");
+    }
+    {
+        scoped_env env(env_vars{{"ALL_PROXY", dead}, {"no_proxy", "example.com"}});
+        process_result r = vow_test::run(command({"--json", "--retries", "0", url("/bytes/10")}));
+        ASSERT_EQ(r.exit_code, 1) << describe(r);
+        auto objects = json_lines(r.out);
+        ASSERT_EQ(objects.size(), 1u) << describe(r);
+        ASSERT_NE(text_field(objects[0], "message"), nullptr);
+        EXPECT_NE(text_field(objects[0], "message")->find("proxy " + dead), std::string::npos) << describe(r);
+    }
+}
+
+TEST_F(vow_get, proxy_and_noproxy_options_win_over_the_environment) {
+    vow_test::tinyproxy proxy;
+    const std::string dead = "http://127.0.0.1:" + std::to_string(closed_port());
+    scoped_env env(env_vars{{"http_proxy", dead}, {"no_proxy", "127.0.0.1"}});
+    // --proxy replaces http_proxy, --noproxy '' replaces no_proxy.
+    process_result through = vow_test::run(command({"--proxy", proxy.url(), "--noproxy", "", url("/bytes/111")}));
+    ASSERT_EQ(through.exit_code, 0) << describe(through);
+    EXPECT_TRUE(proxy.wait_for_log("/bytes/111 HTTP/1.1")) << proxy.log();
+    // --proxy '' turns proxies off altogether.
+    process_result direct =
+        vow_test::run(command({"--proxy", "", "--noproxy", "", "--retries", "0", url("/bytes/222")}));
+    ASSERT_EQ(direct.exit_code, 0) << describe(direct);
+    // --noproxy keeps the given hosts away from the (dead) proxy.
+    process_result bypass = vow_test::run(command({"--proxy", dead, "--noproxy", "localhost,127.0.0.1",
+                                                   "--retries", "0", url("/bytes/333")}));
+    ASSERT_EQ(bypass.exit_code, 0) << describe(bypass);
+}
+
+TEST_F(vow_get, a_proxy_refusing_connect_or_the_credentials_is_a_proxy_error_never_retried_nor_showing_the_password) {
+    fs::path ca = dir_ / "ca.pem";
+    std::ofstream(ca) << server_->ca_pem();
+    vow_test::tinyproxy refusing({"ConnectPort 443"});
+    process_result r = vow_test::run(command({"--json", "--ca-file", ca.string(), "--proxy", refusing.url(),
+                                              server_->https_url("/bytes/10")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr);
+    EXPECT_EQ(*text_field(objects[0], "error"), "proxy") << describe(r);
+    EXPECT_NE(text_field(objects[0], "message")->find("proxy " + refusing.url() + " answered 403"), std::string::npos)
+        << describe(r);
+    EXPECT_EQ(r.err.find("retry"), std::string::npos) << "a refusal is not retried\n" << describe(r);
+
+    vow_test::tinyproxy guarded({"BasicAuth user s3cret-pw"});
+    process_result good = vow_test::run(command(
+        {"--ca-file", ca.string(), "--proxy", guarded.url_with("user:s3cret-pw"), server_->https_url("/bytes/4321")}));
+    ASSERT_EQ(good.exit_code, 0) << describe(good);
+    expect_file_is_body("4321", 4321);
+    process_result bad = vow_test::run(command(
+        {"--ca-file", ca.string(), "--proxy", guarded.url_with("user:wrong-pw"), server_->https_url("/bytes/10")}));
+    ASSERT_EQ(bad.exit_code, 1) << describe(bad);
+    EXPECT_NE(bad.err.find("proxy authentication failed"), std::string::npos) << describe(bad);
+    EXPECT_EQ(bad.err.find("wrong-pw"), std::string::npos) << describe(bad);
+    EXPECT_EQ(bad.out.find("wrong-pw"), std::string::npos) << describe(bad);
+}
+
+TEST_F(vow_get, bad_proxy_values_are_usage_errors_naming_the_option_or_the_variable) {
+    for (const char* value : {"socks5://127.0.0.1:1080", "https://127.0.0.1:3128", "http://", "http://h:99999",
+                              "http://[::1"}) {
+        process_result r = vow_test::run({VOW_GET_PATH, "--proxy", value, url("/bytes/1")});
+        EXPECT_EQ(r.exit_code, 2) << value << "\n" << describe(r);
+        EXPECT_NE(r.err.find("--proxy"), std::string::npos) << value << "\n" << describe(r);
+    }
+    scoped_env env(env_vars{{"https_proxy", "socks5h://user:pw-in-env@127.0.0.1:1080"}});
+    process_result r = vow_test::run({VOW_GET_PATH, url("/bytes/1")});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find("https_proxy"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("pw-in-env"), std::string::npos) << describe(r);
 }
 
 TEST_F(vow_get, a_rejected_certificate_names_the_reason_hints_at_ca_file_and_is_not_retried) {

@@ -10,6 +10,7 @@
 
 #include "exit_codes.hpp"
 #include "header_field.hpp"
+#include "proxy_options.hpp"
 
 namespace vow_get {
 namespace {
@@ -108,6 +109,13 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         ->type_name("USER[:PASS]");
     app.add_option("--max-redirects", cfg.max_redirects, "redirects to follow at most (default 10)")
         ->check(CLI::Range(0, 100));
+    std::optional<std::string> proxy_arg, noproxy_arg;
+    app.add_option("--proxy", proxy_arg, "use this http:// proxy (http://[USER:PASS@]HOST[:PORT]; '' for none),\n"
+                   "instead of http_proxy, https_proxy and all_proxy")
+        ->type_name("URL");
+    app.add_option("--noproxy", noproxy_arg, "hosts to reach without the proxy (comma-separated, '*' for all),\n"
+                   "instead of no_proxy")
+        ->type_name("LIST");
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
@@ -180,6 +188,11 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
             }
         }
         if (cfg.per_host == 0) cfg.per_host = cfg.jobs;
+        try {
+            cfg.proxy = choose_proxies(proxy_arg, noproxy_arg);
+        } catch (const proxy_problem& p) {
+            throw CLI::ValidationError(p.source, p.message);
+        }
     } catch (const CLI::ParseError& e) {
         // --help and --version arrive here too, with exit code 0.
         int code = app.exit(e);

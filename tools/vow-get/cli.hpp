@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "url_file.hpp"
+#include "vow/http/proxy.hpp"
 
 namespace vow_get {
 
@@ -37,6 +38,7 @@ struct config {
     std::optional<std::string> user_agent;     // -A
     std::optional<std::pair<std::string, std::string>> user;  // --user USER[:PASS]
     std::optional<int> max_redirects;          // --max-redirects
+    vow::http::proxy_settings proxy;           // the environment's, then --proxy / --noproxy
     std::optional<std::string> ca_file;        // --ca-file
     bool insecure = false;                     // --insecure
     bool resume = true;                        // cleared by --no-resume

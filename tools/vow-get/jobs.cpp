@@ -187,6 +187,7 @@ vow::http::client_options client_options_from(const config& cfg) {
     vow::http::client_options o;
     o.max_connections = cfg.jobs;
     o.max_connections_per_host = cfg.per_host;
+    o.proxy = cfg.proxy;
     o.tls.ca_file = cfg.ca_file;
     o.tls.insecure = cfg.insecure;
     o.tls.verify_peer = !cfg.insecure;

@@ -17,6 +17,7 @@
 #include "vow/http/errors.hpp"
 #include "vow/http/headers.hpp"
 #include "vow/http/options.hpp"
+#include "vow/http/proxy.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::http {
@@ -64,6 +65,10 @@ struct client_options {
     executor* completion_executor = nullptr;  // default: vow::default_executor()
     timer* retry_timer = nullptr;             // backoffs of options.retry; default: vow::default_timer()
     tls_options tls;
+    // No proxy by default, whatever the environment says; opt in with
+    // proxy_settings::from_environment() (vow/http/proxy.hpp). A proxy URL
+    // vow cannot use makes the constructor throw invalid_url.
+    proxy_settings proxy;
     std::size_t max_connections = 64;         // in flight, all hosts together
     std::size_t max_connections_per_host = 8;
     std::size_t max_idle_per_host = 0;        // kept alive per origin, all I/O threads; 0: max_connections_per_host
