@@ -92,6 +92,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       idle_promised_(idle_promised),
       idle_timer_(worker.ctx),
       speed_timer_(worker.ctx),
+      rate_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
@@ -113,6 +114,7 @@ void request_op::abort() {
     wake_timer_.cancel();
     idle_timer_.cancel();
     speed_timer_.cancel();
+    rate_timer_.cancel();
     catch_up_timer_.cancel();
 }
 
@@ -503,17 +505,20 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         while (left > 0 && c.buffer.size() > 0) {
             auto buf = consumer_->next_buffer();
             auto take = static_cast<std::size_t>(std::min<std::uint64_t>({left, c.buffer.size(), buf.size()}));
+            take = co_await pace(take, url);
             std::memcpy(buf.data(), c.buffer.data().data(), take);
             c.buffer.consume(take);
             left -= take;
             note_body_bytes(take);
             co_await consumer_->on_data(*this, buf.data(), take);
         }
-        if (left > batch_bytes) start_batching();
+        // Paced reads are small: batching them would only delay them.
+        if (left > batch_bytes && !core_->rate()) start_batching();
         while (left > 0) {
             check_stopped(url);
             auto buf = consumer_->next_buffer();
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+            want = co_await pace(want, url);
             // Never more than the body has left: its last bytes must wake us.
             // Over TLS the socket read comes from the TLS layer, which may
             // already hold part of a record: keep a record's worth of slack.
@@ -525,6 +530,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 return s.async_read_some(asio::buffer(buf.data(), want), nothrow);
             });
             reading_body_ = false;
+            paced(want, n);
             if (n > 0) {
                 if (!batching_ && n >= batch_bytes / 2 && left - n > batch_bytes) start_batching();
                 left -= n;
@@ -558,6 +564,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     while (!parser.is_done()) {
         check_stopped(url);
         auto buf = consumer_->next_buffer();
+        buf = buf.first(co_await pace(buf.size(), url));
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
         read_started_ = std::chrono::steady_clock::now();
@@ -566,6 +573,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         reading_body_ = false;
         (void)n;
         std::size_t got = buf.size() - parser.get().body().size;
+        paced(buf.size(), got);
         if (got > 0) {
             check_download_size(body_received_ + got, false, url);
             note_body_bytes(got);
@@ -588,6 +596,25 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     }
     co_await consumer_->drain(*this);
     reusable = parser.keep_alive() && !idle_expired_;
+}
+
+awaitable<std::size_t> request_op::pace(std::size_t want, const target_url& url) {
+    rate_limiter* rate = core_->rate();
+    if (!rate || want == 0) co_return want;
+    const auto turn = rate->reserve(want, std::chrono::steady_clock::now());
+    if (turn.start > std::chrono::steady_clock::now()) {
+        rate_timer_.expires_at(turn.start);
+        co_await rate_timer_.async_wait(nothrow);
+        if (cancelled_ || total_expired_) {
+            rate->give_back(turn.bytes);
+            check_stopped(url);
+        }
+    }
+    co_return turn.bytes;
+}
+
+void request_op::paced(std::size_t granted, std::size_t took) noexcept {
+    if (rate_limiter* rate = core_->rate(); rate && took < granted) rate->give_back(granted - took);
 }
 
 void request_op::check_download_size(std::uint64_t total, bool announced, const target_url& url) const {

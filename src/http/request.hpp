@@ -177,6 +177,12 @@ private:
     void stop_speed_watch() noexcept;
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
+    // client_options::max_bytes_per_second: waits (on rate_timer_) for this
+    // request's turn to read, then returns how many of `want` bytes it may
+    // read (at least 1). Without a cap, `want` at once.
+    awaitable<std::size_t> pace(std::size_t want, const target_url& url);
+    // After a paced read of `took` of the `granted` bytes: returns the rest.
+    void paced(std::size_t granted, std::size_t took) noexcept;
     // Throws body_limit_error when `total` body bytes (a resumed part
     // included) would exceed options_.max_download_size.
     void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
@@ -208,6 +214,7 @@ private:
     bool speed_expired_ = false;  // the minimum-speed guard closed the connection
     bool speed_watching_ = false; // the speed timer's handler may act
     asio::steady_timer speed_timer_;
+    asio::steady_timer rate_timer_;  // waits for the turn pace() was given
     std::uint64_t speed_window_bytes_ = 0;  // body_received_ when the window began
     std::uint64_t speed_seen_ = 0;          // bytes per second in the window that tripped the guard
     // Time waiting for the sink is not the server's: the speed window leaves it out.
