@@ -27,6 +27,16 @@ bool is_idempotent(const std::string& method) {
            method == "TRACE";
 }
 
+// Fields the client sets itself: one of them in request_options::headers
+// replaces the client's (the last one given wins). Any other field is sent
+// as often as it is given, in order, as curl does.
+bool is_set_by_client(const std::string& name) {
+    for (const char* own : {"Host", "User-Agent", "Accept-Encoding", "Authorization", "Content-Length",
+                            "Transfer-Encoding", "Connection"})
+        if (iequals(name, own)) return true;
+    return false;
+}
+
 bool is_credential(const std::string& name) {
     return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") || iequals(name, "Cookie");
 }
@@ -342,7 +352,11 @@ awaitable<void> request_op::run() {
                 for (const auto& [name, value] : options_.headers) {
                     // Credentials stay with the origin they were meant for.
                     if (url.origin() != url_.origin() && is_credential(name)) continue;
-                    req.set(name, value);
+                    if (is_set_by_client(name)) {
+                        req.set(name, value);
+                    } else {
+                        req.insert(name, value);
+                    }
                 }
                 // user:password@ in this hop's URL, unless the caller set Authorization.
                 if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())

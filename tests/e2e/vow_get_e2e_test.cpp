@@ -658,6 +658,17 @@ TEST_F(vow_get, header_sends_each_given_field_and_a_url_may_follow_it) {
     EXPECT_NE(sent.find("X-Two: two words\r\n"), std::string::npos) << sent;
 }
 
+TEST_F(vow_get, header_given_twice_sends_both_and_one_vow_get_sets_replaces_its_own) {
+    process_result r = vow_test::run(command(
+        {"-H", "X-Tag: a", "-H", "X-Tag: b", "-H", "User-Agent: one", "-H", "User-Agent: two", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("X-Tag: a\r\nX-Tag: b\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("User-Agent: two\r\n"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("User-Agent: one"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("vow-get/"), std::string::npos) << sent;
+}
+
 TEST_F(vow_get, user_agent_replaces_the_default_one) {
     process_result r = vow_test::run(command({"-A", "tester/1.0 (e2e)", url("/echo-headers")}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);

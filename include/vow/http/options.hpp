@@ -27,6 +27,11 @@ struct request_options {
 
     std::string method = "GET";
     std::string body;  // sent as-is; set Content-Type in `headers`
+    // Sent in order; a name given twice is sent twice (as curl does), except
+    // the fields the client sets itself (Host, User-Agent, Accept-Encoding,
+    // Authorization, Content-Length, Transfer-Encoding, Connection): for those
+    // the last one given replaces the client's. Credentials (Authorization,
+    // Proxy-Authorization, Cookie) are not sent to another origin after a redirect.
     std::vector<std::pair<std::string, std::string>> headers;
 
     duration connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
