@@ -16,7 +16,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-thread1.81-dev
   libconcurrentqueue-dev
-  libboost-url1.81-dev libssl-dev openssl
+  libboost-url1.81-dev libssl-dev openssl zlib1g-dev
   libcurl4-openssl-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   tmux
