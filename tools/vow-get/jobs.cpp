@@ -191,6 +191,7 @@ vow::http::client_options client_options_from(const config& cfg) {
     o.tls.insecure = cfg.insecure;
     o.tls.verify_peer = !cfg.insecure;
     o.user_agent = cfg.user_agent ? *cfg.user_agent : std::string("vow-get/") + VOW_GET_VERSION;
+    o.max_bytes_per_second = cfg.limit_rate;
     return o;
 }
 
@@ -204,6 +205,7 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.speed_limit || cfg.speed_time_s) o.low_speed_limit = cfg.speed_limit.value_or(1);
     if (cfg.speed_time_s) o.low_speed_time = seconds_to_duration(*cfg.speed_time_s);
     o.resume = cfg.resume;
+    o.decode_content = cfg.compressed;
     o.sha256 = cfg.sha256;
     // --user first, so that an Authorization given with -H wins, as with curl.
     // The library sends neither to another origin after a redirect.
@@ -273,6 +275,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             auto options = options_for(i, f.retries);
             options.method = "HEAD";
             options.on_progress = nullptr;
+            options.decode_content = false;  // the length of the file as saved: the decoded one
             try {
                 f.check = client.get(j.url, std::move(options));
             } catch (...) {
