@@ -799,8 +799,10 @@ TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
                         << url("/echo-headers") << "\n"
                         << "\tout=second.txt\n"
                         << "\theader=X-Item: two\n"
+                        << "\theader=X-Over: own\n"
                         << url("/echo-headers") << "\n";
-    process_result r = vow_test::run(command({"-i", list.string(), "-H", "X-All: yes", "--json"}));
+    process_result r = vow_test::run(
+        command({"-i", list.string(), "-H", "X-All: yes", "-H", "X-Over: cli", "-H", "X-Over: cli2", "--json"}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     expect_file_is_body("first.bin", 1000);
     auto lines = json_lines(r.out);
@@ -810,9 +812,12 @@ TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
     std::string second = read_file(dir_ / "second.txt");
     EXPECT_NE(second.find("X-Item: two\r\n"), std::string::npos) << second;
     EXPECT_NE(second.find("X-All: yes\r\n"), std::string::npos) << second;
+    EXPECT_NE(second.find("X-Over: own\r\n"), std::string::npos) << second;
+    EXPECT_EQ(second.find("X-Over: cli"), std::string::npos) << "header= replaces the -H of its name: " << second;
     std::string third = read_file(dir_ / "echo-headers");
     EXPECT_EQ(third.find("X-Item"), std::string::npos) << "another URL's header= leaked: " << third;
     EXPECT_NE(third.find("X-All: yes\r\n"), std::string::npos) << third;
+    EXPECT_NE(third.find("X-Over: cli\r\nX-Over: cli2\r\n"), std::string::npos) << third;
 }
 
 TEST_F(vow_get, input_file_checksums_are_checked_per_url) {
