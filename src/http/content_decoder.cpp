@@ -28,8 +28,10 @@ std::string trimmed_lower(std::string_view s) {
 }
 
 // RFC 1950: a zlib stream opens with CMF, FLG where CM is 8 and CMF*256+FLG
-// is a multiple of 31. A raw deflate stream may match by chance only when
-// its first block would be one zlib rejects anyway, which is how curl tells them apart too.
+// is a multiple of 31. A raw deflate stream matches only if it opens with a
+// non-final stored block whose length's low byte happens to pass the check
+// too (rare); such a stream then fails as corrupt rather than decoding wrong,
+// as zlib checks the Adler-32 at the end.
 bool looks_zlib_wrapped(unsigned char cmf, unsigned char flg) {
     return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
 }
