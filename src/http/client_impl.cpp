@@ -100,6 +100,7 @@ client_core::client_core(client_options options)
       idle_index_(static_cast<std::size_t>(std::max(1, options_.io_threads))),
       idle_cap_(options_.max_idle_per_host ? options_.max_idle_per_host
                                            : std::max<std::size_t>(1, options_.max_connections_per_host)) {
+    if (options_.max_bytes_per_second.value_or(0) > 0) rate_.emplace(*options_.max_bytes_per_second);
     try {
         configure_tls(tls_, options_.tls);
     } catch (const boost::system::system_error& e) {

@@ -27,6 +27,16 @@ bool is_idempotent(const std::string& method) {
            method == "TRACE";
 }
 
+// Fields the client sets itself: one of them in request_options::headers
+// replaces the client's (the last one given wins). Any other field is sent
+// as often as it is given, in order, as curl does.
+bool is_set_by_client(const std::string& name) {
+    for (const char* own : {"Host", "User-Agent", "Accept-Encoding", "Authorization", "Content-Length",
+                            "Transfer-Encoding", "Connection"})
+        if (iequals(name, own)) return true;
+    return false;
+}
+
 bool is_credential(const std::string& name) {
     return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") || iequals(name, "Cookie");
 }
@@ -102,6 +112,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       idle_promised_(idle_promised),
       idle_timer_(worker.ctx),
       speed_timer_(worker.ctx),
+      rate_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
@@ -123,6 +134,7 @@ void request_op::abort() {
     wake_timer_.cancel();
     idle_timer_.cancel();
     speed_timer_.cancel();
+    rate_timer_.cancel();
     catch_up_timer_.cancel();
 }
 
@@ -397,11 +409,15 @@ awaitable<void> request_op::run() {
                 if (req.method() == bhttp::verb::unknown) req.method_string(method);
                 req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
                 req.set(bhttp::field::user_agent, core_->options().user_agent);
-                req.set(bhttp::field::accept_encoding, "identity");
+                req.set(bhttp::field::accept_encoding, options_.decode_content ? "gzip, deflate" : "identity");
                 for (const auto& [name, value] : options_.headers) {
                     // Credentials stay with the origin they were meant for.
                     if (url.origin() != url_.origin() && is_credential(name)) continue;
-                    req.set(name, value);
+                    if (is_set_by_client(name)) {
+                        req.set(name, value);
+                    } else {
+                        req.insert(name, value);
+                    }
                 }
                 // user:password@ in this hop's URL, unless the caller set Authorization.
                 if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())
@@ -488,6 +504,12 @@ awaitable<void> request_op::run() {
             }
 
             const bool has_body = method != "HEAD" && !parser->is_done() && head.status / 100 == 2;
+            decoder_.reset();
+            if (has_body && options_.decode_content) {
+                decoder_ = content_decoder::for_encoding(head.headers.find("Content-Encoding"), url.text);
+                // The length on the wire is not the decoded body's: sizes are unknown until the end.
+                if (decoder_) head.content_length.reset();
+            }
             // Before on_head, so a fresh download over the cap creates no file.
             if (has_body && head.content_length) check_download_size(*head.content_length, true, url);
             if (consumer_->on_head(head, url) == body_consumer::verdict::restart) {
@@ -547,7 +569,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
 
     std::optional<std::uint64_t> body_length;  // a Content-Length body's
     if (auto n = parser.content_length(); n && !parser.chunked()) body_length = *n;
-    consumer_->fit_buffers(body_length);
+    consumer_->fit_buffers(decoder_ ? std::nullopt : body_length);  // decoded: of unknown size
     start_idle_watch(c);
     start_speed_watch();
     struct stop_watch {
@@ -568,19 +590,21 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         raw_body_ = true;
         std::uint64_t left = *body_length;
         while (left > 0 && c.buffer.size() > 0) {
-            auto buf = consumer_->next_buffer();
+            auto buf = body_buffer();
             auto take = static_cast<std::size_t>(std::min<std::uint64_t>({left, c.buffer.size(), buf.size()}));
+            take = co_await pace(take, url);
             std::memcpy(buf.data(), c.buffer.data().data(), take);
             c.buffer.consume(take);
             left -= take;
-            note_body_bytes(take);
-            co_await consumer_->on_data(*this, buf.data(), take);
+            co_await take_body(buf.data(), take, url);
         }
-        if (left > batch_bytes) start_batching();
+        // Paced reads are small: batching them would only delay them.
+        if (left > batch_bytes && !core_->rate()) start_batching();
         while (left > 0) {
             check_stopped(url);
-            auto buf = consumer_->next_buffer();
+            auto buf = body_buffer();
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+            want = co_await pace(want, url);
             // Never more than the body has left: its last bytes must wake us.
             // Over TLS the socket read comes from the TLS layer, which may
             // already hold part of a record: keep a record's worth of slack.
@@ -592,11 +616,11 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 return s.async_read_some(asio::buffer(buf.data(), want), nothrow);
             });
             reading_body_ = false;
+            paced(want, n);
             if (n > 0) {
                 if (!batching_ && n >= batch_bytes / 2 && left - n > batch_bytes) start_batching();
                 left -= n;
-                note_body_bytes(n);
-                co_await consumer_->on_data(*this, buf.data(), n);
+                co_await take_body(buf.data(), n, url);
             }
             if (ec && left > 0) {
                 if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
@@ -607,6 +631,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 fail(ec, "reading the body of", url);
             }
         }
+        if (decoder_) decoder_->finish();
         co_await consumer_->drain(*this);
         // The idle watch may have closed the socket just as the last read completed.
         reusable = parser.keep_alive() && c.buffer.size() == 0 && !idle_expired_;
@@ -624,7 +649,8 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     c.buffer.max_size(std::max(chunk_framing_limit, c.buffer.size()));
     while (!parser.is_done()) {
         check_stopped(url);
-        auto buf = consumer_->next_buffer();
+        auto buf = body_buffer();
+        buf = buf.first(co_await pace(buf.size(), url));
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
         read_started_ = std::chrono::steady_clock::now();
@@ -633,10 +659,9 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         reading_body_ = false;
         (void)n;
         std::size_t got = buf.size() - parser.get().body().size;
+        paced(buf.size(), got);
         if (got > 0) {
-            check_download_size(body_received_ + got, false, url);
-            note_body_bytes(got);
-            co_await consumer_->on_data(*this, buf.data(), got);
+            co_await take_body(buf.data(), got, url);
         }
         if (ec == bhttp::error::need_buffer) continue;
         if (ec == ssl::error::stream_truncated && parser.is_done()) break;
@@ -653,8 +678,57 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         }
         if (ec) fail(ec, "reading the body of", url);
     }
+    if (decoder_) decoder_->finish();
     co_await consumer_->drain(*this);
     reusable = parser.keep_alive() && !idle_expired_;
+}
+
+std::span<char> request_op::body_buffer() {
+    if (!decoder_) return consumer_->next_buffer();
+    // Encoded bytes are read into a buffer of their own and inflated into the consumer's.
+    if (!encoded_buffer_) encoded_buffer_.reset(new char[encoded_buffer_size]);
+    return {encoded_buffer_.get(), encoded_buffer_size};
+}
+
+awaitable<void> request_op::take_body(const char* data, std::size_t n, const target_url& url) {
+    if (!decoder_) {
+        check_download_size(body_received_ + n, false, url);
+        note_body_bytes(n);
+        co_await consumer_->on_data(*this, data, n);
+        co_return;
+    }
+    std::span<const char> in(data, n);
+    for (;;) {
+        auto out = consumer_->next_buffer();
+        const auto step = decoder_->decode(in, out);
+        in = in.subspan(step.consumed);
+        if (step.produced > 0) {
+            // Decoded bytes are what the caps bound: a small body that inflates hugely stops here.
+            check_download_size(body_received_ + step.produced, false, url);
+            note_body_bytes(step.produced);
+            co_await consumer_->on_data(*this, out.data(), step.produced);
+        }
+        if (in.empty() && step.produced < out.size()) co_return;
+    }
+}
+
+awaitable<std::size_t> request_op::pace(std::size_t want, const target_url& url) {
+    rate_limiter* rate = core_->rate();
+    if (!rate || want == 0) co_return want;
+    const auto turn = rate->reserve(want, std::chrono::steady_clock::now());
+    if (turn.start > std::chrono::steady_clock::now()) {
+        rate_timer_.expires_at(turn.start);
+        co_await rate_timer_.async_wait(nothrow);
+        if (cancelled_ || total_expired_) {
+            rate->give_back(turn.bytes);
+            check_stopped(url);
+        }
+    }
+    co_return turn.bytes;
+}
+
+void request_op::paced(std::size_t granted, std::size_t took) noexcept {
+    if (rate_limiter* rate = core_->rate(); rate && took < granted) rate->give_back(granted - took);
 }
 
 void request_op::check_download_size(std::uint64_t total, bool announced, const target_url& url) const {

@@ -341,6 +341,72 @@ TEST_F(vow_get, max_filesize_fails_a_body_that_grows_past_it) {
     EXPECT_FALSE(fs::exists(dir_ / "300000"));
 }
 
+TEST_F(vow_get, limit_rate_caps_the_whole_run_not_each_download) {
+    const auto started = std::chrono::steady_clock::now();
+    process_result r = vow_test::run(
+        command({"--limit-rate", "200K", "-j", "2", url("/bytes/150000"), url("/bytes/150001?chunked=1")}));
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("150000", 150000);
+    expect_file_is_body("150001", 150001);
+    // 300 kB at 200 KiB/s together: 1.46 s, less a first read of 20 KiB each
+    // that may go at once. Each at 200 KiB/s on its own would take 0.73 s.
+    EXPECT_GE(took, std::chrono::milliseconds(1200)) << describe(r);
+}
+
+TEST_F(vow_get, limit_rate_takes_curl_s_suffixes_and_refuses_anything_else_naming_the_option) {
+    process_result fine = vow_test::run(command({"--limit-rate", "1g", "-O", "a", url("/bytes/1000")}));
+    ASSERT_EQ(fine.exit_code, 0) << describe(fine);
+    expect_file_is_body("a", 1000);
+    process_result no_limit = vow_test::run(command({"--limit-rate", "0", "-O", "b", url("/bytes/1000")}));
+    ASSERT_EQ(no_limit.exit_code, 0) << describe(no_limit);
+    for (const char* value : {"fast", "1.5M", "-1", "", "10X", "5KB", "K", "99999999999999999999", "20000000000G"}) {
+        process_result r = vow_test::run(command({"--limit-rate", value, url("/bytes/1")}));
+        EXPECT_EQ(r.exit_code, 2) << value << "\n" << describe(r);
+        EXPECT_NE(r.err.find("--limit-rate"), std::string::npos) << value << "\n" << describe(r);
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "1"));
+}
+
+TEST_F(vow_get, compressed_asks_for_gzip_and_deflate_and_saves_the_decoded_body) {
+    for (std::string coding : {"gzip", "deflate", "raw-deflate"}) {
+        process_result r = vow_test::run(
+            command({"--compressed", "-O", coding, url("/encoded/200000?chunked=1&coding=" + coding)}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+        expect_file_is_body(coding, 200000);
+        EXPECT_NE(r.err.find("195 KiB decoded in"), std::string::npos) << "sizes say they are decoded\n" << describe(r);
+    }
+    process_result sent = vow_test::run(command({"--compressed", url("/echo-headers")}));
+    ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+    EXPECT_NE(read_file(dir_ / "echo-headers").find("Accept-Encoding: gzip, deflate\r\n"), std::string::npos);
+    // Without it the body is saved as it came.
+    process_result raw = vow_test::run(command({"-O", "raw", url("/encoded/1000?coding=gzip")}));
+    ASSERT_EQ(raw.exit_code, 0) << describe(raw);
+    EXPECT_EQ(read_file(dir_ / "raw").substr(0, 2), "\x1f\x8b");
+}
+
+TEST_F(vow_get, compressed_to_stdout_writes_the_decoded_body) {
+    process_result r = vow_test::run(command({"--compressed", "-O", "-", url("/encoded/50000?coding=gzip")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out == loopback_server::body(50000)) << r.out.size() << " bytes";
+}
+
+TEST_F(vow_get, compressed_bodies_that_are_corrupt_unknown_or_bombs_fail_and_leave_no_file) {
+    process_result corrupt = vow_test::run(
+        command({"--compressed", "--retries", "0", "-O", "c", url("/encoded/10000?corrupt=1&coding=gzip")}));
+    EXPECT_EQ(corrupt.exit_code, 1) << describe(corrupt);
+    EXPECT_NE(corrupt.err.find("corrupt"), std::string::npos) << describe(corrupt);
+    process_result unknown =
+        vow_test::run(command({"--compressed", "--retries", "0", "-O", "u", url("/encoded/100?coding=br")}));
+    EXPECT_EQ(unknown.exit_code, 1) << describe(unknown);
+    EXPECT_NE(unknown.err.find("Content-Encoding: br"), std::string::npos) << describe(unknown);
+    process_result bomb = vow_test::run(command({"--compressed", "--retries", "0", "--max-filesize", "1M", "-O", "b",
+                                                 url("/encoded/67108864?zeros=1&coding=gzip")}));
+    EXPECT_EQ(bomb.exit_code, 1) << describe(bomb);
+    EXPECT_NE(bomb.err.find("max_download_size"), std::string::npos) << describe(bomb);
+    for (const char* name : {"c", "u", "b"}) EXPECT_FALSE(fs::exists(dir_ / name)) << name;
+}
+
 TEST_F(vow_get, speed_limit_fails_a_body_that_trickles) {
     process_result r = vow_test::run(command(
         {"--retries", "0", "--speed-limit", "100", "--speed-time", "0.3", url("/bytes/1000?rate=1"), url("/bytes/10")}));
@@ -791,6 +857,17 @@ TEST_F(vow_get, header_sends_each_given_field_and_a_url_may_follow_it) {
     EXPECT_NE(sent.find("X-Two: two words\r\n"), std::string::npos) << sent;
 }
 
+TEST_F(vow_get, header_given_twice_sends_both_and_one_vow_get_sets_replaces_its_own) {
+    process_result r = vow_test::run(command(
+        {"-H", "X-Tag: a", "-H", "X-Tag: b", "-H", "User-Agent: one", "-H", "User-Agent: two", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("X-Tag: a\r\nX-Tag: b\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("User-Agent: two\r\n"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("User-Agent: one"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("vow-get/"), std::string::npos) << sent;
+}
+
 TEST_F(vow_get, user_agent_replaces_the_default_one) {
     process_result r = vow_test::run(command({"-A", "tester/1.0 (e2e)", url("/echo-headers")}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -856,8 +933,10 @@ TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
                         << url("/echo-headers") << "\n"
                         << "\tout=second.txt\n"
                         << "\theader=X-Item: two\n"
+                        << "\theader=X-Over: own\n"
                         << url("/echo-headers") << "\n";
-    process_result r = vow_test::run(command({"-i", list.string(), "-H", "X-All: yes", "--json"}));
+    process_result r = vow_test::run(
+        command({"-i", list.string(), "-H", "X-All: yes", "-H", "X-Over: cli", "-H", "X-Over: cli2", "--json"}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     expect_file_is_body("first.bin", 1000);
     auto lines = json_lines(r.out);
@@ -867,9 +946,12 @@ TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
     std::string second = read_file(dir_ / "second.txt");
     EXPECT_NE(second.find("X-Item: two\r\n"), std::string::npos) << second;
     EXPECT_NE(second.find("X-All: yes\r\n"), std::string::npos) << second;
+    EXPECT_NE(second.find("X-Over: own\r\n"), std::string::npos) << second;
+    EXPECT_EQ(second.find("X-Over: cli"), std::string::npos) << "header= replaces the -H of its name: " << second;
     std::string third = read_file(dir_ / "echo-headers");
     EXPECT_EQ(third.find("X-Item"), std::string::npos) << "another URL's header= leaked: " << third;
     EXPECT_NE(third.find("X-All: yes\r\n"), std::string::npos) << third;
+    EXPECT_NE(third.find("X-Over: cli\r\nX-Over: cli2\r\n"), std::string::npos) << third;
 }
 
 TEST_F(vow_get, input_file_checksums_are_checked_per_url) {

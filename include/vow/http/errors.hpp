@@ -94,6 +94,15 @@ public:
     using vow::error::error;
 };
 
+// request_options::decode_content was asked and the response's
+// Content-Encoding is one the client cannot undo (e.g. br, or two codings).
+// A gzip or deflate body that is corrupt or cut short is a plain
+// protocol_error.
+class unsupported_encoding_error : public protocol_error {
+public:
+    using protocol_error::protocol_error;
+};
+
 // A body kept in memory grew past request_options::max_body_size, or a body
 // past request_options::max_download_size.
 class body_limit_error : public vow::error {
