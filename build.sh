@@ -7,6 +7,7 @@
 #   ./build.sh fuzz [SECONDS]  build the libFuzzer targets (clang) and run each for SECONDS (default 60)
 #   ./build.sh deb            build the Debian packages libvow-dev and vow-get into build/deb
 #   ./build.sh bench-cli [CASE...]  vow-get against curl and aria2c on loopback nginx (bench/cli_vs_curl.sh)
+#   ./build.sh bench-rate [RATE [SECONDS [FILES]]]  how closely vow-get --limit-rate holds its cap (bench/limit_rate.sh)
 #   ./build.sh bench-report [ARGS]  run the benchmarks 5 times, chart vow against its peers in docs/img/ (bench/report.py)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,10 +17,10 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-thread1.81-dev
   libconcurrentqueue-dev
-  libboost-url1.81-dev libssl-dev openssl
+  libboost-url1.81-dev libssl-dev openssl zlib1g-dev
   libcurl4-openssl-dev libcli11-dev
   libgtest-dev libbenchmark-dev
-  tmux
+  tmux tinyproxy
 )
 
 # What only ./build.sh bench-cli needs: a real server and the peers' command lines.
@@ -78,6 +79,13 @@ case "$command" in
     cmake --build --preset default --target vow-get
     bench/cli_vs_curl.sh ./build/default/tools/vow-get/vow-get "$@"
     ;;
+  bench-rate)
+    packages+=(nginx-light curl)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target vow-get
+    bench/limit_rate.sh ./build/default/tools/vow-get/vow-get "$@"
+    ;;
   bench-report)
     packages+=("${report_packages[@]}")
     install_missing
@@ -94,7 +102,7 @@ case "$command" in
     ./build/default/bench/vow_bench "$@"
     ;;
   *)
-    sed -n '2,10p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac

@@ -16,6 +16,15 @@ any peer (e.g. a memory-only case) is listed and skipped.
 
 Writes `<out>/bench-<case>.svg` per case (`then_chain/1000` -> `bench-then_chain_1000.svg`)
 and `<out>/bench-summary.svg`; `--format png` for PNG files instead.
+
+    bench/report.py --figures docs/img/figures.json docs/img/bench-figures.svg
+
+charts instead the figures docs/benchmarks.md records (the README's chart), from a
+small JSON file copied from its tables: groups of rows (case, peer) with each run as
+the two medians it measured, or as the ratio recorded for it. Nothing is
+run. A bar is the median of the runs' ratios (with two runs: the lower one, as the
+documentation quotes two runs as a range), its error bar spans the lowest to the
+highest run, and its label is the figure the documentation gives.
 Needs Python 3 and matplotlib (Debian: python3-matplotlib).
 """
 
@@ -116,8 +125,10 @@ def ratio_ticks(low, high):
     return ticks
 
 
-def draw_bars(plt, labels, rows, title, path, horizontal, fmt):
-    """One bar per row, growing from 1 on a log scale; the min-max spread as error bars."""
+def draw_bars(plt, labels, rows, title, path, horizontal, fmt, texts=None, caption=None):
+    """One bar per row, growing from 1 on a log scale; the min-max spread as error bars.
+    `texts`: the label of each bar (default: its ratio, "1.23x"), then written right of
+    the bar and its error bar; `caption`: the ratio axis' label."""
     values = [r[2] for r in rows]
     below = [r[2] - r[3] for r in rows]
     above = [r[4] - r[2] for r in rows]
@@ -125,7 +136,7 @@ def draw_bars(plt, labels, rows, title, path, horizontal, fmt):
     ticks = ratio_ticks(min(r[3] for r in rows), max(r[4] for r in rows))
     limits = (ticks[0] / 1.2, ticks[-1] * 1.6)  # room for the labels
     tick_labels = [f"{t:g}x" for t in ticks]
-    caption = "peer time / vow time (> 1: vow is faster)"
+    caption = caption or "peer time / vow time (> 1: vow is faster)"
     height = max(2.5, 0.4 * len(rows) + 1.5) if horizontal else 4
     width = 9 if horizontal else max(4.5, 1.3 * len(rows) + 2.5)
     fig, ax = plt.subplots(figsize=(width, height))
@@ -150,8 +161,11 @@ def draw_bars(plt, labels, rows, title, path, horizontal, fmt):
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set_ylabel(caption)
     for i, row in enumerate(rows):
-        text = f"{row[2]:.2f}x"
-        if horizontal:  # past the error bar's far end
+        text = texts[i] if texts else f"{row[2]:.2f}x"
+        if horizontal and texts:  # right of the bar and its error bar, clear of the case names
+            ax.annotate(text, (max(row[4], 1), i), xytext=(4, 0), textcoords="offset points",
+                        va="center", ha="left", fontsize=8)
+        elif horizontal:  # past the error bar's far end
             end = row[4] if row[2] >= 1 else row[3]
             ax.annotate(text, (end, i), xytext=(4 if row[2] >= 1 else -4, 0), textcoords="offset points",
                         va="center", ha="left" if row[2] >= 1 else "right", fontsize=8)
@@ -165,11 +179,55 @@ def draw_bars(plt, labels, rows, title, path, horizontal, fmt):
     plt.close(fig)
 
 
+def run_ratio(run, higher_is_better):
+    """A run's ratio, above 1 when vow is faster: as recorded, or from its two medians."""
+    if "ratio" in run:
+        return run["ratio"]
+    return run["vow"] / run["peer"] if higher_is_better else run["peer"] / run["vow"]
+
+
+def figure_rows(path):
+    """([(label, (case, peer, bar, low, high), text)], machine) from a --figures file."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    rows = []
+    for group in data["groups"]:
+        for row in group["rows"]:
+            values = sorted(run_ratio(run, group.get("higher_is_better", False)) for run in row["runs"])
+            decimals = row.get("decimals", group.get("decimals", 2))
+            shown = lambda v: f"{v:.{decimals}f}"
+            low, high = values[0], values[-1]
+            if len(values) == 2:  # quoted as a range; the bar reaches what both runs did
+                bar = low
+                text = f"{shown(low)}x" if shown(low) == shown(high) else f"{shown(low)}–{shown(high)}x"
+            else:
+                bar = statistics.median(values)
+                text = f"{shown(bar)}x" if len(values) == 1 else f"{shown(bar)}x ({shown(low)}–{shown(high)}, {len(values)} runs)"
+            label = f"{row['case']} vs {row['peer']} ({group['date']})"
+            rows.append((label, (row["case"], row["peer"], bar, low, high), text))
+    return rows, data.get("machine", "")
+
+
+def chart_figures(plt, figures, out_path, fmt):
+    rows, machine = figure_rows(figures)
+    out_dir = os.path.dirname(out_path)
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+    draw_bars(plt, [r[0] for r in rows], [r[1] for r in rows],
+              f"vow against each peer (docs/benchmarks.md)\n{machine}", out_path,
+              horizontal=True, fmt=fmt, texts=[r[2] for r in rows],
+              caption="peer time / vow time (> 1: vow is faster)\n"
+                      "bar: the median run (of two: the lower); error bar: all runs")
+    print(out_path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("json", help="vow_bench --benchmark_out file (JSON)")
-    parser.add_argument("out_dir", help="folder for the charts (created if missing)")
+    parser.add_argument("json", help="vow_bench --benchmark_out file (JSON); with --figures, the figures file")
+    parser.add_argument("out_dir", help="folder for the charts (created if missing); with --figures, the chart file")
     parser.add_argument("--format", choices=["svg", "png"], default="svg", help="chart file format (default: svg)")
+    parser.add_argument("--figures", action="store_true",
+                        help="chart recorded figures (docs/img/figures.json) instead of a vow_bench run")
     options = parser.parse_args()
 
     import matplotlib
@@ -177,6 +235,9 @@ def main():
     import matplotlib.pyplot as plt
     plt.rcParams["svg.hashsalt"] = "vow"  # stable ids: a rerun on the same data gives the same file
 
+    if options.figures:
+        chart_figures(plt, options.json, options.out_dir, options.format)
+        return
     times, wall_time, context = load_times(options.json)
     rows, skipped = ratios(times)
     if not rows:

@@ -19,13 +19,13 @@ set(CPACK_DEBIAN_DEV_PACKAGE_NAME libvow-dev)
 set(CPACK_DEBIAN_DEV_DESCRIPTION "Development files: headers, static libraries, the CMake package (find_package(vow), COMPONENTS http)
 and pkg-config files (vow, vow-http).")
 # The static libraries are linked by the user's program: it needs a C++20
-# compiler's standard library, and for vow::http the Boost.URL and OpenSSL
-# development packages.
+# compiler's standard library, and for vow::http the Boost.URL, OpenSSL and
+# zlib development packages.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libstdc++-12-dev")
 
 if(VOW_BUILD_HTTP)
   list(APPEND CPACK_COMPONENTS_ALL vow-get)
-  string(APPEND CPACK_DEBIAN_DEV_PACKAGE_DEPENDS ", libboost-url1.81-dev, libboost1.81-dev, libssl-dev")
+  string(APPEND CPACK_DEBIAN_DEV_PACKAGE_DEPENDS ", libboost-url1.81-dev, libboost1.81-dev, libssl-dev, zlib1g-dev")
   set(CPACK_DEBIAN_VOW-GET_PACKAGE_NAME vow-get)
   set(CPACK_DEBIAN_VOW-GET_PACKAGE_SECTION web)
   set(CPACK_DEBIAN_VOW-GET_PACKAGE_SHLIBDEPS ON)  # Depends: from the libraries it links (OpenSSL, Boost)

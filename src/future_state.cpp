@@ -3,7 +3,7 @@
 #include <condition_variable>
 #include <cstdio>
 
-#include "cpu_relax.hpp"
+#include "support/cpu_relax.hpp"
 #include "vow/thread_pool.hpp"
 
 #include "vow/errors.hpp"

@@ -1,6 +1,6 @@
 #include "vow/manual_executor.hpp"
 
-#include "call_stack.hpp"
+#include "support/call_stack.hpp"
 #include "vow/errors.hpp"
 
 namespace vow {

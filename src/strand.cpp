@@ -3,7 +3,7 @@
 #include <deque>
 #include <mutex>
 
-#include "call_stack.hpp"
+#include "support/call_stack.hpp"
 
 namespace vow {
 

@@ -1,16 +1,12 @@
-// ThreadSanitizer does not model std::atomic_thread_fence, and g++ says so
-// (-Wtsan) for each fence, moodycamel's included. vow's own fences are made
-// visible to it below (full_fence); moodycamel's are covered by the tests'
-// suppressions (tests/tsan_suppressions.cpp).
+// moodycamel's queue uses std::atomic_thread_fence, which ThreadSanitizer
+// does not model; g++ says so (-Wtsan) for each fence. vow's own fences are
+// made visible to TSan (support/full_fence.hpp); moodycamel's are covered by
+// the tests' suppressions (tests/tsan_suppressions.cpp).
 #if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
 #include "vow/thread_pool.hpp"
-
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -21,9 +17,12 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
-#include "call_stack.hpp"
-#include "cpu_relax.hpp"
-#include "thread_name.hpp"
+#include "support/call_stack.hpp"
+#include "support/cpu_relax.hpp"
+#include "support/full_fence.hpp"
+#include "support/futex.hpp"
+#include "support/spin_lock.hpp"
+#include "support/thread_name.hpp"
 #include "vow/errors.hpp"
 
 // Design (chosen by bench/executor_bench.cpp, see docs/benchmarks.md):
@@ -36,6 +35,55 @@
 //   helping threads take from it.
 // - Idle workers spin briefly, then park on a futex. A producer wakes a
 //   parked worker only when no worker is already searching for work.
+//
+// Wake-up protocol (impl's "wake-up protocol" section, and worker_loop)
+// ---------------------------------------------------------------------
+// `idle` counts the workers that are searching (polling for work) and those
+// that are parked (asleep on their futex, `park`).
+//
+//                       batch and queue empty
+//        ┌─────────┐ ──────────────────────────▶ ┌───────────┐
+//        │ running │                             │ searching │
+//        └─────────┘ ◀────────────────────────── └───────────┘
+//             ▲              finds a task           │     ▲
+//             │                        spin_tries   │     │ woken: the waker
+//             │ its last look          polls find   │     │ counted it as
+//             │ finds a task           nothing      ▼     │ searching
+//             │                                  ┌───────────┐
+//             └───────────────────────────────── │  parked   │ ──▶ exits: the pool
+//                                                └───────────┘     closes, nothing left
+//
+//   transition                    `idle`                 and then
+//   running   → searching         searching+1
+//   searching → running           searching-1            the last searcher wakes a
+//                                                        successor if more work waits
+//   searching → parked            searching-1, parked+1  full_fence, one last look for
+//                                                        work, futex_wait(park, parked)
+//   parked    → running           parked-1               (the worker's own CAS on park)
+//   parked    → searching         parked-1, searching+1  (done by the waker: wake_one
+//                                                        wakes one, wake_all every one)
+//
+// The parking word: awake ──▶ parked ──▶ notified ──▶ awake
+//                     ▲          │  waker's CAS    worker, on waking
+//                     └──────────┘  worker's CAS: its last look found work,
+//                                   or the pool is closing
+//
+// Why no task waits while every worker sleeps: a producer and a parking
+// worker each write, fence, then read what the other wrote. With seq_cst
+// fences on both sides, at least one of them sees the other.
+//
+//   producer (execute)                    worker (parking)
+//   ──────────────────                    ────────────────
+//   queue.enqueue(task)                   park = parked; idle: parked+1
+//   full_fence()                          full_fence()
+//   read idle: nobody searching and       look for work once more:
+//   somebody parked? ──▶ wake_one()         found? ──▶ park = awake, run it
+//                                           none?  ──▶ futex_wait(park, parked)
+//
+// The same pairing guards every other hand-over: a searcher that stops
+// searching (stop_searching_found_work, wake_one giving its count back) fences
+// and looks at the queue once more, because a producer may have skipped its
+// wake-up while it was counted as searching.
 
 namespace vow {
 
@@ -64,53 +112,10 @@ constexpr std::size_t batch_capacity = 32;
 constexpr int spin_tries = 64;
 
 using detail::cpu_relax;
-
-// A sequentially consistent fence. Every use pairs "write; fence; read" on one
-// side with the same on the other, so that one side sees the other. Under
-// ThreadSanitizer, which ignores fences, it is a read-modify-write of one
-// shared atomic instead: those are totally ordered and synchronise, which
-// gives the same guarantee in a form TSan follows.
-inline void full_fence() noexcept {
-#if defined(__SANITIZE_THREAD__)
-    static std::atomic<int> fence_word{0};
-    fence_word.fetch_add(0, std::memory_order_seq_cst);
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-// Guards a worker's batch. Held for a few moves at a time, never while a task
-// runs, so the owner almost always finds it free.
-class spin_lock {
-public:
-    void lock() noexcept {
-        for (int spins = 0; locked_.exchange(true, std::memory_order_acquire);) {
-            while (locked_.load(std::memory_order_relaxed)) {
-                if (++spins < 64) {
-                    cpu_relax();
-                } else {
-                    std::this_thread::yield();  // the holder was preempted
-                }
-            }
-        }
-    }
-    bool try_lock() noexcept {
-        return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
-    }
-    void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
-private:
-    std::atomic<bool> locked_{false};
-};
-
-// Sleeps while `word == expected` (or until a spurious wake-up).
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
-}
-
-void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
+using detail::full_fence;
+using detail::futex_wait;
+using detail::futex_wake;
+using detail::spin_lock;
 
 // The pool whose worker the calling thread is (for blocking waits to help).
 thread_local thread_pool::impl* this_thread_pool = nullptr;

@@ -1,8 +1,8 @@
 #include "vow/timer.hpp"
 
-#include <pthread.h>
 #include <time.h>
 
+#include "support/thread_name.hpp"
 #include "timer_core.hpp"
 #include "vow/errors.hpp"
 
@@ -64,7 +64,7 @@ bool timer_handle::pending() const { return node_ && node_->is_scheduled(); }
 
 real_timer::real_timer() : core_(std::make_shared<detail::timer_core>()) {
     thread_ = std::thread([core = core_] {
-        pthread_setname_np(pthread_self(), "vow-timer");
+        detail::name_this_thread("vow-timer");
         std::unique_lock lock(core->mutex);
         while (!core->stopping) {
             detail::timer_node* first = core->top_locked();

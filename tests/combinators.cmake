@@ -1,4 +1,6 @@
-# Tests of the combinators: when, time, retry, bounded.
+# Tests of the extension layer (vow/extend.hpp, and a combinator written on it
+# as a user would) and of the combinators: when_*, hedge, timeout and sleep,
+# the timer's memory with many pending timeouts, retry, bounded.
 set(VOW_COMBINATOR_TESTS
   extend_test
   hedge_test

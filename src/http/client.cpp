@@ -30,7 +30,7 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     }
     promise<Result> p;
     auto fut = std::move(p.get_future()).via(core->completion_executor());
-    auto place = core->pick_worker(url.origin());
+    auto place = core->pick_worker(core->proxies().pool_key(url));
     auto& worker = place.worker;
     Consumer* result_source = consumer.get();
     auto op = std::make_shared<detail::request_op>(core, worker, place.promised, std::move(url), std::move(options),
@@ -69,7 +69,8 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
 future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
                                        std::filesystem::path path, request_options options) {
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
-        auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url), o.resume, o.sha256);
+        auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url),
+                                                                o.resume && !o.decode_content, o.sha256);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
 }

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <future>
 
-#include "../thread_name.hpp"
+#include "../support/thread_name.hpp"
 #include "request.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
@@ -94,11 +94,13 @@ client_core::client_core(client_options options)
       completion_(options_.completion_executor ? options_.completion_executor : &default_executor()),
       retry_timer_(options_.retry_timer ? options_.retry_timer : &default_timer()),
       tls_(ssl::context::tls_client),
+      proxies_(options_.proxy),
       limits_(std::max<std::size_t>(1, options_.max_connections),
               std::max<std::size_t>(1, options_.max_connections_per_host)),
       idle_index_(static_cast<std::size_t>(std::max(1, options_.io_threads))),
       idle_cap_(options_.max_idle_per_host ? options_.max_idle_per_host
                                            : std::max<std::size_t>(1, options_.max_connections_per_host)) {
+    if (options_.max_bytes_per_second.value_or(0) > 0) rate_.emplace(*options_.max_bytes_per_second);
     try {
         configure_tls(tls_, options_.tls);
     } catch (const boost::system::system_error& e) {

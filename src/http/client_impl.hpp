@@ -17,6 +17,8 @@
 #include "asio.hpp"
 #include "connection.hpp"
 #include "idle_index.hpp"
+#include "proxy_route.hpp"
+#include "rate_limiter.hpp"
 #include "vow/http/client.hpp"
 
 namespace vow::http::detail {
@@ -96,6 +98,9 @@ public:
     timer& retry_timer() noexcept { return *retry_timer_; }
     ssl::context& tls_context() noexcept { return tls_; }
     slot_limits& limits() noexcept { return limits_; }
+    const proxy_routes& proxies() const noexcept { return proxies_; }
+    // The cap of client_options::max_bytes_per_second; null when there is none.
+    rate_limiter* rate() noexcept { return rate_ ? &*rate_ : nullptr; }
     const client_options& options() const noexcept { return options_; }
 
     // Pool, on the worker's thread. take_idle returns null when the worker
@@ -109,7 +114,9 @@ private:
     executor* completion_;
     timer* retry_timer_;
     ssl::context tls_;
+    proxy_routes proxies_;
     slot_limits limits_;
+    std::optional<rate_limiter> rate_;
     std::vector<std::unique_ptr<io_worker>> workers_;
     idle_index idle_index_;
     std::size_t idle_cap_;  // idle connections per origin, over all workers

@@ -100,6 +100,28 @@ status_error::status_error(unsigned status, std::string reason, header_map heade
     if (auto v = headers_.find("Retry-After")) retry_after_ = parse_retry_after(*v, std::chrono::system_clock::now());
 }
 
+namespace {
+
+std::string proxy_message(unsigned status, const std::string& reason, const std::string& proxy,
+                          const std::string& url) {
+    std::string m = "proxy " + proxy + " answered " + std::to_string(status);
+    if (!reason.empty()) m += " " + printable_text(reason);
+    m += " for " + url;
+    // 407 is the standard answer; some proxies (tinyproxy 1.11) answer CONNECT with 401.
+    if (status == 407 || status == 401)
+        m += " (proxy authentication failed: give the right user:password@ in the proxy URL)";
+    return m;
+}
+
+}  // namespace
+
+proxy_error::proxy_error(unsigned status, std::string reason, std::string proxy, std::string url)
+    : vow::error(proxy_message(status, reason, proxy, url)),
+      status_(status),
+      reason_(std::move(reason)),
+      proxy_(std::move(proxy)),
+      url_(std::move(url)) {}
+
 transport_error::transport_error(std::error_code code, const std::string& what)
     : vow::error(what + ": " + code.message()), code_(code) {}
 

@@ -27,6 +27,16 @@ bool is_idempotent(const std::string& method) {
            method == "TRACE";
 }
 
+// Fields the client sets itself: one of them in request_options::headers
+// replaces the client's (the last one given wins). Any other field is sent
+// as often as it is given, in order, as curl does.
+bool is_set_by_client(const std::string& name) {
+    for (const char* own : {"Host", "User-Agent", "Accept-Encoding", "Authorization", "Content-Length",
+                            "Transfer-Encoding", "Connection"})
+        if (iequals(name, own)) return true;
+    return false;
+}
+
 bool is_credential(const std::string& name) {
     return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") || iequals(name, "Cookie");
 }
@@ -35,6 +45,16 @@ std::string seconds_text(std::chrono::steady_clock::duration d) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
     return std::to_string(ms) + " ms";
+}
+
+// The host as an authority writes it: an IPv6 literal in brackets.
+std::string bracketed(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// "http://host[:port]/path?query": the request target sent to a proxy.
+std::string absolute_target(const target_url& url) {
+    return "http://" + bracketed(url.host) + (url.port == "80" ? "" : ":" + url.port) + url.target;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -92,10 +112,11 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       idle_promised_(idle_promised),
       idle_timer_(worker.ctx),
       speed_timer_(worker.ctx),
+      rate_timer_(worker.ctx),
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
-    if (idle_promised_) core_->unpromise(worker_, url_.origin());
+    if (idle_promised_) core_->unpromise(worker_, core_->proxies().pool_key(url_));
 }
 
 void request_op::cancel() {
@@ -113,6 +134,7 @@ void request_op::abort() {
     wake_timer_.cancel();
     idle_timer_.cancel();
     speed_timer_.cancel();
+    rate_timer_.cancel();
     catch_up_timer_.cancel();
 }
 
@@ -211,8 +233,49 @@ awaitable<void> request_op::acquire_slot(const std::string& origin) {
     }
 }
 
+void request_op::fail_at_proxy(beast::error_code ec, const char* phase, const target_url& url,
+                               const proxy_endpoint& proxy) {
+    check_stopped(url);
+    if (connect_expired_ || ec == beast::error::timeout)
+        throw timeout_error("connect timeout: no connection to " + url.origin() + " through proxy " + proxy.text +
+                            " within " + seconds_text(options_.connect_timeout));
+    const bool http_error = ec.category() == beast::error_code(bhttp::error::end_of_stream).category();
+    if (http_error && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+        throw protocol_error("malformed answer to CONNECT from proxy " + proxy.text + ": " + ec.message());
+    throw transport_error(ec, std::string(phase) + " proxy " + proxy.text + " for " + url.text);
+}
+
+awaitable<void> request_op::open_tunnel(connection& c, const target_url& url, const proxy_endpoint& proxy) {
+    const std::string authority = bracketed(url.host) + ":" + url.port;
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, authority, 11};
+    req.set(bhttp::field::host, authority);
+    req.set(bhttp::field::user_agent, core_->options().user_agent);
+    if (!proxy.authorization.empty()) req.set(bhttp::field::proxy_authorization, proxy.authorization);
+    auto [wec, written] = co_await bhttp::async_write(c.lowest(), req, nothrow);
+    (void)written;
+    if (wec) fail_at_proxy(wec, "sending CONNECT to", url, proxy);
+
+    // The answer's head only: a 2xx opens the tunnel (it has no body), any
+    // other status ends here. The origin speaks only after the TLS client
+    // hello, so no byte may follow the head.
+    bhttp::response_parser<bhttp::empty_body> parser;
+    parser.header_limit(header_limit);
+    parser.skip(true);
+    beast::flat_buffer buffer;
+    auto [rec, n] = co_await bhttp::async_read_header(c.lowest(), buffer, parser, nothrow);
+    (void)n;
+    if (rec) fail_at_proxy(rec, "reading the answer to CONNECT from", url, proxy);
+    const auto& head = parser.get();
+    if (head.result_int() / 100 != 2)
+        throw proxy_error(head.result_int(), std::string(head.reason()), proxy.text, url.text);
+    if (buffer.size() != 0)
+        throw protocol_error("proxy " + proxy.text + " sent bytes after its answer to CONNECT for " + url.text);
+}
+
 awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url) {
-    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &core_->tls_context() : nullptr, url.origin());
+    const proxy_endpoint* proxy = core_->proxies().proxy_for(url);
+    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &core_->tls_context() : nullptr,
+                                          core_->proxies().pool_key(url));
     active_ = c.get();
     const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
 
@@ -242,7 +305,10 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
         }
     } on_exit{this, watchdog};
 
-    auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
+    // Through a proxy, the TCP connection goes to the proxy.
+    auto [rec, endpoints] = co_await resolver.async_resolve(proxy ? proxy->host : url.host,
+                                                            proxy ? proxy->port : url.port, nothrow);
+    if (rec && proxy) fail_at_proxy(rec, "resolving", url, *proxy);
     if (rec) fail(rec, "resolving", url);
     check_stopped(url);
     if (!endpoints.empty()) {
@@ -254,10 +320,13 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
     }
     c->lowest().expires_at(deadline);
     auto [cec, ep] = co_await c->lowest().async_connect(endpoints, nothrow);
+    if (cec && proxy) fail_at_proxy(cec, "connecting to", url, *proxy);
     if (cec) fail(cec, "connecting to", url);
     (void)ep;
     c->lowest().socket().set_option(tcp::no_delay(true));
+    if (proxy && c->tls) co_await open_tunnel(*c, url, *proxy);
     if (c->tls) {
+        // Through a tunnel too: SNI and the certificate check are the origin's.
         const auto& tls = core_->options().tls;
         if (!is_ip_literal(url.host) && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str()))
             fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
@@ -323,7 +392,10 @@ awaitable<void> request_op::run() {
             // A pooled connection the server closed meanwhile fails before any
             // response byte; idempotent requests then get one fresh connection.
             const bool promised = std::exchange(idle_promised_, false);  // the first hop: url_ itself
-            std::unique_ptr<connection> conn = core_->take_idle(worker_, url.origin(), promised);
+            // This hop's route: direct, or through a proxy (absolute-form for http://).
+            const proxy_endpoint* proxy = core_->proxies().proxy_for(url);
+            const bool absolute_form = proxy && !url.tls;
+            std::unique_ptr<connection> conn = core_->take_idle(worker_, core_->proxies().pool_key(url), promised);
             bool pooled = conn != nullptr;
             std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
             bool asked_range = false;  // whether the request sent went out with a Range
@@ -332,19 +404,27 @@ awaitable<void> request_op::run() {
                 active_ = conn.get();
                 check_stopped(url);
 
-                bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), url.target, 11};
+                bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method),
+                                                       absolute_form ? absolute_target(url) : url.target, 11};
                 if (req.method() == bhttp::verb::unknown) req.method_string(method);
                 req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
                 req.set(bhttp::field::user_agent, core_->options().user_agent);
-                req.set(bhttp::field::accept_encoding, "identity");
+                req.set(bhttp::field::accept_encoding, options_.decode_content ? "gzip, deflate" : "identity");
                 for (const auto& [name, value] : options_.headers) {
                     // Credentials stay with the origin they were meant for.
                     if (url.origin() != url_.origin() && is_credential(name)) continue;
-                    req.set(name, value);
+                    if (is_set_by_client(name)) {
+                        req.set(name, value);
+                    } else {
+                        req.insert(name, value);
+                    }
                 }
                 // user:password@ in this hop's URL, unless the caller set Authorization.
                 if (!url.authorization.empty() && req.find(bhttp::field::authorization) == req.end())
                     req.set(bhttp::field::authorization, url.authorization);
+                if (absolute_form && !proxy->authorization.empty() &&
+                    req.find(bhttp::field::proxy_authorization) == req.end())
+                    req.set(bhttp::field::proxy_authorization, proxy->authorization);
                 consumer_->add_request_headers(req.base());
                 asked_range = req.find(bhttp::field::range) != req.end();
                 if (!body.empty() || method == "POST" || method == "PUT") {
@@ -383,6 +463,9 @@ awaitable<void> request_op::run() {
 
             auto head = head_of(*parser);
             check_reason_phrase(head.reason, url.text);
+            // Through a proxy in absolute form, 407 is the proxy's answer, not the origin's.
+            if (absolute_form && head.status == 407)
+                throw proxy_error(head.status, head.reason, proxy->text, url.text);
             if (head.status == 206 && !asked_range)
                 throw protocol_error("206 Partial Content from " + url.text + " to a request that asked for no range");
             if (is_redirect(head.status) && head.headers.contains("Location")) {
@@ -421,6 +504,12 @@ awaitable<void> request_op::run() {
             }
 
             const bool has_body = method != "HEAD" && !parser->is_done() && head.status / 100 == 2;
+            decoder_.reset();
+            if (has_body && options_.decode_content) {
+                decoder_ = content_decoder::for_encoding(head.headers.find("Content-Encoding"), url.text);
+                // The length on the wire is not the decoded body's: sizes are unknown until the end.
+                if (decoder_) head.content_length.reset();
+            }
             // Before on_head, so a fresh download over the cap creates no file.
             if (has_body && head.content_length) check_download_size(*head.content_length, true, url);
             if (consumer_->on_head(head, url) == body_consumer::verdict::restart) {
@@ -480,7 +569,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
 
     std::optional<std::uint64_t> body_length;  // a Content-Length body's
     if (auto n = parser.content_length(); n && !parser.chunked()) body_length = *n;
-    consumer_->fit_buffers(body_length);
+    consumer_->fit_buffers(decoder_ ? std::nullopt : body_length);  // decoded: of unknown size
     start_idle_watch(c);
     start_speed_watch();
     struct stop_watch {
@@ -501,19 +590,21 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         raw_body_ = true;
         std::uint64_t left = *body_length;
         while (left > 0 && c.buffer.size() > 0) {
-            auto buf = consumer_->next_buffer();
+            auto buf = body_buffer();
             auto take = static_cast<std::size_t>(std::min<std::uint64_t>({left, c.buffer.size(), buf.size()}));
+            take = co_await pace(take, url);
             std::memcpy(buf.data(), c.buffer.data().data(), take);
             c.buffer.consume(take);
             left -= take;
-            note_body_bytes(take);
-            co_await consumer_->on_data(*this, buf.data(), take);
+            co_await take_body(buf.data(), take, url);
         }
-        if (left > batch_bytes) start_batching();
+        // Paced reads are small: batching them would only delay them.
+        if (left > batch_bytes && !core_->rate()) start_batching();
         while (left > 0) {
             check_stopped(url);
-            auto buf = consumer_->next_buffer();
+            auto buf = body_buffer();
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+            want = co_await pace(want, url);
             // Never more than the body has left: its last bytes must wake us.
             // Over TLS the socket read comes from the TLS layer, which may
             // already hold part of a record: keep a record's worth of slack.
@@ -525,11 +616,11 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 return s.async_read_some(asio::buffer(buf.data(), want), nothrow);
             });
             reading_body_ = false;
+            paced(want, n);
             if (n > 0) {
                 if (!batching_ && n >= batch_bytes / 2 && left - n > batch_bytes) start_batching();
                 left -= n;
-                note_body_bytes(n);
-                co_await consumer_->on_data(*this, buf.data(), n);
+                co_await take_body(buf.data(), n, url);
             }
             if (ec && left > 0) {
                 if (ec == asio::error::eof || ec == ssl::error::stream_truncated)
@@ -540,6 +631,7 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
                 fail(ec, "reading the body of", url);
             }
         }
+        if (decoder_) decoder_->finish();
         co_await consumer_->drain(*this);
         // The idle watch may have closed the socket just as the last read completed.
         reusable = parser.keep_alive() && c.buffer.size() == 0 && !idle_expired_;
@@ -557,7 +649,8 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
     c.buffer.max_size(std::max(chunk_framing_limit, c.buffer.size()));
     while (!parser.is_done()) {
         check_stopped(url);
-        auto buf = consumer_->next_buffer();
+        auto buf = body_buffer();
+        buf = buf.first(co_await pace(buf.size(), url));
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
         read_started_ = std::chrono::steady_clock::now();
@@ -566,10 +659,9 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         reading_body_ = false;
         (void)n;
         std::size_t got = buf.size() - parser.get().body().size;
+        paced(buf.size(), got);
         if (got > 0) {
-            check_download_size(body_received_ + got, false, url);
-            note_body_bytes(got);
-            co_await consumer_->on_data(*this, buf.data(), got);
+            co_await take_body(buf.data(), got, url);
         }
         if (ec == bhttp::error::need_buffer) continue;
         if (ec == ssl::error::stream_truncated && parser.is_done()) break;
@@ -586,8 +678,57 @@ awaitable<void> request_op::read_body(connection& c, bhttp::response_parser<bhtt
         }
         if (ec) fail(ec, "reading the body of", url);
     }
+    if (decoder_) decoder_->finish();
     co_await consumer_->drain(*this);
     reusable = parser.keep_alive() && !idle_expired_;
+}
+
+std::span<char> request_op::body_buffer() {
+    if (!decoder_) return consumer_->next_buffer();
+    // Encoded bytes are read into a buffer of their own and inflated into the consumer's.
+    if (!encoded_buffer_) encoded_buffer_.reset(new char[encoded_buffer_size]);
+    return {encoded_buffer_.get(), encoded_buffer_size};
+}
+
+awaitable<void> request_op::take_body(const char* data, std::size_t n, const target_url& url) {
+    if (!decoder_) {
+        check_download_size(body_received_ + n, false, url);
+        note_body_bytes(n);
+        co_await consumer_->on_data(*this, data, n);
+        co_return;
+    }
+    std::span<const char> in(data, n);
+    for (;;) {
+        auto out = consumer_->next_buffer();
+        const auto step = decoder_->decode(in, out);
+        in = in.subspan(step.consumed);
+        if (step.produced > 0) {
+            // Decoded bytes are what the caps bound: a small body that inflates hugely stops here.
+            check_download_size(body_received_ + step.produced, false, url);
+            note_body_bytes(step.produced);
+            co_await consumer_->on_data(*this, out.data(), step.produced);
+        }
+        if (in.empty() && step.produced < out.size()) co_return;
+    }
+}
+
+awaitable<std::size_t> request_op::pace(std::size_t want, const target_url& url) {
+    rate_limiter* rate = core_->rate();
+    if (!rate || want == 0) co_return want;
+    const auto turn = rate->reserve(want, std::chrono::steady_clock::now());
+    if (turn.start > std::chrono::steady_clock::now()) {
+        rate_timer_.expires_at(turn.start);
+        co_await rate_timer_.async_wait(nothrow);
+        if (cancelled_ || total_expired_) {
+            rate->give_back(turn.bytes);
+            check_stopped(url);
+        }
+    }
+    co_return turn.bytes;
+}
+
+void request_op::paced(std::size_t granted, std::size_t took) noexcept {
+    if (rate_limiter* rate = core_->rate(); rate && took < granted) rate->give_back(granted - took);
 }
 
 void request_op::check_download_size(std::uint64_t total, bool announced, const target_url& url) const {

@@ -20,6 +20,8 @@
 #include <string>
 
 #include "asio.hpp"
+#include "proxy_route.hpp"
+#include "content_decoder.hpp"
 #include "url.hpp"
 #include "vow/strand.hpp"
 #include "vow/unique_function.hpp"
@@ -148,6 +150,12 @@ private:
 
     awaitable<void> acquire_slot(const std::string& origin);
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
+    // CONNECT url's host:port through `proxy` on c's TCP stream, before TLS;
+    // throws proxy_error unless the proxy answers 2xx.
+    awaitable<void> open_tunnel(connection& c, const target_url& url, const proxy_endpoint& proxy);
+    // A failure to resolve, reach or talk to the proxy, named as such.
+    [[noreturn]] void fail_at_proxy(beast::error_code ec, const char* phase, const target_url& url,
+                                    const proxy_endpoint& proxy);
     // Drops interim (1xx) heads until the final one is in `parser`.
     awaitable<void> skip_informational(connection& c, std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser,
                                        bool head_request, const target_url& url);
@@ -177,6 +185,17 @@ private:
     void stop_speed_watch() noexcept;
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
+    // client_options::max_bytes_per_second: waits (on rate_timer_) for this
+    // request's turn to read, then returns how many of `want` bytes it may
+    // read (at least 1). Without a cap, `want` at once.
+    awaitable<std::size_t> pace(std::size_t want, const target_url& url);
+    // After a paced read of `took` of the `granted` bytes: returns the rest.
+    void paced(std::size_t granted, std::size_t took) noexcept;
+    // Body bytes that came off the connection: counted, decoded when the
+    // response is encoded (request_options::decode_content) and handed to
+    // the consumer. body_buffer() is where the next read puts them.
+    std::span<char> body_buffer();
+    awaitable<void> take_body(const char* data, std::size_t n, const target_url& url);
     // Throws body_limit_error when `total` body bytes (a resumed part
     // included) would exceed options_.max_download_size.
     void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
@@ -208,6 +227,7 @@ private:
     bool speed_expired_ = false;  // the minimum-speed guard closed the connection
     bool speed_watching_ = false; // the speed timer's handler may act
     asio::steady_timer speed_timer_;
+    asio::steady_timer rate_timer_;  // waits for the turn pace() was given
     std::uint64_t speed_window_bytes_ = 0;  // body_received_ when the window began
     std::uint64_t speed_seen_ = 0;          // bytes per second in the window that tripped the guard
     // Time waiting for the sink is not the server's: the speed window leaves it out.
@@ -215,6 +235,9 @@ private:
     std::chrono::steady_clock::time_point sink_wait_started_{};   // or when the window began, if later
     std::chrono::steady_clock::duration sink_waited_{};           // in this window, waits that ended
     std::chrono::steady_clock::time_point read_started_{};  // of the body read in flight
+    std::unique_ptr<content_decoder> decoder_;  // of this response's body, when it is decoded
+    std::unique_ptr<char[]> encoded_buffer_;     // what the decoder reads from
+    static constexpr std::size_t encoded_buffer_size = 64 * 1024;
     bool raw_body_ = false;      // the body is read straight from the socket (Content-Length)
     bool batching_ = false;      // body reads are batched (see batch_bytes)
     int low_watermark_ = 1;      // the SO_RCVLOWAT set on the active connection

@@ -39,6 +39,8 @@ bool is_retryable(const std::exception_ptr& error) {
         std::rethrow_exception(error);
     } catch (const status_error& e) {
         return is_retryable_status(e.status());
+    } catch (const proxy_error& e) {
+        return e.status() == 502 || e.status() == 503 || e.status() == 504;  // the proxy could not reach the origin
     } catch (const tls_verify_error&) {
         return false;  // the same certificate fails the same way next time
     } catch (const transport_error&) {

@@ -25,6 +25,7 @@
 
 #include "child_process.hpp"
 #include "flat_json.hpp"
+#include "../http/tinyproxy.hpp"
 #include "vow/http/loopback_server.hpp"
 
 namespace fs = std::filesystem;
@@ -98,9 +99,34 @@ std::optional<bool> bool_field(const flat_object& o, const std::string& key) {
     return std::nullopt;
 }
 
+const char* const proxy_variables[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+
+using env_vars = std::vector<std::pair<std::string, std::string>>;
+
+// Sets environment variables (inherited by vow-get) until destroyed; every
+// proxy variable is unset meanwhile unless given.
+class scoped_env {
+public:
+    explicit scoped_env(const env_vars& vars) {
+        for (const char* name : proxy_variables) ::unsetenv(name);
+        for (const auto& [name, value] : vars) ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    ~scoped_env() {
+        for (const char* name : proxy_variables) ::unsetenv(name);
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+};
+
 class vow_get : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { server_ = new loopback_server(loopback_server::options{true, 2}); }
+    static void SetUpTestSuite() {
+        // vow-get reads the proxy variables: the loopback server is reached
+        // directly unless a test sets them.
+        for (const char* name : proxy_variables) ::unsetenv(name);
+        server_ = new loopback_server(loopback_server::options{true, 2});
+    }
     static void TearDownTestSuite() {
         delete server_;
         server_ = nullptr;
@@ -313,6 +339,72 @@ TEST_F(vow_get, max_filesize_fails_a_body_that_grows_past_it) {
     expect_file_is_body("1024", 1024);
     EXPECT_NE(r.err.find("max_download_size (1024 bytes)"), std::string::npos) << describe(r);
     EXPECT_FALSE(fs::exists(dir_ / "300000"));
+}
+
+TEST_F(vow_get, limit_rate_caps_the_whole_run_not_each_download) {
+    const auto started = std::chrono::steady_clock::now();
+    process_result r = vow_test::run(
+        command({"--limit-rate", "200K", "-j", "2", url("/bytes/150000"), url("/bytes/150001?chunked=1")}));
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("150000", 150000);
+    expect_file_is_body("150001", 150001);
+    // 300 kB at 200 KiB/s together: 1.46 s, less a first read of 20 KiB each
+    // that may go at once. Each at 200 KiB/s on its own would take 0.73 s.
+    EXPECT_GE(took, std::chrono::milliseconds(1200)) << describe(r);
+}
+
+TEST_F(vow_get, limit_rate_takes_curl_s_suffixes_and_refuses_anything_else_naming_the_option) {
+    process_result fine = vow_test::run(command({"--limit-rate", "1g", "-O", "a", url("/bytes/1000")}));
+    ASSERT_EQ(fine.exit_code, 0) << describe(fine);
+    expect_file_is_body("a", 1000);
+    process_result no_limit = vow_test::run(command({"--limit-rate", "0", "-O", "b", url("/bytes/1000")}));
+    ASSERT_EQ(no_limit.exit_code, 0) << describe(no_limit);
+    for (const char* value : {"fast", "1.5M", "-1", "", "10X", "5KB", "K", "99999999999999999999", "20000000000G"}) {
+        process_result r = vow_test::run(command({"--limit-rate", value, url("/bytes/1")}));
+        EXPECT_EQ(r.exit_code, 2) << value << "\n" << describe(r);
+        EXPECT_NE(r.err.find("--limit-rate"), std::string::npos) << value << "\n" << describe(r);
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "1"));
+}
+
+TEST_F(vow_get, compressed_asks_for_gzip_and_deflate_and_saves_the_decoded_body) {
+    for (std::string coding : {"gzip", "deflate", "raw-deflate"}) {
+        process_result r = vow_test::run(
+            command({"--compressed", "-O", coding, url("/encoded/200000?chunked=1&coding=" + coding)}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+        expect_file_is_body(coding, 200000);
+        EXPECT_NE(r.err.find("195 KiB decoded in"), std::string::npos) << "sizes say they are decoded\n" << describe(r);
+    }
+    process_result sent = vow_test::run(command({"--compressed", url("/echo-headers")}));
+    ASSERT_EQ(sent.exit_code, 0) << describe(sent);
+    EXPECT_NE(read_file(dir_ / "echo-headers").find("Accept-Encoding: gzip, deflate\r\n"), std::string::npos);
+    // Without it the body is saved as it came.
+    process_result raw = vow_test::run(command({"-O", "raw", url("/encoded/1000?coding=gzip")}));
+    ASSERT_EQ(raw.exit_code, 0) << describe(raw);
+    EXPECT_EQ(read_file(dir_ / "raw").substr(0, 2), "\x1f\x8b");
+}
+
+TEST_F(vow_get, compressed_to_stdout_writes_the_decoded_body) {
+    process_result r = vow_test::run(command({"--compressed", "-O", "-", url("/encoded/50000?coding=gzip")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(r.out == loopback_server::body(50000)) << r.out.size() << " bytes";
+}
+
+TEST_F(vow_get, compressed_bodies_that_are_corrupt_unknown_or_bombs_fail_and_leave_no_file) {
+    process_result corrupt = vow_test::run(
+        command({"--compressed", "--retries", "0", "-O", "c", url("/encoded/10000?corrupt=1&coding=gzip")}));
+    EXPECT_EQ(corrupt.exit_code, 1) << describe(corrupt);
+    EXPECT_NE(corrupt.err.find("corrupt"), std::string::npos) << describe(corrupt);
+    process_result unknown =
+        vow_test::run(command({"--compressed", "--retries", "0", "-O", "u", url("/encoded/100?coding=br")}));
+    EXPECT_EQ(unknown.exit_code, 1) << describe(unknown);
+    EXPECT_NE(unknown.err.find("Content-Encoding: br"), std::string::npos) << describe(unknown);
+    process_result bomb = vow_test::run(command({"--compressed", "--retries", "0", "--max-filesize", "1M", "-O", "b",
+                                                 url("/encoded/67108864?zeros=1&coding=gzip")}));
+    EXPECT_EQ(bomb.exit_code, 1) << describe(bomb);
+    EXPECT_NE(bomb.err.find("max_download_size"), std::string::npos) << describe(bomb);
+    for (const char* name : {"c", "u", "b"}) EXPECT_FALSE(fs::exists(dir_ / name)) << name;
 }
 
 TEST_F(vow_get, speed_limit_fails_a_body_that_trickles) {
@@ -560,6 +652,113 @@ TEST_F(vow_get, https_works_with_the_servers_ca_file_and_fails_as_tls_without_it
     expect_file_is_body("70000", 70000);
 }
 
+TEST_F(vow_get, the_proxy_variables_are_read_as_curl_reads_them) {
+    vow_test::tinyproxy proxy;
+    const std::string port = std::to_string(server_->http_port());
+    {
+        scoped_env env(env_vars{{"http_proxy", proxy.url()}});
+        process_result r = vow_test::run(command({url("/bytes/1234")}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+        expect_file_is_body("1234", 1234);
+        EXPECT_TRUE(proxy.wait_for_log("GET http://127.0.0.1:" + port + "/bytes/1234 HTTP/1.1")) << proxy.log();
+    }
+    {
+        // https:// goes through CONNECT; the origin's certificate is still checked.
+        fs::path ca = dir_ / "ca.pem";
+        std::ofstream(ca) << server_->ca_pem();
+        scoped_env env(env_vars{{"HTTPS_PROXY", proxy.url()}});
+        process_result r = vow_test::run(command({"--ca-file", ca.string(), server_->https_url("/bytes/2345")}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+        expect_file_is_body("2345", 2345);
+        EXPECT_TRUE(proxy.wait_for_log("CONNECT 127.0.0.1:" + std::to_string(server_->https_port()))) << proxy.log();
+    }
+    const std::string dead = "http://127.0.0.1:" + std::to_string(closed_port());
+    {
+        // Uppercase HTTP_PROXY is ignored (a CGI program's request can set it).
+        scoped_env env(env_vars{{"HTTP_PROXY", dead}});
+        process_result r = vow_test::run(command({"--retries", "0", url("/bytes/3456")}));
+        ASSERT_EQ(r.exit_code, 0) << describe(r);
+    }
+    for (const char* no_proxy : {"127.0.0.1", "localhost, .example.com, 127.0.0.1", "*", "127.0.0.1:" }) {
+        // A dead proxy: the download only succeeds if no_proxy keeps it away.
+        std::string list = no_proxy;
+        if (list.ends_with(":")) list += port;  // an entry with the origin's port
+        scoped_env env(env_vars{{"http_proxy", dead}, {"NO_PROXY", list}});
+        process_result r = vow_test::run(command({"--retries", "0", url("/bytes/4567")}));
+        ASSERT_EQ(r.exit_code, 0) << "NO_PROXY=" << list << "\n" << describe(r);
+        fs::remove(dir_ / "4567");
+    }
+    {
+        scoped_env env(env_vars{{"ALL_PROXY", dead}, {"no_proxy", "example.com"}});
+        process_result r = vow_test::run(command({"--json", "--retries", "0", url("/bytes/10")}));
+        ASSERT_EQ(r.exit_code, 1) << describe(r);
+        auto objects = json_lines(r.out);
+        ASSERT_EQ(objects.size(), 1u) << describe(r);
+        ASSERT_NE(text_field(objects[0], "message"), nullptr);
+        EXPECT_NE(text_field(objects[0], "message")->find("proxy " + dead), std::string::npos) << describe(r);
+    }
+}
+
+TEST_F(vow_get, proxy_and_noproxy_options_win_over_the_environment) {
+    vow_test::tinyproxy proxy;
+    const std::string dead = "http://127.0.0.1:" + std::to_string(closed_port());
+    scoped_env env(env_vars{{"http_proxy", dead}, {"no_proxy", "127.0.0.1"}});
+    // --proxy replaces http_proxy, --noproxy '' replaces no_proxy.
+    process_result through = vow_test::run(command({"--proxy", proxy.url(), "--noproxy", "", url("/bytes/111")}));
+    ASSERT_EQ(through.exit_code, 0) << describe(through);
+    EXPECT_TRUE(proxy.wait_for_log("/bytes/111 HTTP/1.1")) << proxy.log();
+    // --proxy '' turns proxies off altogether.
+    process_result direct =
+        vow_test::run(command({"--proxy", "", "--noproxy", "", "--retries", "0", url("/bytes/222")}));
+    ASSERT_EQ(direct.exit_code, 0) << describe(direct);
+    // --noproxy keeps the given hosts away from the (dead) proxy.
+    process_result bypass = vow_test::run(command({"--proxy", dead, "--noproxy", "localhost,127.0.0.1",
+                                                   "--retries", "0", url("/bytes/333")}));
+    ASSERT_EQ(bypass.exit_code, 0) << describe(bypass);
+}
+
+TEST_F(vow_get, a_proxy_refusing_connect_or_the_credentials_is_a_proxy_error_never_retried_nor_showing_the_password) {
+    fs::path ca = dir_ / "ca.pem";
+    std::ofstream(ca) << server_->ca_pem();
+    vow_test::tinyproxy refusing({"ConnectPort 443"});
+    process_result r = vow_test::run(command({"--json", "--ca-file", ca.string(), "--proxy", refusing.url(),
+                                              server_->https_url("/bytes/10")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr);
+    EXPECT_EQ(*text_field(objects[0], "error"), "proxy") << describe(r);
+    EXPECT_NE(text_field(objects[0], "message")->find("proxy " + refusing.url() + " answered 403"), std::string::npos)
+        << describe(r);
+    EXPECT_EQ(r.err.find("retry"), std::string::npos) << "a refusal is not retried\n" << describe(r);
+
+    vow_test::tinyproxy guarded({"BasicAuth user s3cret-pw"});
+    process_result good = vow_test::run(command(
+        {"--ca-file", ca.string(), "--proxy", guarded.url_with("user:s3cret-pw"), server_->https_url("/bytes/4321")}));
+    ASSERT_EQ(good.exit_code, 0) << describe(good);
+    expect_file_is_body("4321", 4321);
+    process_result bad = vow_test::run(command(
+        {"--ca-file", ca.string(), "--proxy", guarded.url_with("user:wrong-pw"), server_->https_url("/bytes/10")}));
+    ASSERT_EQ(bad.exit_code, 1) << describe(bad);
+    EXPECT_NE(bad.err.find("proxy authentication failed"), std::string::npos) << describe(bad);
+    EXPECT_EQ(bad.err.find("wrong-pw"), std::string::npos) << describe(bad);
+    EXPECT_EQ(bad.out.find("wrong-pw"), std::string::npos) << describe(bad);
+}
+
+TEST_F(vow_get, bad_proxy_values_are_usage_errors_naming_the_option_or_the_variable) {
+    for (const char* value : {"socks5://127.0.0.1:1080", "https://127.0.0.1:3128", "http://", "http://h:99999",
+                              "http://[::1"}) {
+        process_result r = vow_test::run({VOW_GET_PATH, "--proxy", value, url("/bytes/1")});
+        EXPECT_EQ(r.exit_code, 2) << value << "\n" << describe(r);
+        EXPECT_NE(r.err.find("--proxy"), std::string::npos) << value << "\n" << describe(r);
+    }
+    scoped_env env(env_vars{{"https_proxy", "socks5h://user:pw-in-env@127.0.0.1:1080"}});
+    process_result r = vow_test::run({VOW_GET_PATH, url("/bytes/1")});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find("https_proxy"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("pw-in-env"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, a_rejected_certificate_names_the_reason_hints_at_ca_file_and_is_not_retried) {
     process_result r = vow_test::run(command({"--json", "--retries", "3", server_->https_url("/bytes/100")}));
     ASSERT_EQ(r.exit_code, 1) << describe(r);
@@ -658,6 +857,17 @@ TEST_F(vow_get, header_sends_each_given_field_and_a_url_may_follow_it) {
     EXPECT_NE(sent.find("X-Two: two words\r\n"), std::string::npos) << sent;
 }
 
+TEST_F(vow_get, header_given_twice_sends_both_and_one_vow_get_sets_replaces_its_own) {
+    process_result r = vow_test::run(command(
+        {"-H", "X-Tag: a", "-H", "X-Tag: b", "-H", "User-Agent: one", "-H", "User-Agent: two", url("/echo-headers")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::string sent = read_file(dir_ / "echo-headers");
+    EXPECT_NE(sent.find("X-Tag: a\r\nX-Tag: b\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("User-Agent: two\r\n"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("User-Agent: one"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("vow-get/"), std::string::npos) << sent;
+}
+
 TEST_F(vow_get, user_agent_replaces_the_default_one) {
     process_result r = vow_test::run(command({"-A", "tester/1.0 (e2e)", url("/echo-headers")}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -723,8 +933,10 @@ TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
                         << url("/echo-headers") << "\n"
                         << "\tout=second.txt\n"
                         << "\theader=X-Item: two\n"
+                        << "\theader=X-Over: own\n"
                         << url("/echo-headers") << "\n";
-    process_result r = vow_test::run(command({"-i", list.string(), "-H", "X-All: yes", "--json"}));
+    process_result r = vow_test::run(
+        command({"-i", list.string(), "-H", "X-All: yes", "-H", "X-Over: cli", "-H", "X-Over: cli2", "--json"}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     expect_file_is_body("first.bin", 1000);
     auto lines = json_lines(r.out);
@@ -734,9 +946,12 @@ TEST_F(vow_get, input_file_option_lines_apply_to_their_url_only) {
     std::string second = read_file(dir_ / "second.txt");
     EXPECT_NE(second.find("X-Item: two\r\n"), std::string::npos) << second;
     EXPECT_NE(second.find("X-All: yes\r\n"), std::string::npos) << second;
+    EXPECT_NE(second.find("X-Over: own\r\n"), std::string::npos) << second;
+    EXPECT_EQ(second.find("X-Over: cli"), std::string::npos) << "header= replaces the -H of its name: " << second;
     std::string third = read_file(dir_ / "echo-headers");
     EXPECT_EQ(third.find("X-Item"), std::string::npos) << "another URL's header= leaked: " << third;
     EXPECT_NE(third.find("X-All: yes\r\n"), std::string::npos) << third;
+    EXPECT_NE(third.find("X-Over: cli\r\nX-Over: cli2\r\n"), std::string::npos) << third;
 }
 
 TEST_F(vow_get, input_file_checksums_are_checked_per_url) {

@@ -729,6 +729,18 @@ TEST(client, credentials_are_not_sent_to_another_origin) {
     EXPECT_NE(body.find("t1"), std::string::npos) << body;
 }
 
+TEST(client, a_field_given_twice_is_sent_twice_but_one_the_client_sets_is_replaced) {
+    vow::http::client c;
+    vow::http::request_options o;
+    o.headers = {{"X-Tag", "a"}, {"User-Agent", "first/1"}, {"x-tag", "b"}, {"User-Agent", "second/2"}};
+    auto sent = get_within(c.get(server().http_url("/echo-headers"), o)).body;
+    EXPECT_NE(sent.find("X-Tag: a\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("x-tag: b\r\n"), std::string::npos) << sent;
+    EXPECT_NE(sent.find("User-Agent: second/2\r\n"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("first/1"), std::string::npos) << sent;
+    EXPECT_EQ(sent.find("vow-http/"), std::string::npos) << sent;
+}
+
 TEST(client, non_idempotent_methods_are_not_retried) {
     vow::http::client c;
     vow::http::request_options o;

@@ -47,6 +47,7 @@ if(WITH_HTTP)
   expect("${files}" "/usr/lib/[^ ]*pkgconfig/vow-http\\.pc" "libvow-dev")
   expect("${info}" "Depends:[^\n]*libssl-dev" "libvow-dev")
   expect("${info}" "Depends:[^\n]*libboost-url1\\.81-dev" "libvow-dev")
+  expect("${info}" "Depends:[^\n]*zlib1g-dev" "libvow-dev")
 
   file(GLOB get_deb ${WORK_DIR}/vow-get_*.deb)
   if(NOT get_deb)
@@ -60,4 +61,5 @@ if(WITH_HTTP)
   # Found by dpkg-shlibdeps from the libraries the binary links.
   expect("${info}" "Depends:[^\n]*libssl3" "vow-get")
   expect("${info}" "Depends:[^\n]*libboost-url1\\.81\\.0" "vow-get")
+  expect("${info}" "Depends:[^\n]*zlib1g" "vow-get")
 endif()

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <fstream>
 #include <iostream>
@@ -10,6 +12,7 @@
 
 #include "exit_codes.hpp"
 #include "header_field.hpp"
+#include "proxy_options.hpp"
 
 namespace vow_get {
 namespace {
@@ -47,6 +50,31 @@ const CLI::Validator finite_positive_seconds(
         return {};
     },
     "SECONDS");
+
+// A rate as curl's --limit-rate takes it: whole bytes, optionally followed
+// by K, M or G (1024, 1024^2, 1024^3; either case).
+std::optional<std::uint64_t> parse_rate(const std::string& text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    if (digits == 0 || digits + 1 < text.size()) return std::nullopt;
+    std::uint64_t scale = 1;
+    if (digits < text.size()) {
+        switch (std::toupper(static_cast<unsigned char>(text[digits]))) {
+            case 'K': scale = 1ull << 10; break;
+            case 'M': scale = 1ull << 20; break;
+            case 'G': scale = 1ull << 30; break;
+            default: return std::nullopt;
+        }
+    }
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < digits; ++i) {
+        const std::uint64_t digit = static_cast<std::uint64_t>(text[i] - '0');
+        if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
+        value = value * 10 + digit;
+    }
+    if (value > std::numeric_limits<std::uint64_t>::max() / scale) return std::nullopt;
+    return value * scale;
+}
 
 }  // namespace
 
@@ -97,6 +125,14 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_option("--speed-time", cfg.speed_time_s,
                    "seconds the --speed-limit is measured over (default 30; alone: limit 1 byte/s)")
         ->check(finite_positive_seconds);
+    std::optional<std::string> limit_rate_arg;
+    app.add_option("--limit-rate", limit_rate_arg,
+                   "at most RATE bytes/s for all downloads together, shared fairly (suffixes K, M, G:\n"
+                   "powers of 1024; 0: no limit)")
+        ->type_name("RATE");
+    app.add_flag("--compressed", cfg.compressed,
+                 "ask for a gzip or deflate body and save it decoded (sizes and progress count\n"
+                 "decoded bytes; such a download restarts instead of resuming)");
     app.add_option("--sha256", cfg.sha256, "expected SHA-256 (hex) of the file; one URL only");
     std::vector<std::string> header_args;
     app.add_option("-H,--header", header_args, "send this request header ('Name: value'); repeatable")
@@ -108,6 +144,13 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
         ->type_name("USER[:PASS]");
     app.add_option("--max-redirects", cfg.max_redirects, "redirects to follow at most (default 10)")
         ->check(CLI::Range(0, 100));
+    std::optional<std::string> proxy_arg, noproxy_arg;
+    app.add_option("--proxy", proxy_arg, "use this http:// proxy (http://[USER:PASS@]HOST[:PORT]; '' for none),\n"
+                   "instead of http_proxy, https_proxy and all_proxy")
+        ->type_name("URL");
+    app.add_option("--noproxy", noproxy_arg, "hosts to reach without the proxy (comma-separated, '*' for all),\n"
+                   "instead of no_proxy")
+        ->type_name("LIST");
     app.add_option("--ca-file", cfg.ca_file, "PEM file of extra CAs to trust")->check(CLI::ExistingFile);
     app.add_flag("--insecure", cfg.insecure, "do not verify TLS certificates (testing only)");
     bool no_resume = false;
@@ -145,6 +188,13 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
                 throw CLI::ValidationError("--header", problem->message);
             cfg.headers.push_back(std::get<header_field>(std::move(parsed)));
         }
+        if (limit_rate_arg) {
+            cfg.limit_rate = parse_rate(*limit_rate_arg);
+            if (!cfg.limit_rate)
+                throw CLI::ValidationError("--limit-rate", "'" + *limit_rate_arg +
+                                                               "' is not a rate: give bytes per second, optionally "
+                                                               "with K, M or G (e.g. 500K, 2M)");
+        }
         if (cfg.user_agent && !fits_in_header_value(*cfg.user_agent))
             throw CLI::ValidationError("--user-agent", "holds a control character");
         if (user_arg) {
@@ -180,6 +230,11 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
             }
         }
         if (cfg.per_host == 0) cfg.per_host = cfg.jobs;
+        try {
+            cfg.proxy = choose_proxies(proxy_arg, noproxy_arg);
+        } catch (const proxy_problem& p) {
+            throw CLI::ValidationError(p.source, p.message);
+        }
     } catch (const CLI::ParseError& e) {
         // --help and --version arrive here too, with exit code 0.
         int code = app.exit(e);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "url_file.hpp"
+#include "vow/http/proxy.hpp"
 
 namespace vow_get {
 
@@ -32,11 +33,14 @@ struct config {
     std::optional<std::uint64_t> max_filesize; // --max-filesize: bytes
     std::optional<std::uint64_t> speed_limit;  // --speed-limit: bytes per second
     std::optional<double> speed_time_s;        // --speed-time
+    std::optional<std::uint64_t> limit_rate;   // --limit-rate: bytes per second, all downloads together; 0: none
+    bool compressed = false;                   // --compressed: ask for gzip/deflate, save the decoded body
     std::optional<std::string> sha256;         // --sha256 (one URL only; -i has checksum= per URL)
     std::vector<std::pair<std::string, std::string>> headers;  // -H, checked, in order
     std::optional<std::string> user_agent;     // -A
     std::optional<std::pair<std::string, std::string>> user;  // --user USER[:PASS]
     std::optional<int> max_redirects;          // --max-redirects
+    vow::http::proxy_settings proxy;           // the environment's, then --proxy / --noproxy
     std::optional<std::string> ca_file;        // --ca-file
     bool insecure = false;                     // --insecure
     bool resume = true;                        // cleared by --no-resume

@@ -72,13 +72,17 @@ error_description describe_error(const std::exception_ptr& error) {
         if (contains(what, "TLS handshake failed")) {
             // Say which step failed: a plain-HTTP port answers a handshake with garbage.
             d.message = "TLS: handshake failed: " + e.code().message() + " (" + std::string(what) + ")";
-        } else if (!what.empty() && !contains(what, e.code().message())) {
+        } else if (!what.empty() && (!contains(what, e.code().message()) || contains(what, " proxy "))) {
+            // A failure at a proxy always says which proxy.
             d.message += " (" + std::string(what) + ")";
         }
     } catch (const vow::http::checksum_error& e) {
         d.kind = "checksum";
         d.message = "checksum mismatch: expected sha256 " + e.expected() + ", got " + e.actual() +
                     " (.part removed)";
+    } catch (const vow::http::proxy_error& e) {
+        d.kind = "proxy";
+        d.message = std::string("proxy: ") + e.what();
     } catch (const vow::http::protocol_error& e) {
         d.kind = "protocol";
         d.message = std::string("protocol error: ") + e.what();

@@ -63,6 +63,18 @@ void write_to_stdout(std::span<const char> bytes) {
     }
 }
 
+// The URL's own header= lines come after the command line's, and replace
+// every -H of the same name (several -H of one name are all sent; so are
+// several header= lines).
+vow::http::request_options with_own_headers(vow::http::request_options options, const url_options& own) {
+    std::erase_if(options.headers, [&](const auto& given) {
+        return std::any_of(own.headers.begin(), own.headers.end(),
+                           [&](const auto& mine) { return vow::http::iequals(mine.first, given.first); });
+    });
+    options.headers.insert(options.headers.end(), own.headers.begin(), own.headers.end());
+    return options;
+}
+
 // -O -: the body goes to stdout through client::stream. A retried stream
 // starts over from byte 0, which stdout cannot take back: once a byte has
 // been written, no failure is retried.
@@ -149,9 +161,7 @@ std::vector<job> jobs_from(const config& cfg) {
     };
     auto options = request_options_from(cfg);
     if (cfg.output_file && *cfg.output_file == "-") {
-        vow::http::request_options own_options = options;
-        const url_options& own = cfg.per_url.at(0);
-        own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
+        vow::http::request_options own_options = with_own_headers(options, cfg.per_url.at(0));
         jobs.push_back(job{cfg.urls.at(0), "-", "-", std::move(own_options), std::nullopt, true, false, false});
         return jobs;
     }
@@ -173,9 +183,7 @@ std::vector<job> jobs_from(const config& cfg) {
             for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
         }
         reserve(name);
-        // The URL's own lines come after the command line's: its header= wins over -H.
-        vow::http::request_options own_options = options;
-        own_options.headers.insert(own_options.headers.end(), own.headers.begin(), own.headers.end());
+        vow::http::request_options own_options = with_own_headers(options, own);
         if (own.sha256) own_options.sha256 = own.sha256;
         jobs.push_back(job{url, cfg.output_dir / name, name, std::move(own_options), existing, false,
                            cfg.content_disposition && !cfg.output_file && !own.out, cfg.overwrite});
@@ -187,10 +195,12 @@ vow::http::client_options client_options_from(const config& cfg) {
     vow::http::client_options o;
     o.max_connections = cfg.jobs;
     o.max_connections_per_host = cfg.per_host;
+    o.proxy = cfg.proxy;
     o.tls.ca_file = cfg.ca_file;
     o.tls.insecure = cfg.insecure;
     o.tls.verify_peer = !cfg.insecure;
     o.user_agent = cfg.user_agent ? *cfg.user_agent : std::string("vow-get/") + VOW_GET_VERSION;
+    o.max_bytes_per_second = cfg.limit_rate;
     return o;
 }
 
@@ -204,6 +214,7 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.speed_limit || cfg.speed_time_s) o.low_speed_limit = cfg.speed_limit.value_or(1);
     if (cfg.speed_time_s) o.low_speed_time = seconds_to_duration(*cfg.speed_time_s);
     o.resume = cfg.resume;
+    o.decode_content = cfg.compressed;
     o.sha256 = cfg.sha256;
     // --user first, so that an Authorization given with -H wins, as with curl.
     // The library sends neither to another origin after a redirect.
@@ -273,6 +284,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             auto options = options_for(i, f.retries);
             options.method = "HEAD";
             options.on_progress = nullptr;
+            options.decode_content = false;  // the length of the file as saved: the decoded one
             try {
                 f.check = client.get(j.url, std::move(options));
             } catch (...) {

@@ -31,6 +31,7 @@ int download_urls(const vow_get::config& cfg) {
     vow_get::wakeup_pipe wake;
     wake.catch_interrupts();
     vow_get::progress_view view(vow_get::choose_view_mode(cfg.quiet));
+    view.label_decoded(cfg.compressed);
     vow::thread_pool callbacks(2, "vow-get-cb");
     auto options = vow_get::client_options_from(cfg);
     options.completion_executor = &callbacks;

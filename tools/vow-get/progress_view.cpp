@@ -128,8 +128,8 @@ void progress_view::finished(std::size_t id, const vow::http::download_result& r
     }
     auto elapsed = clock::now() - found->second.started;
     double secs = std::chrono::duration<double>(elapsed).count();
-    std::string line = "done   " + found->second.name + "  " + format_bytes(r.size) + " in " +
-                       format_seconds(elapsed);
+    std::string line = "done   " + found->second.name + "  " + format_bytes(r.size) + (decoded_ ? " decoded" : "") +
+                       " in " + format_seconds(elapsed);
     if (secs > 0) line += " (" + format_rate(static_cast<double>(r.transferred) / secs) + ")";
     if (r.resumed_from > 0) line += ", resumed from " + format_bytes(r.resumed_from);
     if (r.status == 416) line += ", already complete";
@@ -263,6 +263,7 @@ std::string progress_view::bar_line(const item& it, std::size_t name_width, std:
         percent = pct;
         bytes += "/" + format_bytes(*it.total);
     }
+    if (decoded_) bytes += " decoded";
 
     std::string status;
     if (it.retry_at) {

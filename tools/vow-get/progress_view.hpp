@@ -53,6 +53,9 @@ public:
 
     view_mode mode() const noexcept { return mode_; }
     void set_total_items(std::size_t n);
+    // --compressed: byte counts are of the decoded body (whose size the
+    // server does not announce); the bars and done lines say "decoded".
+    void label_decoded(bool on) { decoded_ = on; }
 
     void started(std::size_t id, const std::string& name, const std::string& url);
     void progressed(std::size_t id, const vow::http::progress& p);
@@ -109,6 +112,7 @@ private:
 
     const view_mode mode_;
     const int fd_;
+    bool decoded_ = false;  // set before the first download starts
     struct sigaction previous_winch_ {};  // restored by the destructor
     bool resize_handler_installed_ = false;
 

@@ -17,6 +17,7 @@
 #include "vow/http/errors.hpp"
 #include "vow/http/headers.hpp"
 #include "vow/http/options.hpp"
+#include "vow/http/proxy.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::http {
@@ -64,11 +65,23 @@ struct client_options {
     executor* completion_executor = nullptr;  // default: vow::default_executor()
     timer* retry_timer = nullptr;             // backoffs of options.retry; default: vow::default_timer()
     tls_options tls;
+    // No proxy by default, whatever the environment says; opt in with
+    // proxy_settings::from_environment() (vow/http/proxy.hpp). A proxy URL
+    // vow cannot use makes the constructor throw invalid_url.
+    proxy_settings proxy;
     std::size_t max_connections = 64;         // in flight, all hosts together
     std::size_t max_connections_per_host = 8;
     std::size_t max_idle_per_host = 0;        // kept alive per origin, all I/O threads; 0: max_connections_per_host
     std::chrono::seconds idle_keep_alive{30}; // a pooled connection older than this is closed
     std::string user_agent = "vow-http/0.1";
+    // A cap on the body bytes per second of all the client's requests
+    // together (curl's --limit-rate, but for the whole client): the requests
+    // in flight share it fairly, each read taking its turn, and a request
+    // that must wait sleeps on a timer of its I/O thread. Bytes are counted
+    // as they come off the connection (before any decoding). Waiting for the
+    // cap is not idleness: the idle timeout counts only time spent in a read.
+    // Unset or 0: no cap (0 as in curl).
+    std::optional<std::uint64_t> max_bytes_per_second;
     request_options defaults;                 // used by the overloads without options
 };
 

@@ -66,12 +66,41 @@ private:
     std::string reason_;
 };
 
+// The proxy refused to carry a request: it answered CONNECT with a status
+// outside 2xx (403: the port is not allowed; 407, or 401 from some proxies:
+// wrong or missing proxy credentials; 502/503/504: it could not reach the
+// origin), or answered a plain-HTTP request with 407. http::retry_policy retries 502, 503 and 504
+// only: a refusal or bad credentials stay the same on a second try.
+class proxy_error : public vow::error {
+public:
+    proxy_error(unsigned status, std::string reason, std::string proxy, std::string url);
+    unsigned status() const noexcept { return status_; }
+    const std::string& reason() const noexcept { return reason_; }
+    const std::string& proxy() const noexcept { return proxy_; }  // http://host:port, no credentials
+    const std::string& url() const noexcept { return url_; }      // the URL asked for, its password as "***"
+
+private:
+    unsigned status_;
+    std::string reason_;
+    std::string proxy_;
+    std::string url_;
+};
+
 // The server sent something that is not valid HTTP/1.1 (garbage status line,
 // oversized headers, a 206 that does not continue where asked, ...). A body
 // cut short is a transport_error instead: it may well succeed when retried.
 class protocol_error : public vow::error {
 public:
     using vow::error::error;
+};
+
+// request_options::decode_content was asked and the response's
+// Content-Encoding is one the client cannot undo (e.g. br, or two codings).
+// A gzip or deflate body that is corrupt or cut short is a plain
+// protocol_error.
+class unsupported_encoding_error : public protocol_error {
+public:
+    using protocol_error::protocol_error;
 };
 
 // A body kept in memory grew past request_options::max_body_size, or a body

@@ -50,6 +50,16 @@
 //                         K, or chunked
 //   /long-reason?length=L 200 whose reason phrase is L bytes (default 2000)
 //   /long-location?length=L  302 to /bytes/16?pad=<L bytes> (default 10000)
+//   /encoded/N?coding=C   /bytes/N's first N bytes (N <= 8 MiB) compressed with zlib,
+//                         with Content-Encoding: C for C = gzip (the default) or
+//                         deflate (zlib-wrapped); raw-deflate sends a raw deflate
+//                         stream as "deflate"; identity, or any other name (br),
+//                         sends the body as is under that name
+//     &zeros=1            N zero bytes instead (N <= 1 GiB): a decompression bomb
+//     &corrupt=1          the compressed data's first byte is one no inflater takes
+//     &cut=K              only the first K bytes of the encoded body (a cut stream
+//                         with a consistent Content-Length)
+//     &chunked=1          Transfer-Encoding: chunked instead of Content-Length
 //   /hang                 reads the request and never answers
 //   /echo-headers         200 with the request's header block as the body
 // On any route:

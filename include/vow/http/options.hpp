@@ -27,6 +27,11 @@ struct request_options {
 
     std::string method = "GET";
     std::string body;  // sent as-is; set Content-Type in `headers`
+    // Sent in order; a name given twice is sent twice (as curl does), except
+    // the fields the client sets itself (Host, User-Agent, Accept-Encoding,
+    // Authorization, Content-Length, Transfer-Encoding, Connection): for those
+    // the last one given replaces the client's. Credentials (Authorization,
+    // Proxy-Authorization, Cookie) are not sent to another origin after a redirect.
     std::vector<std::pair<std::string, std::string>> headers;
 
     duration connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
@@ -49,6 +54,20 @@ struct request_options {
     // body_limit_error: at once when the response announces its length, else
     // (chunked, or read to close) as soon as the body grows past it. Unset: no cap.
     std::optional<std::uint64_t> max_download_size;
+
+    // Ask for a compressed body and decode it (curl's --compressed): the
+    // request sends Accept-Encoding: gzip, deflate, and a response with
+    // Content-Encoding gzip or deflate (zlib-wrapped or raw) is inflated as it
+    // comes; identity or none is taken as is. What get(), download() and
+    // stream() deliver, what progress and sizes count, and what
+    // max_body_size / max_download_size bound are the decoded bytes (so a
+    // decompression bomb stops at the cap); the Content-Length is then the
+    // encoded size, so progress::total stays unset. Another coding (br, or
+    // two of them) fails with unsupported_encoding_error; a corrupt or cut
+    // stream with protocol_error. download() does not resume while decoding
+    // (a Range would count encoded bytes): an existing .part is replaced, and
+    // a retry starts over. Off: Accept-Encoding: identity, the body as sent.
+    bool decode_content = false;
 
     // Called on the client's executor a few times a second, and once at the end.
     std::function<void(const progress&)> on_progress;

@@ -1,4 +1,4 @@
-#include "loopback_tls.hpp"
+#include "tls.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

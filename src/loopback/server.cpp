@@ -1,5 +1,6 @@
-// loopback_server: the accept loops, one session per connection, the routes and
-// the fault injection. See include/vow/http/loopback_server.hpp for the routes.
+// The loopback server (vow::http_loopback): the accept loops, one session per
+// connection, the routes and the fault injection. See
+// include/vow/http/loopback_server.hpp for the routes.
 //
 // Details the header leaves open, fixed here:
 // - Every response carries "Server: vow-loopback" and Content-Length (or
@@ -40,9 +41,10 @@
 // which destroys every pending handler and with it every session and socket.
 #include "vow/http/loopback_server.hpp"
 
-#include "loopback_request.hpp"
-#include "loopback_tls.hpp"
-#include "../thread_name.hpp"
+#include "encoding.hpp"
+#include "request.hpp"
+#include "tls.hpp"
+#include "../support/thread_name.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -62,6 +64,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -657,6 +660,38 @@ void session<Stream>::handle_request() {
     if (path == "/long-location") {
         auto length = std::min<std::uint64_t>(query.number("length").value_or(10000), 60 * 1024);
         return redirect(302, "/bytes/16?pad=" + std::string(static_cast<std::size_t>(length), 'a'));
+    }
+    if (auto count_text = rest_after("/encoded/")) {
+        // /bytes/N's body (or N zeros) compressed; see encoding.hpp.
+        auto size = parse_uint(*count_text);
+        const bool zeros = query.text("zeros").value_or("") == "1";
+        if (!size || *size > (zeros ? (1ull << 30) : std::uint64_t{8} << 20))
+            return small_response(400, "bad encoded body size\n");
+        encoding_request asked;
+        asked.coding = query.text("coding").value_or("gzip");
+        asked.size = *size;
+        asked.zeros = zeros;
+        asked.corrupt = query.text("corrupt").value_or("") == "1";
+        auto encoded = encode_body(asked, zeros ? std::string() : loopback_server::body(*size));
+        if (auto cut = query.number("cut")) encoded.bytes.resize(std::min<std::size_t>(encoded.bytes.size(), *cut));
+        const bool chunked = query.text("chunked").value_or("") == "1";
+        begin(200);
+        field("Content-Type", "application/octet-stream");
+        field("Content-Encoding", encoded.content_encoding);
+        if (chunked) field("Transfer-Encoding", "chunked");
+        else field("Content-Length", std::to_string(encoded.bytes.size()));
+        end_header();
+        if (!head_) {
+            if (!chunked) {
+                response_ += encoded.bytes;
+            } else {
+                char size_line[32];
+                std::snprintf(size_line, sizeof size_line, "%zx\r\n", encoded.bytes.size());
+                if (!encoded.bytes.empty()) response_ += size_line + encoded.bytes + "\r\n";
+                response_ += "0\r\n\r\n";
+            }
+        }
+        return write_response(then_do::next_request);
     }
     if (path == "/hang") return wait_for_close();
     if (path == "/echo-headers") return small_response(200, raw_header_);

@@ -1,4 +1,4 @@
-#include "loopback_request.hpp"
+#include "request.hpp"
 
 #include <charconv>
 
