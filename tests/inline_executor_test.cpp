@@ -145,4 +145,33 @@ TEST(inline_executor, is_usable_through_the_abstract_executor) {
     EXPECT_TRUE(c.ran_once());
 }
 
+// A continuation queues itself (detail::trampoline_item) rather than a task;
+// it must keep its place among the tasks.
+struct recording_item final : vow::detail::trampoline_item {
+    std::vector<std::string>* log;
+    std::string name;
+    recording_item(std::vector<std::string>* l, std::string n) : log(l), name(std::move(n)) {}
+    void run_queued() noexcept override { log->push_back(name); }
+};
+
+TEST(inline_executor, items_run_at_once_when_idle_and_in_fifo_order_with_tasks_when_busy) {
+    inline_executor ex;
+    std::vector<std::string> log;
+    recording_item alone(&log, "alone");
+    vow::detail::run_inline(alone);
+    EXPECT_EQ(log, std::vector<std::string>{"alone"});
+
+    log.clear();
+    recording_item second(&log, "item 2");
+    recording_item fourth(&log, "item 4");
+    ex.execute([&] {
+        log.push_back("task 1");
+        vow::detail::run_inline(second);
+        ex.execute([&] { log.push_back("task 3"); });
+        vow::detail::run_inline(fourth);
+        log.push_back("task 1 returns");
+    });
+    EXPECT_EQ(log, (std::vector<std::string>{"task 1", "task 1 returns", "item 2", "task 3", "item 4"}));
+}
+
 }  // namespace
