@@ -14,13 +14,18 @@
 // Counts this binary's calls of the global operator new.
 std::atomic<long> operator_new_calls{0};
 
-void* operator new(std::size_t size) {
+void* counted_allocation(std::size_t size) {
     operator_new_calls.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Not inlined: g++ would then pair a new-expression with free() and warn.
+[[gnu::noinline]] void* operator new(std::size_t n) { return counted_allocation(n); }
+[[gnu::noinline]] void* operator new[](std::size_t n) { return counted_allocation(n); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
