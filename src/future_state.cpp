@@ -160,7 +160,7 @@ state_base::extras& state_base::ensure_extras() {
 }
 
 void state_base::finish_publish(callback_node* list) noexcept {
-    drop_cancel_hooks();
+    if (extras_.load(std::memory_order_acquire) != nullptr) drop_cancel_hooks();
     callback_node* in_order = nullptr;
     while (list != nullptr) {  // the list is LIFO; reverse to run in attach order
         callback_node* next = list->next;
