@@ -81,8 +81,8 @@ public:
     static void* operator new(std::size_t size) { return cached_allocate(size); }
     static void operator delete(void* p, std::size_t size) noexcept { cached_free(p, size); }
     static void* operator new(std::size_t size, std::align_val_t a) { return ::operator new(size, a); }
-    static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept {
-        ::operator delete(p, size, a);
+    static void operator delete(void* p, std::size_t, std::align_val_t a) noexcept {
+        ::operator delete(p, a);  // unsized: clang declares the sized forms only with -fsized-deallocation
     }
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
