@@ -791,8 +791,8 @@ loopback_server::impl::impl(options opts) {
     // that is itself a static (destroyed in reverse order of construction).
     (void)pattern();
     if (opts.tls) {
-        auto identity = make_self_signed_identity();
-        state.ca_pem = identity.certificate_pem;
+        auto identity = make_identity(opts.certificate);
+        state.ca_pem = identity.ca_pem;
         ssl_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                          asio::ssl::context::no_tlsv1_1);

@@ -771,6 +771,37 @@ TEST_F(vow_get, a_rejected_certificate_names_the_reason_hints_at_ca_file_and_is_
     EXPECT_EQ(number_field(objects[0], "retries"), 0.0) << describe(r);
 }
 
+TEST_F(vow_get, an_expired_certificate_is_named_as_expired_exits_1_and_is_not_retried) {
+    using namespace std::chrono_literals;
+    loopback_server expired(loopback_server::options{
+        .certificate = {.signed_by_separate_ca = true, .not_before = -48h, .not_after = -24h}});
+    fs::path ca = dir_ / "ca.pem";
+    std::ofstream(ca) << expired.ca_pem();
+    process_result r = vow_test::run(
+        command({"--json", "--retries", "3", "--ca-file", ca.string(), expired.https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr) << describe(r);
+    EXPECT_EQ(*text_field(objects[0], "error"), "tls") << describe(r);
+    const std::string* message = text_field(objects[0], "message");
+    ASSERT_NE(message, nullptr) << describe(r);
+    EXPECT_NE(message->find("certificate has expired"), std::string::npos) << describe(r);
+    EXPECT_NE(message->find("--ca-file"), std::string::npos) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "retries"), 0.0) << describe(r);
+    EXPECT_EQ(r.err.find("retrying"), std::string::npos) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / "100"));
+}
+
+TEST_F(vow_get, a_certificate_from_an_untrusted_ca_names_the_unknown_issuer_and_is_not_retried) {
+    loopback_server other_ca(loopback_server::options{.certificate = {.signed_by_separate_ca = true}});
+    process_result r = vow_test::run(command({"--retries", "3", other_ca.https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("unable to get local issuer certificate"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("--ca-file"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("retrying"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, insecure_prints_one_warning_line) {
     process_result r = vow_test::run(command({"--insecure", server_->https_url("/bytes/100")}));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
