@@ -18,6 +18,7 @@
 #include "vow/http/headers.hpp"
 #include "vow/http/options.hpp"
 #include "vow/http/proxy.hpp"
+#include "vow/http/time_limit.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::http {
@@ -72,7 +73,7 @@ struct client_options {
     std::size_t max_connections = 64;         // in flight, all hosts together
     std::size_t max_connections_per_host = 8;
     std::size_t max_idle_per_host = 0;        // kept alive per origin, all I/O threads; 0: max_connections_per_host
-    std::chrono::seconds idle_keep_alive{30}; // a pooled connection older than this is closed
+    time_limit idle_keep_alive = std::chrono::seconds(30);  // a pooled connection idle longer is closed (saturates)
     std::string user_agent = "vow-http/0.1";
     // A cap on the body bytes per second of all the client's requests
     // together (curl's --limit-rate, but for the whole client): the requests

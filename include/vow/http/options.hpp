@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "vow/http/time_limit.hpp"
 #include "vow/retry.hpp"
 
 namespace vow::http {
@@ -34,16 +35,19 @@ struct request_options {
     // Proxy-Authorization, Cookie) are not sent to another origin after a redirect.
     std::vector<std::pair<std::string, std::string>> headers;
 
-    duration connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
-    duration idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
-    duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
+    // Time limits saturate (vow/http/time_limit.hpp): a huge value such as
+    // std::chrono::seconds::max() means no limit to speak of (about 100
+    // years), never an overflow; a negative one is zero.
+    time_limit connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
+    time_limit idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
+    time_limit total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
 
     // The minimum-speed guard (curl's -Y / -y): the body fails with
     // timeout_error when fewer than low_speed_limit bytes per second came over
     // a window of low_speed_time (time spent waiting for a busy sink is left
     // out). 0 (the default) turns it off.
     std::uint64_t low_speed_limit = 0;
-    duration low_speed_time = std::chrono::seconds(30);
+    time_limit low_speed_time = std::chrono::seconds(30);
 
     int max_redirects = 10;
     bool allow_https_to_http = false;
@@ -71,7 +75,7 @@ struct request_options {
 
     // Called on the client's executor a few times a second, and once at the end.
     std::function<void(const progress&)> on_progress;
-    std::chrono::milliseconds progress_interval{250};
+    time_limit progress_interval = std::chrono::milliseconds(250);
 
     // download(): continue an existing `path.part` with Range/If-Range.
     bool resume = true;
