@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "child_process.hpp"
@@ -291,6 +292,41 @@ TEST_F(vow_get, a_complete_file_already_there_is_skipped_and_reported_as_already
     EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
     EXPECT_EQ(number_field(objects[0], "transferred"), 0.0);
     EXPECT_NE(r.err.find("already complete"), std::string::npos) << describe(r);
+}
+
+// Whether `dir` takes user extended attributes, where vow records a completed file's validator.
+bool records_validators_in(const fs::path& dir) {
+    fs::path probe = dir / ".xattr-probe";
+    std::ofstream(probe) << "x";
+    bool ok = ::setxattr(probe.c_str(), "user.vow.probe", "1", 1, 0) == 0;
+    fs::remove(probe);
+    return ok;
+}
+
+TEST_F(vow_get, a_file_completed_with_the_same_validator_and_size_is_skipped_as_already_complete) {
+    if (!records_validators_in(dir_)) GTEST_SKIP() << "no user extended attributes on " << dir_;
+    ASSERT_EQ(vow_test::run(command({url("/bytes/1000?etag=v1")})).exit_code, 0);
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000?etag=v1")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / "1000.1")) << describe(r);
+}
+
+TEST_F(vow_get, a_file_of_the_same_size_whose_validator_changed_is_kept_and_the_download_saved_as_name_1) {
+    if (!records_validators_in(dir_)) GTEST_SKIP() << "no user extended attributes on " << dir_;
+    ASSERT_EQ(vow_test::run(command({url("/bytes/1000?etag=v1")})).exit_code, 0);
+    const auto before = fs::last_write_time(dir_ / "1000");
+    // The same size, another ETag: the file changed on the server.
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000?etag=v2")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_NE(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "transferred"), 1000.0) << describe(r);
+    expect_file_is_body("1000.1", 1000);
+    EXPECT_EQ(fs::last_write_time(dir_ / "1000"), before) << "the first file is left as it was";
 }
 
 TEST_F(vow_get, another_file_already_at_the_name_is_kept_and_the_download_saved_as_name_1) {

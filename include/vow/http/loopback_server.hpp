@@ -7,6 +7,9 @@
 //   /bytes/N              N deterministic bytes (byte i == byte_at(i)); honours
 //                         Range: bytes=a- and bytes=a-b (206, 416 past the end)
 //                         and If-Range; sends ETag "n-N" and a fixed Last-Modified.
+//     ?etag=S             sends ETag "S" instead (If-Range matches it): the
+//                         same bytes as another version, e.g. a changed file
+//                         of the same size
 //     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
 //     ?to_close=1         neither Content-Length nor chunked: the body ends
 //                         when the server closes the connection

@@ -23,6 +23,19 @@ struct progress {
     double bytes_per_second = 0;             // over this attempt
 };
 
+// download(): what happens to a file already at the final path (anything
+// there: a symlink or a folder counts too).
+enum class existing_file_policy {
+    replace,  // the new download replaces it (a symlink there is a file_error)
+    // It is never touched. When it is already complete (a HEAD answers with
+    // its size and, when one was recorded at completion, its validator: see
+    // is_complete_copy in client.hpp) the download is skipped and its
+    // download_result says already_complete; otherwise the new file is
+    // saved as NAME.1, NAME.2, ... (the first name with nothing there), as wget.
+    keep,
+    fail,  // file_error (file exists) before anything is sent
+};
+
 struct request_options {
     using duration = std::chrono::steady_clock::duration;
 
@@ -79,6 +92,8 @@ struct request_options {
 
     // download(): continue an existing `path.part` with Range/If-Range.
     bool resume = true;
+    // download(): a file already at `path`. The default replaces it.
+    existing_file_policy if_exists = existing_file_policy::replace;
     // download(): hex SHA-256 the finished file must have before it is renamed.
     std::optional<std::string> sha256;
 
