@@ -314,6 +314,20 @@ TEST_F(vow_get, a_file_completed_with_the_same_validator_and_size_is_skipped_as_
     EXPECT_FALSE(fs::exists(dir_ / "1000.1")) << describe(r);
 }
 
+TEST_F(vow_get, a_complete_file_over_64_mib_is_checked_by_the_head_alone_and_skipped) {
+    // Made by other means (no validator recorded) and sparse: the HEAD's
+    // Content-Length decides, with no limit meant for bodies in memory.
+    const std::uint64_t size = 70ull << 20;
+    std::ofstream(dir_ / std::to_string(size)).close();
+    fs::resize_file(dir_ / std::to_string(size), size);
+    process_result r = vow_test::run(command({"--json", url("/bytes/" + std::to_string(size))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / (std::to_string(size) + ".1"))) << describe(r);
+}
+
 TEST_F(vow_get, a_file_of_the_same_size_whose_validator_changed_is_kept_and_the_download_saved_as_name_1) {
     if (!records_validators_in(dir_)) GTEST_SKIP() << "no user extended attributes on " << dir_;
     ASSERT_EQ(vow_test::run(command({url("/bytes/1000?etag=v1")})).exit_code, 0);
