@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 #include "client_impl.hpp"
@@ -66,13 +67,72 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
 }
 
 // Each attempt of a retried download resumes from the .part the last one left.
-future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
-                                       std::filesystem::path path, request_options options) {
+future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const std::string& url,
+                                 std::filesystem::path path, request_options options) {
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
         auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url),
                                                                 o.resume && !o.decode_content, o.sha256);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
+}
+
+bool anything_at(const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::symlink_status(p, ec).type() != std::filesystem::file_type::not_found;
+}
+
+// NAME.1, NAME.2, ...: the first with nothing there (its .part may be, and is resumed).
+std::filesystem::path numbered_name(const std::filesystem::path& path) {
+    for (int n = 1;; ++n) {
+        auto candidate = path;
+        candidate += "." + std::to_string(n);
+        if (!anything_at(candidate)) return candidate;
+    }
+}
+
+// existing_file_policy::keep: a HEAD tells whether the file there is already
+// complete; if not (or the HEAD failed), the download goes to a numbered name.
+future<download_result> keep_or_number(const std::shared_ptr<client_core>& core, const std::string& url,
+                                       std::filesystem::path path, request_options options) {
+    request_options head = options;
+    head.method = "HEAD";
+    head.body.clear();
+    head.on_progress = nullptr;
+    head.decode_content = false;  // the length as saved: the identity one
+    auto check = with_retry<response>(*core, head, [core, url](request_options o) {
+        // No body comes, and the Content-Length of any size is the answer, never over a limit.
+        auto any_size = std::numeric_limits<std::uint64_t>::max();
+        return start<response>(core, url, std::move(o), std::make_unique<detail::memory_consumer>(any_size));
+    });
+    return std::move(check).then_result(
+        [core, url, path = std::move(path), options = std::move(options)](result<response> r) mutable {
+            if (r.has_exception() && r.is_cancelled())
+                return make_exceptional_future<download_result>(r.exception());
+            if (r.has_value() && r.value().status / 100 == 2 && is_complete_copy(path, r.value().headers)) {
+                download_result done;
+                std::error_code ec;
+                done.size = std::filesystem::file_size(path, ec);
+                done.path = std::move(path);
+                done.status = r.value().status;
+                done.url = std::move(r.value().url);
+                done.headers = std::move(r.value().headers);
+                done.already_complete = true;
+                return make_ready_future(std::move(done));
+            }
+            return fetch_to(core, url, numbered_name(path), std::move(options));
+        });
+}
+
+future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
+                                       std::filesystem::path path, request_options options) {
+    if (options.if_exists == existing_file_policy::replace || !anything_at(path))
+        return fetch_to(core, url, std::move(path), std::move(options));
+    if (options.if_exists == existing_file_policy::fail)
+        return make_exceptional_future<download_result>(
+                   std::make_exception_ptr(file_error(std::make_error_code(std::errc::file_exists),
+                                                      path.string() + " is already there (if_exists = fail)")))
+            .via(core->completion_executor());
+    return keep_or_number(core, url, std::move(path), std::move(options));
 }
 
 // FNV-1a, 64 bits: a stable short fingerprint (not a security measure).

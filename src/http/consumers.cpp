@@ -1,20 +1,11 @@
 #include "consumers.hpp"
 
 #include "client_impl.hpp"
+#include "completed_file.hpp"
 #include "content_range.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
-
-namespace {
-
-// A validator If-Range may carry: a strong ETag, else Last-Modified.
-std::optional<std::string> validator_of(const header_map& h) {
-    if (auto etag = h.find("ETag"); etag && etag->rfind("W/", 0) != 0) return etag;
-    return h.find("Last-Modified");
-}
-
-}  // namespace
 
 void require_success(const response_head& head, const target_url& url) {
     if (head.status < 200 || head.status > 299) throw status_error(head.status, head.reason, head.headers, url.text);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "completed_file.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
@@ -237,6 +238,7 @@ void part_file::commit() {
     std::error_code ec;
     std::filesystem::rename(part_, final_, ec);
     if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
+    record_validator(final_, meta_data_.validator);  // for a later "already complete?" check
     if (meta_written_) std::filesystem::remove(meta_, ec);
 }
 

@@ -69,7 +69,8 @@ public:
     std::uint64_t size() const noexcept { return size_; }
     std::string digest();  // hex SHA-256 of the whole file; open(..., hash=true) first
 
-    // Closes, renames .part to the final path and removes the meta file.
+    // Closes, renames .part to the final path (recording the validator on
+    // it: completed_file.hpp) and removes the meta file.
     void commit();
     // Closes, leaving .part and meta for a later resume.
     void close() noexcept;

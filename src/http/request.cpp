@@ -797,7 +797,7 @@ void request_op::arm_speed_watch() {
     speed_timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
         auto op = self.lock();
         if (ec || !op || !op->speed_watching_ || !op->active_) return;
-        const auto window = op->options_.low_speed_time;
+        const std::chrono::steady_clock::duration window = op->options_.low_speed_time;
         auto waited = op->sink_waited_;
         if (op->waiting_for_sink_) waited += std::chrono::steady_clock::now() - op->sink_wait_started_;
         // The server's share of the window; one mostly spent on the sink gives no verdict.

@@ -5,7 +5,7 @@
 // Details the header leaves open, fixed here:
 // - Every response carries "Server: vow-loopback" and Content-Length (or
 //   Transfer-Encoding: chunked for /bytes/N?chunked=1); 204 and 304 carry neither.
-// - /bytes/N sends ETag "n-N" (with the quotes), Last-Modified
+// - /bytes/N sends ETag "n-N" (with the quotes; "S" with ?etag=S), Last-Modified
 //   "Wed, 21 Oct 2015 07:28:00 GMT" and Accept-Ranges: bytes. A Range the server
 //   does not serve (several ranges, malformed, last < first) is ignored: 200.
 //   If-Range matching neither the ETag nor Last-Modified also gives 200.
@@ -721,7 +721,8 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
         return write_response(then_do::next_request);
     }
 
-    const std::string etag = "\"n-" + std::to_string(size) + "\"";
+    // ?etag=S: another version of the same bytes, as a changed file of the same size.
+    const std::string etag = "\"" + query.text("etag").value_or("n-" + std::to_string(size)) + "\"";
     range_request range;
     if (auto it = request.find(bhttp::field::range); it != request.end()) {
         bool honour = true;
@@ -791,8 +792,8 @@ loopback_server::impl::impl(options opts) {
     // that is itself a static (destroyed in reverse order of construction).
     (void)pattern();
     if (opts.tls) {
-        auto identity = make_self_signed_identity();
-        state.ca_pem = identity.certificate_pem;
+        auto identity = make_identity(opts.certificate);
+        state.ca_pem = identity.ca_pem;
         ssl_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                          asio::ssl::context::no_tlsv1_1);

@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "child_process.hpp"
@@ -291,6 +292,55 @@ TEST_F(vow_get, a_complete_file_already_there_is_skipped_and_reported_as_already
     EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
     EXPECT_EQ(number_field(objects[0], "transferred"), 0.0);
     EXPECT_NE(r.err.find("already complete"), std::string::npos) << describe(r);
+}
+
+// Whether `dir` takes user extended attributes, where vow records a completed file's validator.
+bool records_validators_in(const fs::path& dir) {
+    fs::path probe = dir / ".xattr-probe";
+    std::ofstream(probe) << "x";
+    bool ok = ::setxattr(probe.c_str(), "user.vow.probe", "1", 1, 0) == 0;
+    fs::remove(probe);
+    return ok;
+}
+
+TEST_F(vow_get, a_file_completed_with_the_same_validator_and_size_is_skipped_as_already_complete) {
+    if (!records_validators_in(dir_)) GTEST_SKIP() << "no user extended attributes on " << dir_;
+    ASSERT_EQ(vow_test::run(command({url("/bytes/1000?etag=v1")})).exit_code, 0);
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000?etag=v1")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / "1000.1")) << describe(r);
+}
+
+TEST_F(vow_get, a_complete_file_over_64_mib_is_checked_by_the_head_alone_and_skipped) {
+    // Made by other means (no validator recorded) and sparse: the HEAD's
+    // Content-Length decides, with no limit meant for bodies in memory.
+    const std::uint64_t size = 70ull << 20;
+    std::ofstream(dir_ / std::to_string(size)).close();
+    fs::resize_file(dir_ / std::to_string(size), size);
+    process_result r = vow_test::run(command({"--json", url("/bytes/" + std::to_string(size))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_EQ(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / (std::to_string(size) + ".1"))) << describe(r);
+}
+
+TEST_F(vow_get, a_file_of_the_same_size_whose_validator_changed_is_kept_and_the_download_saved_as_name_1) {
+    if (!records_validators_in(dir_)) GTEST_SKIP() << "no user extended attributes on " << dir_;
+    ASSERT_EQ(vow_test::run(command({url("/bytes/1000?etag=v1")})).exit_code, 0);
+    const auto before = fs::last_write_time(dir_ / "1000");
+    // The same size, another ETag: the file changed on the server.
+    process_result r = vow_test::run(command({"--json", url("/bytes/1000?etag=v2")}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_NE(bool_field(objects[0], "already_complete"), true) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "transferred"), 1000.0) << describe(r);
+    expect_file_is_body("1000.1", 1000);
+    EXPECT_EQ(fs::last_write_time(dir_ / "1000"), before) << "the first file is left as it was";
 }
 
 TEST_F(vow_get, another_file_already_at_the_name_is_kept_and_the_download_saved_as_name_1) {
@@ -769,6 +819,37 @@ TEST_F(vow_get, a_rejected_certificate_names_the_reason_hints_at_ca_file_and_is_
     EXPECT_NE(message->find("self"), std::string::npos) << "names the reason: self-signed\n" << describe(r);
     EXPECT_NE(message->find("--ca-file"), std::string::npos) << describe(r);
     EXPECT_EQ(number_field(objects[0], "retries"), 0.0) << describe(r);
+}
+
+TEST_F(vow_get, an_expired_certificate_is_named_as_expired_exits_1_and_is_not_retried) {
+    using namespace std::chrono_literals;
+    loopback_server expired(loopback_server::options{
+        .certificate = {.signed_by_separate_ca = true, .not_before = -48h, .not_after = -24h}});
+    fs::path ca = dir_ / "ca.pem";
+    std::ofstream(ca) << expired.ca_pem();
+    process_result r = vow_test::run(
+        command({"--json", "--retries", "3", "--ca-file", ca.string(), expired.https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    ASSERT_NE(text_field(objects[0], "error"), nullptr) << describe(r);
+    EXPECT_EQ(*text_field(objects[0], "error"), "tls") << describe(r);
+    const std::string* message = text_field(objects[0], "message");
+    ASSERT_NE(message, nullptr) << describe(r);
+    EXPECT_NE(message->find("certificate has expired"), std::string::npos) << describe(r);
+    EXPECT_NE(message->find("--ca-file"), std::string::npos) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "retries"), 0.0) << describe(r);
+    EXPECT_EQ(r.err.find("retrying"), std::string::npos) << describe(r);
+    EXPECT_FALSE(fs::exists(dir_ / "100"));
+}
+
+TEST_F(vow_get, a_certificate_from_an_untrusted_ca_names_the_unknown_issuer_and_is_not_retried) {
+    loopback_server other_ca(loopback_server::options{.certificate = {.signed_by_separate_ca = true}});
+    process_result r = vow_test::run(command({"--retries", "3", other_ca.https_url("/bytes/100")}));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("unable to get local issuer certificate"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("--ca-file"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.err.find("retrying"), std::string::npos) << describe(r);
 }
 
 TEST_F(vow_get, insecure_prints_one_warning_line) {

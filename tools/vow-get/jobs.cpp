@@ -5,7 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <algorithm>
-#include <charconv>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -285,6 +285,8 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             options.method = "HEAD";
             options.on_progress = nullptr;
             options.decode_content = false;  // the length of the file as saved: the decoded one
+            // A HEAD has no body: any Content-Length is an answer, not over max_body_size.
+            options.max_body_size = std::numeric_limits<std::uint64_t>::max();
             try {
                 f.check = client.get(j.url, std::move(options));
             } catch (...) {
@@ -298,27 +300,22 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     };
 
     // A finished HEAD check: the existing file is complete when its size is
-    // the server's; otherwise (or when the check failed) the download starts.
+    // the server's and, when a validator was recorded on it at completion,
+    // the validator is the server's (vow::http::is_complete_copy); otherwise
+    // (or when the check failed) the download starts, to NAME.1 etc.
     auto checked = [&](in_flight& f) {
         const job& j = jobs[f.index];
         vow::result<vow::http::response> r = f.check->get_result();
         f.check.reset();
-        std::error_code ec;
-        const auto local = std::filesystem::file_size(*j.existing, ec);
-        std::optional<std::uint64_t> remote;
-        if (r.has_value() && r.value().status >= 200 && r.value().status <= 299) {
-            if (auto length = r.value().headers.find("Content-Length")) {
-                std::uint64_t n = 0;
-                auto [end, err] = std::from_chars(length->data(), length->data() + length->size(), n);
-                if (err == std::errc() && end == length->data() + length->size()) remote = n;
-            }
-        }
-        if (!ec && remote && *remote == local) {
+        if (r.has_value() && r.value().status >= 200 && r.value().status <= 299 &&
+            vow::http::is_complete_copy(*j.existing, r.value().headers)) {
+            std::error_code ec;
             vow::http::download_result done;
             done.path = *j.existing;
-            done.size = local;
+            done.size = std::filesystem::file_size(*j.existing, ec);
             done.status = r.value().status;
             done.url = r.value().url;
+            done.already_complete = true;
             f.future = vow::make_ready_future(std::move(done));
             f.already_complete = true;
             return;

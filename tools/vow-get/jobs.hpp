@@ -27,9 +27,11 @@ struct job {
     std::string name;            // what the view shows
     vow::http::request_options options;  // the runner adds its progress and retry hooks
     // The file already at the item's own name (without --overwrite): a HEAD
-    // request checks it first; when the server's size equals its size the
-    // item is done ("already complete") without a download, else the
-    // download goes to `path` (NAME.1, NAME.2, ...).
+    // request checks it first; when the server's size equals its size and,
+    // if a validator (ETag, else Last-Modified) was recorded on it when a
+    // download completed it, the server's validator is that one
+    // (vow::http::is_complete_copy), the item is done ("already complete")
+    // without a download, else the download goes to `path` (NAME.1, NAME.2, ...).
     std::optional<std::filesystem::path> existing;
     // -O -: the body is streamed to stdout (path is "-"); nothing is written
     // to disk and a retry happens only while no byte has been written.

@@ -18,6 +18,7 @@
 #include "vow/http/headers.hpp"
 #include "vow/http/options.hpp"
 #include "vow/http/proxy.hpp"
+#include "vow/http/time_limit.hpp"
 #include "vow/timer.hpp"
 
 namespace vow::http {
@@ -43,6 +44,9 @@ struct download_result {
     std::string url;                  // after redirects
     std::optional<std::string> sha256;  // hex, when one was asked for
     header_map headers;               // of the response that completed the file (e.g. Content-Disposition)
+    // existing_file_policy::keep found the file at `path` complete: nothing
+    // was downloaded (status and headers are the HEAD's).
+    bool already_complete = false;
 };
 
 // The result of streaming a body to a sink.
@@ -72,7 +76,7 @@ struct client_options {
     std::size_t max_connections = 64;         // in flight, all hosts together
     std::size_t max_connections_per_host = 8;
     std::size_t max_idle_per_host = 0;        // kept alive per origin, all I/O threads; 0: max_connections_per_host
-    std::chrono::seconds idle_keep_alive{30}; // a pooled connection older than this is closed
+    time_limit idle_keep_alive = std::chrono::seconds(30);  // a pooled connection idle longer is closed (saturates)
     std::string user_agent = "vow-http/0.1";
     // A cap on the body bytes per second of all the client's requests
     // together (curl's --limit-rate, but for the whole client): the requests
@@ -136,6 +140,15 @@ private:
 // printed or logged. Every URL the library puts in a message or a result is
 // already redacted; the password is sent only as Basic authentication.
 std::string redacted_url(const std::string& url);
+
+// Whether `file` already holds the whole body a 2xx response to a HEAD (or
+// GET) for it describes, checked without the body: it is a regular file (not
+// a symlink) of the response's Content-Length and, when download() recorded
+// a validator on it at completion (the ETag, else Last-Modified, kept in
+// the extended attribute user.vow.validator), the response's validator is
+// the same. A file with no record (made by other means, a copy, a file system
+// without user extended attributes) is checked by its size alone.
+bool is_complete_copy(const std::filesystem::path& file, const header_map& response_headers);
 
 // The longest name file_name_for() returns, in bytes: room is left under the
 // usual 255-byte limit for ".part.meta" and a ".N" suffix.

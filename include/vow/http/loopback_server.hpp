@@ -1,12 +1,15 @@
 // loopback_server: a Boost.Beast HTTP and HTTPS server on 127.0.0.1 that
 // injects faults on demand. Tests, benchmarks and `vow-get --demo` use it.
-// It binds port 0 (the OS picks) and generates a self-signed certificate at
-// start-up; trust it with ca_pem().
+// It binds port 0 (the OS picks) and generates its certificate at start-up
+// (self-signed unless options.certificate says otherwise); trust it with ca_pem().
 //
 // Routes (every fault is chosen by the request, so one server serves all tests):
 //   /bytes/N              N deterministic bytes (byte i == byte_at(i)); honours
 //                         Range: bytes=a- and bytes=a-b (206, 416 past the end)
 //                         and If-Range; sends ETag "n-N" and a fixed Last-Modified.
+//     ?etag=S             sends ETag "S" instead (If-Range matches it): the
+//                         same bytes as another version, e.g. a changed file
+//                         of the same size
 //     ?chunked=1          Transfer-Encoding: chunked instead of Content-Length
 //     ?to_close=1         neither Content-Length nor chunked: the body ends
 //                         when the server closes the connection
@@ -82,9 +85,23 @@ namespace vow::http {
 
 class loopback_server {
 public:
+    // The HTTPS side's certificate, made at start-up: tests of what a client
+    // says about a certificate it rejects (expired, unknown issuer).
+    struct certificate_options {
+        // false: self-signed, it is its own CA. true: signed by a separate CA
+        // made alongside (valid from an hour ago for a day); the server sends
+        // the leaf alone, and ca_pem() is that CA.
+        bool signed_by_separate_ca = false;
+        // The server certificate's validity, relative to start-up: negative
+        // values are in the past (both negative: an expired certificate).
+        std::chrono::seconds not_before = std::chrono::hours(-1);
+        std::chrono::seconds not_after = std::chrono::hours(24);
+    };
+
     struct options {
         bool tls = true;   // also listen for HTTPS on a second port
         int threads = 1;   // I/O threads of the server
+        certificate_options certificate{};
     };
 
     loopback_server();
@@ -100,8 +117,9 @@ public:
     std::string http_url(std::string_view target) const;
     std::string https_url(std::string_view target) const;
 
-    // The self-signed certificate (PEM) the HTTPS side presents; it is its own CA
-    // and names 127.0.0.1 and localhost.
+    // The CA (PEM) to trust for the HTTPS side: the self-signed certificate it
+    // presents, or the separate CA that signed it. The certificate names
+    // 127.0.0.1 and localhost.
     const std::string& ca_pem() const noexcept;
 
     // Requests seen so far with ?key=S (faults and fail counters use the same count).

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "vow/http/time_limit.hpp"
 #include "vow/retry.hpp"
 
 namespace vow::http {
@@ -20,6 +21,19 @@ struct progress {
     std::uint64_t received = 0;              // body bytes of this file so far, resumed part included
     std::optional<std::uint64_t> total;      // full size when the server said it
     double bytes_per_second = 0;             // over this attempt
+};
+
+// download(): what happens to a file already at the final path (anything
+// there: a symlink or a folder counts too).
+enum class existing_file_policy {
+    replace,  // the new download replaces it (a symlink there is a file_error)
+    // It is never touched. When it is already complete (a HEAD answers with
+    // its size and, when one was recorded at completion, its validator: see
+    // is_complete_copy in client.hpp) the download is skipped and its
+    // download_result says already_complete; otherwise the new file is
+    // saved as NAME.1, NAME.2, ... (the first name with nothing there), as wget.
+    keep,
+    fail,  // file_error (file exists) before anything is sent
 };
 
 struct request_options {
@@ -34,16 +48,19 @@ struct request_options {
     // Proxy-Authorization, Cookie) are not sent to another origin after a redirect.
     std::vector<std::pair<std::string, std::string>> headers;
 
-    duration connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
-    duration idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
-    duration total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
+    // Time limits saturate (vow/http/time_limit.hpp): a huge value such as
+    // std::chrono::seconds::max() means no limit to speak of (about 100
+    // years), never an overflow; a negative one is zero.
+    time_limit connect_timeout = std::chrono::seconds(10);  // resolve + TCP connect + TLS handshake
+    time_limit idle_timeout = std::chrono::seconds(30);     // no byte sent or received for this long
+    time_limit total_timeout = std::chrono::hours(1);       // the whole request, redirects included, from its first connection slot
 
     // The minimum-speed guard (curl's -Y / -y): the body fails with
     // timeout_error when fewer than low_speed_limit bytes per second came over
     // a window of low_speed_time (time spent waiting for a busy sink is left
     // out). 0 (the default) turns it off.
     std::uint64_t low_speed_limit = 0;
-    duration low_speed_time = std::chrono::seconds(30);
+    time_limit low_speed_time = std::chrono::seconds(30);
 
     int max_redirects = 10;
     bool allow_https_to_http = false;
@@ -71,10 +88,12 @@ struct request_options {
 
     // Called on the client's executor a few times a second, and once at the end.
     std::function<void(const progress&)> on_progress;
-    std::chrono::milliseconds progress_interval{250};
+    time_limit progress_interval = std::chrono::milliseconds(250);
 
     // download(): continue an existing `path.part` with Range/If-Range.
     bool resume = true;
+    // download(): a file already at `path`. The default replaces it.
+    existing_file_policy if_exists = existing_file_policy::replace;
     // download(): hex SHA-256 the finished file must have before it is renamed.
     std::optional<std::string> sha256;
 
