@@ -48,9 +48,9 @@ int open_existing(const std::filesystem::path& p, int flags) {
 // Creates `p` anew with O_EXCL and without following a symlink: a regular
 // file already there is removed first; a symlink (or anything else) is left
 // alone and is a file_error. Returns -1 with errno set on other failures.
-int create_fresh(const std::filesystem::path& p) {
+int create_fresh(const std::filesystem::path& p, int access = O_WRONLY) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int fd = ::open(p.c_str(), access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST) return fd;
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) continue;  // gone meanwhile
@@ -268,12 +268,13 @@ void part_file::open(bool keep_existing, part_meta meta, bool hash,
 
 void part_file::open_positioned(bool keep_existing, part_meta meta) {
     close();
-    fd_ = keep_existing ? open_existing(part_, O_RDWR) : create_fresh(part_);
+    // Read and write: a checksum reads the file back at the end.
+    fd_ = keep_existing ? open_existing(part_, O_RDWR) : create_fresh(part_, O_RDWR);
     if (fd_ < 0 && errno == ENOENT && !keep_existing && !final_.parent_path().empty()) {
         std::error_code ec;
         std::filesystem::create_directories(final_.parent_path(), ec);
         if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
-        fd_ = create_fresh(part_);
+        fd_ = create_fresh(part_, O_RDWR);
     }
     if (fd_ < 0) throw_errno("cannot open ", part_);
     part_seen_ = true;

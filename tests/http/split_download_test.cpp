@@ -1,0 +1,251 @@
+// request_options::segments: one file fetched as byte ranges over several
+// connections into the same .part, against the loopback server over plain
+// HTTP. Each test has a server of its own, so its counts (connections,
+// requests and body bytes per key) are the test's alone.
+#include "vow/http/client.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "http_test_support.hpp"
+#include "vow/http/errors.hpp"
+#include "vow/http/loopback_server.hpp"
+#include "vow/http/retry.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using vow::http::loopback_server;
+using namespace vow_http_test;
+
+constexpr std::uint64_t mib = 1 << 20;
+
+class split_download_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static std::atomic<int> counter{0};
+        dir_ = fs::temp_directory_path() / ("vow_split_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    fs::path file() const { return dir_ / "big.bin"; }
+    fs::path part() const { return dir_ / "big.bin.part"; }
+    fs::path meta() const { return dir_ / "big.bin.part.meta"; }
+
+    static vow::http::request_options split(int n) {
+        vow::http::request_options o;
+        o.segments = n;
+        return o;
+    }
+    static vow::retry_policy quick_retries() {
+        auto p = vow::http::retry_policy(4);
+        p.initial_delay = 1ms;
+        p.max_delay = 5ms;
+        return p;
+    }
+
+    loopback_server server_{loopback_server::options{.tls = false}};
+    vow::http::client client_;
+    fs::path dir_;
+};
+
+TEST_F(split_download_test, segments_fetch_ranges_over_as_many_connections_into_a_byte_exact_file) {
+    const std::uint64_t size = 4 * mib + 123;
+    auto r = get_within(client_.download(server_.http_url("/bytes/" + std::to_string(size) + "?key=k"), file(), split(4)));
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.size, size);
+    EXPECT_EQ(r.transferred, size);
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_FALSE(fs::exists(part()));
+    EXPECT_FALSE(fs::exists(meta()));
+    EXPECT_EQ(server_.requests_with_key("k"), 5u);  // the HEAD, then one GET per range
+    EXPECT_EQ(server_.body_bytes_with_key("k"), size);
+}
+
+TEST_F(split_download_test, with_a_per_connection_rate_limit_the_split_runs_its_ranges_on_separate_connections) {
+    const std::uint64_t size = 4 * mib;
+    const std::uint64_t rate = 8 * mib;  // per connection: one connection needs at least 0.4 s for 4 MiB
+    auto target = "/bytes/" + std::to_string(size) + "?rate=" + std::to_string(rate);
+
+    auto t0 = std::chrono::steady_clock::now();
+    get_within(client_.download(server_.http_url(target + "&key=one"), dir_ / "one.bin", split(1)));
+    auto one = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(one, 400ms);  // 5 slices of rate/10 bytes, 100 ms apart
+    const auto connections_before = server_.connections_accepted();
+
+    get_within(client_.download(server_.http_url(target + "&key=four"), file(), split(4)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("four"), 5u);
+    // Four ranges in flight at once need four connections (one may be the HEAD's, reused).
+    EXPECT_GE(server_.connections_accepted() - connections_before + 1, 4u);
+}
+
+TEST_F(split_download_test, a_reset_in_one_range_is_retried_by_that_range_alone_and_the_file_is_byte_exact) {
+    const std::uint64_t size = 4 * mib;
+    // Request 1 is the HEAD; request 2, one of the ranges, is reset after 300000 bytes.
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?reset_after=300000&faults=2&key=r");
+    auto o = split(4);
+    o.retry = quick_retries();
+    auto r = get_within(client_.download(url, file(), o));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.size, size);
+    EXPECT_EQ(server_.requests_with_key("r"), 6u);  // HEAD, four ranges, one retry
+    EXPECT_LE(server_.body_bytes_with_key("r"), size + 300000);
+}
+
+TEST_F(split_download_test, a_range_cut_short_resumes_from_its_last_byte_so_no_byte_is_fetched_twice) {
+    const std::uint64_t size = 4 * mib;
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=300000&faults=2&key=s");
+    auto o = split(4);
+    o.retry = quick_retries();
+    get_within(client_.download(url, file(), o));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("s"), 6u);
+    EXPECT_EQ(server_.body_bytes_with_key("s"), size);
+}
+
+TEST_F(split_download_test, an_interrupted_split_resumes_from_its_meta_fetching_only_the_missing_bytes) {
+    const std::uint64_t size = 4 * mib;
+    // The HEAD and the four ranges of the first run are cut after 400000 bytes each; no retries.
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=m");
+    failure_of<vow::error>(client_.download(url, file(), split(4)));
+    ASSERT_TRUE(fs::exists(part()));
+    auto recorded = read_file(meta());
+    EXPECT_EQ(recorded.rfind("vow-part-meta 2\n", 0), 0u) << recorded;
+    EXPECT_NE(recorded.find("range 0 1048576 400000\n"), std::string::npos) << recorded;
+    EXPECT_NE(recorded.find("range 3145728 4194304 400000\n"), std::string::npos) << recorded;
+    const auto first_run = server_.body_bytes_with_key("m");
+
+    auto r = get_within(client_.download(url, file(), split(4)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.resumed_from, 4u * 400000);
+    EXPECT_EQ(r.transferred, size - 4 * 400000);
+    EXPECT_EQ(server_.body_bytes_with_key("m") - first_run, size - 4 * 400000);
+    EXPECT_FALSE(fs::exists(meta()));
+}
+
+TEST_F(split_download_test, a_split_part_is_replaced_by_a_download_of_one_segment) {
+    const std::uint64_t size = 4 * mib;
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=p");
+    failure_of<vow::error>(client_.download(url, file(), split(4)));
+    ASSERT_TRUE(fs::exists(meta()));
+    get_within(client_.download(url, file(), split(1)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+}
+
+TEST_F(split_download_test, a_server_without_ranges_gets_one_connection) {
+    const std::uint64_t size = 4 * mib;
+    auto r = get_within(
+        client_.download(server_.http_url("/bytes/" + std::to_string(size) + "?ranges=0&key=n"), file(), split(4)));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("n"), 2u);  // the HEAD, then one GET
+}
+
+TEST_F(split_download_test, a_file_smaller_than_two_segments_is_not_split) {
+    const std::uint64_t size = 2 * mib - 1;
+    auto r = get_within(
+        client_.download(server_.http_url("/bytes/" + std::to_string(size) + "?key=small"), file(), split(4)));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("small"), 2u);
+}
+
+TEST_F(split_download_test, a_file_that_changed_after_the_probe_is_downloaded_again_over_one_connection) {
+    const std::uint64_t size = 4 * mib;
+    // After the HEAD, the ETag changes: If-Range no longer matches and each range gets 200.
+    auto r = get_within(client_.download(
+        server_.http_url("/bytes/" + std::to_string(size) + "?etag_after=1&key=v"), file(), split(4)));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.headers.find("ETag"), "\"n-4194304-changed\"");
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_FALSE(fs::exists(meta()));
+}
+
+TEST_F(split_download_test, a_range_whose_validator_differs_from_the_first_stops_the_split) {
+    const std::uint64_t size = 4 * mib;
+    // The server honours Range whatever If-Range says, but its 206s carry another ETag.
+    auto r = get_within(client_.download(
+        server_.http_url("/bytes/" + std::to_string(size) + "?etag_after=1&ignore_if_range=1&key=w"), file(),
+        split(4)));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+}
+
+TEST_F(split_download_test, progress_counts_the_bytes_of_all_ranges_together) {
+    const std::uint64_t size = 4 * mib;
+    auto o = split(4);
+    std::atomic<std::uint64_t> last{0};
+    std::atomic<bool> over{false};
+    o.progress_interval = 1ms;
+    o.on_progress = [&](const vow::http::progress& p) {
+        if (p.received > size || p.total != size) over = true;
+        last = p.received;
+    };
+    get_within(client_.download(server_.http_url("/bytes/" + std::to_string(size) + "?rate=33554432"), file(), o));
+    EXPECT_EQ(last.load(), size);
+    EXPECT_FALSE(over.load());
+}
+
+TEST_F(split_download_test, a_decoded_download_is_never_split) {
+    auto o = split(4);
+    o.decode_content = true;
+    get_within(client_.download(server_.http_url("/encoded/4194304?key=e"), file(), o));
+    EXPECT_EQ(read_file(file()), loopback_server::body(4 * mib));
+    EXPECT_EQ(server_.requests_with_key("e"), 1u);
+}
+
+TEST_F(split_download_test, max_download_size_is_checked_against_the_length_before_the_split) {
+    auto o = split(4);
+    o.max_download_size = 3 * mib;
+    failure_of<vow::http::body_limit_error>(
+        client_.download(server_.http_url("/bytes/" + std::to_string(4 * mib) + "?key=l"), file(), o));
+    EXPECT_EQ(server_.requests_with_key("l"), 1u);
+    EXPECT_FALSE(fs::exists(part()));
+}
+
+TEST_F(split_download_test, a_checksum_covers_the_whole_split_file) {
+    const std::uint64_t size = 4 * mib;
+    auto o = split(4);
+    o.sha256 = std::string(64, '0');
+    failure_of<vow::http::checksum_error>(
+        client_.download(server_.http_url("/bytes/" + std::to_string(size)), file(), o));
+    EXPECT_FALSE(fs::exists(file()));
+}
+
+std::string sha256_hex(const std::string& bytes) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) {
+        static const char digits[] = "0123456789abcdef";
+        hex += digits[md[i] >> 4];
+        hex += digits[md[i] & 15];
+    }
+    return hex;
+}
+
+TEST_F(split_download_test, a_split_file_with_the_right_checksum_is_renamed) {
+    const std::uint64_t size = 4 * mib;
+    auto o = split(4);
+    o.sha256 = sha256_hex(loopback_server::body(size));
+    auto r = get_within(client_.download(server_.http_url("/bytes/" + std::to_string(size)), file(), o));
+    EXPECT_EQ(r.sha256, o.sha256);
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+}
+
+TEST_F(split_download_test, zero_segments_is_a_usage_error) {
+    failure_of<vow::usage_error>(client_.download(server_.http_url("/bytes/16"), file(), split(0)));
+}
+
+}  // namespace
