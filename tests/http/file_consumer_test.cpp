@@ -75,13 +75,13 @@ protected:
 };
 
 TEST_F(file_consumer_test, a_206_for_a_part_file_removed_meanwhile_is_a_file_error) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     answer_after(206, "bytes 100-199/200", [&] { fs::remove(dir_ / "f.bin.part"); });
     EXPECT_FALSE(fs::exists(dir_ / "f.bin"));
 }
 
 TEST_F(file_consumer_test, a_416_for_a_part_file_that_grew_meanwhile_is_a_file_error) {
-    record({the_url, "\"v\"", 100});
+    record({the_url, "\"v\"", 100, {}});
     answer_after(416, "bytes */100", [&] {
         std::ofstream(dir_ / "f.bin.part", std::ios::binary | std::ios::app) << "more";
     });
@@ -89,7 +89,7 @@ TEST_F(file_consumer_test, a_416_for_a_part_file_that_grew_meanwhile_is_a_file_e
 }
 
 TEST_F(file_consumer_test, a_part_with_matching_meta_is_asked_for_with_its_range_and_validator) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     auto fields = request(consumer);
     EXPECT_EQ(fields[boost::beast::http::field::range], "bytes=100-");
@@ -102,19 +102,19 @@ TEST_F(file_consumer_test, a_part_without_meta_is_a_foreign_leftover_and_is_aske
 }
 
 TEST_F(file_consumer_test, a_part_of_another_url_is_asked_for_from_byte_0) {
-    record({"http://127.0.0.1/other.bin", "\"v\"", 200});
+    record({"http://127.0.0.1/other.bin", "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
 }
 
 TEST_F(file_consumer_test, a_part_longer_than_its_recorded_total_is_asked_for_from_byte_0) {
-    record({the_url, "\"v\"", 50});
+    record({the_url, "\"v\"", 50, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
 }
 
 TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_recorded_total_differs) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     EXPECT_EQ(consumer.on_head(head(416, "bytes */100"), url()), body_consumer::verdict::restart);
@@ -123,7 +123,7 @@ TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_recorded_tota
 }
 
 TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_validator_differs) {
-    record({the_url, "\"v\"", 100});
+    record({the_url, "\"v\"", 100, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     auto h = head(416, "bytes */100");
@@ -133,7 +133,7 @@ TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_validator_dif
 }
 
 TEST_F(file_consumer_test, a_416_matching_the_recorded_total_and_validator_completes_the_part) {
-    record({the_url, "\"v\"", 100});
+    record({the_url, "\"v\"", 100, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     auto h = head(416, "bytes */100");
@@ -145,7 +145,7 @@ TEST_F(file_consumer_test, a_416_matching_the_recorded_total_and_validator_compl
 }
 
 TEST_F(file_consumer_test, a_206_with_a_total_other_than_the_recorded_one_restarts) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     EXPECT_EQ(consumer.on_head(head(206, "bytes 100-299/300"), url()), body_consumer::verdict::restart);
