@@ -48,8 +48,7 @@ struct split_state {
     std::deque<segment> segments;
     part_file file;
     std::mutex meta_mutex;
-    std::atomic<bool> abandoned{false};
-    std::string abandon_reason;  // written once, by whoever set `abandoned`
+    std::atomic<bool> abandoned{false};  // the split stops; the download starts over on one connection
     std::atomic<std::uint64_t> received{0};  // the whole file's bytes now in the .part (as progress counts them)
     std::uint64_t resumed_from = 0;
     header_map headers;  // of the probe
@@ -74,8 +73,13 @@ struct split_state {
         std::lock_guard lock(meta_mutex);
         file.save_meta(meta());
     }
-    void abandon(std::string why) {
-        if (!abandoned.exchange(true)) abandon_reason = std::move(why);
+    // Stops the split: every segment throws at its next step.
+    [[noreturn]] void abandon(const std::string& why) {
+        abandoned = true;
+        throw split_abandoned(why);
+    }
+    void check_abandoned() const {
+        if (abandoned) throw split_abandoned("another range of " + url + " stopped the split");
     }
 
     progress snapshot() const {
@@ -157,17 +161,13 @@ public:
     }
 
     verdict on_head(const response_head& head, const target_url& url) override {
-        if (s_->abandoned) throw split_abandoned(s_->abandon_reason);
-        if (head.status == 200) {
+        s_->check_abandoned();
+        if (head.status == 200)
             s_->abandon(url.text + " answered 200 to a range request (ranges not served, or the file changed)");
-            throw split_abandoned(s_->abandon_reason);
-        }
         require_success(head, url);
         if (head.status != 206) throw protocol_error(std::to_string(head.status) + " from " + url.text + " to a range request");
-        if (auto v = validator_of(head.headers); v && *v != s_->validator) {
+        if (auto v = validator_of(head.headers); v && *v != s_->validator)
             s_->abandon("the validator of " + url.text + " changed from " + s_->validator + " to " + *v);
-            throw split_abandoned(s_->abandon_reason);
-        }
         auto value = head.headers.find("Content-Range");
         auto range = value ? parse_content_range(*value) : std::nullopt;
         if (!range || range->first != from_ || range->last != seg_.end - 1 || range->total != s_->total ||
@@ -181,7 +181,7 @@ public:
     }
 
     awaitable<void> on_data(request_op&, const char* data, std::size_t n) override {
-        if (s_->abandoned) throw split_abandoned(s_->abandon_reason);
+        s_->check_abandoned();
         const auto done = seg_.done.load();
         if (n > seg_.length() - done) throw protocol_error("a range of " + s_->url + " sent more bytes than asked for");
         s_->file.write_at(seg_.start + done, data, n);
