@@ -386,7 +386,8 @@ future<download_result> segmented_download(client_core& core, const std::string&
                 // Bytes recorded as done must still be there (a .part cut short is not continued).
                 if (resume) {
                     std::uint64_t needed = 0;
-                    for (const auto& range : stored->ranges) needed = std::max(needed, range.start + range.done);
+                    for (const auto& range : stored->ranges)
+                        if (range.done > 0) needed = std::max(needed, range.start + range.done);
                     if (s->file.existing_size() < needed) resume = false;
                 }
                 if (resume) {

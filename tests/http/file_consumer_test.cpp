@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "../../src/http/consumers.hpp"
 #include "vow/http/errors.hpp"
@@ -18,8 +20,14 @@ using vow::http::detail::body_consumer;
 using vow::http::detail::file_consumer;
 using vow::http::detail::part_file;
 using vow::http::detail::part_meta;
+using vow::http::detail::part_range;
 using vow::http::detail::response_head;
 using vow::http::detail::target_url;
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 constexpr const char* the_url = "http://127.0.0.1/f.bin";
 
@@ -150,6 +158,45 @@ TEST_F(file_consumer_test, a_206_with_a_total_other_than_the_recorded_one_restar
     request(consumer);
     EXPECT_EQ(consumer.on_head(head(206, "bytes 100-299/300"), url()), body_consumer::verdict::restart);
     EXPECT_FALSE(fs::exists(dir_ / "f.bin.part"));
+}
+
+// --- .part.meta format 2 (segmented downloads) -----------------------------
+
+TEST_F(file_consumer_test, a_format_2_meta_records_each_range_and_reads_back_the_same) {
+    part_file part(dir_ / "f.bin");
+    part.existing_size();
+    part.open_positioned(true, part_meta{the_url, "\"v\"", 200, {{0, 60, 10}, {60, 200, 40}}});
+    part.close();
+    auto text = read_file(dir_ / "f.bin.part.meta");
+    EXPECT_EQ(text, "vow-part-meta 2\nurl http://127.0.0.1/f.bin\nvalidator \"v\"\ntotal 200\n"
+                    "range 0 60 10\nrange 60 200 40\n");
+    auto stored = part.stored_meta();
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->ranges, (std::vector<part_range>{{0, 60, 10}, {60, 200, 40}}));
+    EXPECT_EQ(stored->total, 200u);
+}
+
+TEST_F(file_consumer_test, a_format_1_meta_still_reads_with_no_ranges) {
+    std::ofstream(dir_ / "f.bin.part.meta") << "vow-part-meta 1\nurl " << the_url << "\nvalidator \"v\"\ntotal 200\n";
+    auto stored = part_file(dir_ / "f.bin").stored_meta();
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->url, the_url);
+    EXPECT_TRUE(stored->ranges.empty());
+}
+
+TEST_F(file_consumer_test, format_2_ranges_that_leave_a_gap_overlap_or_claim_too_much_are_not_read) {
+    for (const char* ranges : {"range 0 60 10\nrange 70 200 0\n", "range 0 60 10\nrange 50 200 0\n",
+                               "range 0 60 61\nrange 60 200 0\n", "range 0 60 10\n", "",
+                               "range 0 60 x\nrange 60 200 0\n"}) {
+        std::ofstream(dir_ / "f.bin.part.meta") << "vow-part-meta 2\nurl " << the_url << "\ntotal 200\n" << ranges;
+        EXPECT_FALSE(part_file(dir_ / "f.bin").stored_meta()) << ranges;
+    }
+}
+
+TEST_F(file_consumer_test, a_part_of_a_segmented_download_is_not_continued_as_one_prefix) {
+    record({the_url, "\"v\"", 200, {{0, 100, 50}, {100, 200, 50}}});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "vow/http/errors.hpp"
 #include "vow/http/loopback_server.hpp"
 #include "vow/http/retry.hpp"
+#include "vow/promise.hpp"
 
 namespace {
 
@@ -140,6 +141,70 @@ TEST_F(split_download_test, a_split_part_is_replaced_by_a_download_of_one_segmen
     ASSERT_TRUE(fs::exists(meta()));
     get_within(client_.download(url, file(), split(1)));
     EXPECT_EQ(read_file(file()), loopback_server::body(size));
+}
+
+TEST_F(split_download_test, ranges_count_against_max_connections_per_host) {
+    const std::uint64_t size = 4 * mib;
+    vow::http::client_options co;
+    co.max_connections_per_host = 2;
+    vow::http::client limited(co);
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?key=h");
+    get_within(limited.download(url, file(), split(4)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("h"), 5u);
+    EXPECT_LE(server_.connections_accepted(), 2u);
+}
+
+// Sum of the DONE fields of a format-2 meta's range lines.
+std::uint64_t recorded_done(const std::string& meta) {
+    std::uint64_t sum = 0;
+    std::size_t at = 0;
+    while ((at = meta.find("\nrange ", at)) != std::string::npos) {
+        auto line_end = meta.find('\n', at + 1);
+        auto line = meta.substr(at + 1, line_end - at - 1);
+        sum += std::stoull(line.substr(line.rfind(' ') + 1));
+        at = line_end;
+    }
+    return sum;
+}
+
+TEST_F(split_download_test, a_cancelled_split_keeps_its_part_and_meta_and_resumes_only_what_is_missing) {
+    const std::uint64_t size = 4 * mib;
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?rate=4194304&key=c");
+    {
+        vow::http::client first;
+        auto o = split(4);
+        vow::promise<void> some_bytes;
+        auto got_some = some_bytes.get_future();
+        std::atomic<bool> told{false};
+        o.progress_interval = 1ms;
+        o.on_progress = [&](const vow::http::progress& p) {
+            if (p.received > 0 && !told.exchange(true)) some_bytes.set_value();
+        };
+        auto f = first.download(url, file(), o);
+        ASSERT_TRUE(got_some.wait_for(bound));
+        f.cancel();
+        failure_of<vow::cancelled_error>(std::move(f));
+    }  // the client joins its I/O threads: every range has stopped and saved its progress
+    ASSERT_FALSE(fs::exists(file()));
+    auto recorded = read_file(meta());
+    ASSERT_EQ(recorded.rfind("vow-part-meta 2\n", 0), 0u) << recorded;
+    const auto done = recorded_done(recorded);
+    EXPECT_GT(done, 0u);
+    EXPECT_LT(done, size);
+    const auto served = server_.body_bytes_with_key("c");
+
+    auto r = get_within(client_.download(server_.http_url("/bytes/" + std::to_string(size) + "?rate=4194304&key=c"),
+                                         file(), split(4)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.resumed_from, done);
+    EXPECT_EQ(r.transferred, size - done);
+    // The server may still count a slice (rate/10 bytes) per connection that
+    // it wrote before it saw the first client close; nothing more.
+    const auto second = server_.body_bytes_with_key("c") - served;
+    EXPECT_GE(second, size - done);
+    EXPECT_LE(second, size - done + 4 * (4194304 / 10));
 }
 
 TEST_F(split_download_test, a_server_without_ranges_gets_one_connection) {
