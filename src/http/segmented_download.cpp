@@ -42,7 +42,11 @@ struct segment {
 // `received` are atomics, the meta is rewritten under `meta_mutex`.
 struct split_state {
     std::string meta_url;  // the URL as asked, redacted: what the meta records
-    std::string url;       // after the probe's redirects: where the ranges are asked
+    // Where the ranges are asked: the URL as given, so that each range
+    // follows any redirect itself, under the client's rules for credentials
+    // (asking the redirect's target directly would send them to another origin).
+    std::string asked_url;
+    std::string url;  // after the probe's redirects: for messages and the result
     std::string validator;
     std::uint64_t total = 0;
     std::deque<segment> segments;
@@ -299,7 +303,7 @@ future<download_result> run_split(client_core& core, state_ptr s, request_option
         std::move(pending), concurrency,
         [&core, s, each, hooks, retry = options.retry](std::size_t& index) {
             auto attempt = [s, each, hooks, index] {
-                return hooks.start(s->url, each, std::make_unique<segment_consumer>(s, index));
+                return hooks.start(s->asked_url, each, std::make_unique<segment_consumer>(s, index));
             };
             return retried(core, retry, std::move(attempt), [s] { return !s->abandoned.load(); });
         },
@@ -342,6 +346,7 @@ future<download_result> segmented_download(client_core& core, const std::string&
                                            request_options options, split_hooks hooks) {
     auto s = std::make_shared<split_state>(path);
     s->meta_url = redacted(url);
+    s->asked_url = url;
     s->on_progress = options.on_progress;
     s->user = &core.completion_executor();
     std::optional<part_meta> stored;

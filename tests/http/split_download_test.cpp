@@ -207,6 +207,16 @@ TEST_F(split_download_test, a_cancelled_split_keeps_its_part_and_meta_and_resume
     EXPECT_LE(second, size - done + 4 * (4194304 / 10));
 }
 
+TEST_F(split_download_test, behind_a_redirect_each_range_follows_it_itself) {
+    const std::uint64_t size = 4 * mib;
+    auto r = get_within(client_.download(
+        server_.http_url("/redirect/1?to=%2Fbytes%2F" + std::to_string(size) + "%3Fkey%3Dq"), file(), split(4)));
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.url, server_.http_url("/bytes/" + std::to_string(size) + "?key=q"));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("q"), 5u);
+}
+
 TEST_F(split_download_test, a_server_without_ranges_gets_one_connection) {
     const std::uint64_t size = 4 * mib;
     auto r = get_within(
