@@ -217,6 +217,21 @@ TEST_F(split_download_test, behind_a_redirect_each_range_follows_it_itself) {
     EXPECT_EQ(server_.requests_with_key("q"), 5u);
 }
 
+TEST_F(split_download_test, the_client_rate_limit_caps_all_ranges_together) {
+    const std::uint64_t size = 4 * mib;
+    vow::http::client_options co;
+    co.max_bytes_per_second = 4 * mib;
+    vow::http::client capped(co);
+    auto t0 = std::chrono::steady_clock::now();
+    get_within(capped.download(server_.http_url("/bytes/" + std::to_string(size) + "?key=cap"), file(), split(4)));
+    // 4 MiB at 4 MiB/s for all four ranges together: 1 s, less at most a
+    // tenth of a second's worth per range that may go at once. Each range
+    // capped on its own would take 0.25 s.
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 600ms);
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(server_.requests_with_key("cap"), 5u);
+}
+
 TEST_F(split_download_test, a_server_without_ranges_gets_one_connection) {
     const std::uint64_t size = 4 * mib;
     auto r = get_within(
