@@ -225,7 +225,7 @@ private:
 
 // `attempt` under the options' retry policy, if any; `keep_going` may stop retries.
 template <class Attempt>
-auto retried(client_core& core, const std::optional<vow::retry_policy>& policy, Attempt attempt,
+auto retried(const std::shared_ptr<client_core>& core, const std::optional<vow::retry_policy>& policy, Attempt attempt,
              std::function<bool()> keep_going = {}) {
     if (!policy) return attempt();
     auto p = *policy;
@@ -234,7 +234,7 @@ auto retried(client_core& core, const std::optional<vow::retry_policy>& policy, 
             return keep_going() && (!inner || inner(e));
         };
     }
-    return vow::retry(std::move(p), std::move(attempt), core.retry_timer(), core.completion_executor());
+    return vow::retry(std::move(p), std::move(attempt), core->retry_timer(), core->completion_executor());
 }
 
 bool has_token(const std::optional<std::string>& value, std::string_view token) {
@@ -285,7 +285,8 @@ download_result finish(split_state& s, const request_options& options) {
 }
 
 // The split itself, once the probe said yes.
-future<download_result> run_split(client_core& core, state_ptr s, request_options options, split_hooks hooks) {
+future<download_result> run_split(const std::shared_ptr<client_core>& core, state_ptr s, request_options options,
+                                  split_hooks hooks) {
     std::vector<std::size_t> pending;
     for (std::size_t i = 0; i < s->segments.size(); ++i)
         if (s->segments[i].done.load() < s->segments[i].length()) pending.push_back(i);
@@ -301,13 +302,13 @@ future<download_result> run_split(client_core& core, state_ptr s, request_option
     auto concurrency = static_cast<std::size_t>(std::max(1, options.segments));
     auto all = bounded_map(
         std::move(pending), concurrency,
-        [&core, s, each, hooks, retry = options.retry](std::size_t& index) {
+        [core, s, each, hooks, retry = options.retry](std::size_t& index) {
             auto attempt = [s, each, hooks, index] {
                 return hooks.start(s->asked_url, each, std::make_unique<segment_consumer>(s, index));
             };
             return retried(core, retry, std::move(attempt), [s] { return !s->abandoned.load(); });
         },
-        core.completion_executor());
+        core->completion_executor());
     return std::move(all).then_result(
         [s, options, hooks](result<std::vector<result<split_outcome>>> r) mutable -> future<download_result> {
             if (!r.has_value()) return make_exceptional_future<download_result>(r.exception());
@@ -363,11 +364,14 @@ future<download_result> segmented_download(client_core& core, const std::string&
     head.method = "HEAD";
     head.on_progress = nullptr;
     head.sha256.reset();
-    auto probe = retried(core, options.retry, [hooks, url, head] {
+    // Held, not borrowed: the client may be destroyed while this runs (its
+    // requests then fail with cancelled_error).
+    auto core_ptr = core.shared_from_this();
+    auto probe = retried(core_ptr, options.retry, [hooks, url, head] {
         return hooks.start(url, head, std::make_unique<probe_consumer>());
     });
     return std::move(probe).then_result(
-        [&core, s, stored, options, hooks](result<split_outcome> r) mutable -> future<download_result> {
+        [core_ptr, s, stored, options, hooks](result<split_outcome> r) mutable -> future<download_result> {
             if (r.is_cancelled()) return make_exceptional_future<download_result>(r.exception());
             // A server that does not answer HEAD well may still serve the file.
             if (!r.has_value()) return hooks.single(std::move(options));
@@ -413,7 +417,7 @@ future<download_result> segmented_download(client_core& core, const std::string&
             } catch (...) {
                 return make_exceptional_future<download_result>(std::current_exception());
             }
-            return run_split(core, s, std::move(options), std::move(hooks));
+            return run_split(core_ptr, s, std::move(options), std::move(hooks));
         });
 }
 
