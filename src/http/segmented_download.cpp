@@ -107,7 +107,11 @@ void report_progress(const state_ptr& s) {
         s->report_in_flight = true;
     }
     auto task = [s] {
-        s->on_progress(s->snapshot());
+        try {
+            s->on_progress(s->snapshot());
+        } catch (...) {
+            // Progress is advisory; a throwing callback does not fail the transfer.
+        }
         std::function<void()> next;
         {
             std::lock_guard lock(s->report_mutex);
@@ -284,6 +288,36 @@ download_result finish(split_state& s, const request_options& options) {
     return r;
 }
 
+// Once every range has settled and no report is in flight: the file, a
+// failure, or (the split abandoned) the download again over one connection.
+future<download_result> settle(split_state& s, result<std::vector<result<split_outcome>>> r,
+                               request_options options, const split_hooks& hooks) {
+    if (!r.has_value()) return make_exceptional_future<download_result>(r.exception());
+    if (s.abandoned) {
+        s.file.discard();
+        options.resume = false;
+        return hooks.single(std::move(options));
+    }
+    for (auto& each : r.value())
+        if (!each.has_value()) {
+            s.file.close();  // .part and meta stay, for a resume
+            return make_exceptional_future<download_result>(each.exception());
+        }
+    try {
+        auto done = finish(s, options);
+        if (s.on_progress) {
+            try {
+                s.on_progress(s.snapshot());
+            } catch (...) {
+                // A throwing progress callback must not lose the result.
+            }
+        }
+        return make_ready_future(std::move(done));
+    } catch (...) {
+        return make_exceptional_future<download_result>(std::current_exception());
+    }
+}
+
 // The split itself, once the probe said yes.
 future<download_result> run_split(const std::shared_ptr<client_core>& core, state_ptr s, request_options options,
                                   split_hooks hooks) {
@@ -311,33 +345,16 @@ future<download_result> run_split(const std::shared_ptr<client_core>& core, stat
         core->completion_executor());
     return std::move(all).then_result(
         [s, options, hooks](result<std::vector<result<split_outcome>>> r) mutable -> future<download_result> {
-            if (!r.has_value()) return make_exceptional_future<download_result>(r.exception());
-            if (s->abandoned) {
-                s->file.discard();
-                auto again = options;
-                again.resume = false;
-                return hooks.single(std::move(again));
-            }
-            for (auto& each : r.value())
-                if (!each.has_value()) {
-                    s->file.close();
-                    return make_exceptional_future<download_result>(each.exception());
-                }
-            promise<download_result> done;
-            auto fut = done.get_future();
-            result<download_result> outcome = [&]() -> result<download_result> {
-                try {
-                    return result<download_result>(finish(*s, options));
-                } catch (...) {
-                    return result<download_result>(std::current_exception());
-                }
-            }();
-            after_reports(s, [s, done = std::make_shared<promise<download_result>>(std::move(done)),
-                              outcome = std::make_shared<result<download_result>>(std::move(outcome))] {
-                if (s->on_progress && outcome->has_value()) s->on_progress(s->snapshot());
-                done->set_result(std::move(*outcome));
-            });
-            return fut;
+            // Settled: no report of the split may run alongside what comes
+            // next (the final report, or the progress of a download over one
+            // connection), so wait for the one in flight, if any.
+            promise<void> drained;
+            auto ready = drained.get_future();
+            after_reports(s, [d = std::make_shared<promise<void>>(std::move(drained))] { d->set_value(); });
+            return std::move(ready).then(
+                [s, options = std::move(options), hooks = std::move(hooks), r = std::move(r)]() mutable {
+                    return settle(*s, std::move(r), std::move(options), hooks);
+                });
         });
 }
 

@@ -59,6 +59,22 @@ protected:
     fs::path dir_;
 };
 
+// Makes `o` report its first bytes on the returned future. What the
+// callback uses is its own (a report may still run after the test's scope).
+vow::future<void> first_bytes(vow::http::request_options& o) {
+    struct state {
+        vow::promise<void> some_bytes;
+        std::atomic<bool> told{false};
+    };
+    auto shared = std::make_shared<state>();
+    auto got_some = shared->some_bytes.get_future();
+    o.progress_interval = 1ms;
+    o.on_progress = [shared](const vow::http::progress& p) {
+        if (p.received > 0 && !shared->told.exchange(true)) shared->some_bytes.set_value();
+    };
+    return got_some;
+}
+
 TEST_F(split_download_test, segments_fetch_ranges_over_as_many_connections_into_a_byte_exact_file) {
     const std::uint64_t size = 4 * mib + 123;
     auto r = get_within(client_.download(server_.http_url("/bytes/" + std::to_string(size) + "?key=k"), file(), split(4)));
@@ -134,6 +150,34 @@ TEST_F(split_download_test, an_interrupted_split_resumes_from_its_meta_fetching_
     EXPECT_FALSE(fs::exists(meta()));
 }
 
+TEST_F(split_download_test, an_interrupted_split_resumes_with_fewer_connections_than_it_has_ranges) {
+    const std::uint64_t size = 4 * mib;
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=f");
+    failure_of<vow::error>(client_.download(url, file(), split(4)));
+    const auto first_run = server_.body_bytes_with_key("f");
+    const auto connections = server_.connections_accepted();
+    auto r = get_within(client_.download(url, file(), split(2)));  // the four recorded ranges, two at a time
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.resumed_from, 4u * 400000);
+    EXPECT_EQ(server_.body_bytes_with_key("f") - first_run, size - 4 * 400000);
+    EXPECT_LE(server_.connections_accepted() - connections, 2u);
+}
+
+TEST_F(split_download_test, destroying_the_client_mid_split_fails_the_download_with_cancelled_error) {
+    const std::uint64_t size = 4 * mib;
+    vow::future<vow::http::download_result> f;
+    {
+        vow::http::client doomed;
+        auto o = split(4);
+        auto got_some = first_bytes(o);
+        f = doomed.download(server_.http_url("/bytes/" + std::to_string(size) + "?rate=1048576"), file(), o);
+        ASSERT_TRUE(got_some.wait_for(bound));
+    }
+    failure_of<vow::cancelled_error>(std::move(f));
+    EXPECT_FALSE(fs::exists(file()));
+    EXPECT_TRUE(fs::exists(part()));
+}
+
 TEST_F(split_download_test, a_split_part_is_replaced_by_a_download_of_one_segment) {
     const std::uint64_t size = 4 * mib;
     auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=p");
@@ -174,13 +218,7 @@ TEST_F(split_download_test, a_cancelled_split_keeps_its_part_and_meta_and_resume
     {
         vow::http::client first;
         auto o = split(4);
-        vow::promise<void> some_bytes;
-        auto got_some = some_bytes.get_future();
-        std::atomic<bool> told{false};
-        o.progress_interval = 1ms;
-        o.on_progress = [&](const vow::http::progress& p) {
-            if (p.received > 0 && !told.exchange(true)) some_bytes.set_value();
-        };
+        auto got_some = first_bytes(o);
         auto f = first.download(url, file(), o);
         ASSERT_TRUE(got_some.wait_for(bound));
         f.cancel();
