@@ -628,6 +628,28 @@ TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) 
     EXPECT_EQ(number_field(objects[0], "status"), 206.0);
 }
 
+TEST_F(vow_get, sigint_mid_split_keeps_the_part_and_its_ranges_and_a_second_run_resumes_them) {
+    constexpr std::uint64_t size = 4 << 20;
+    const std::string name = std::to_string(size);
+    const std::string target = "/bytes/" + name + "?rate=1048576&key=" + key();
+    {
+        child_process child(command({"--split", "4", url(target)}));
+        ASSERT_TRUE(wait_for_size(dir_ / (name + ".part"), 1, std::chrono::seconds(30)));
+        child.send_signal(SIGINT);
+        process_result r = child.wait(std::chrono::seconds(30));
+        ASSERT_EQ(r.exit_code, 130) << describe(r);
+    }
+    const std::string meta = read_file(dir_ / (name + ".part.meta"));
+    ASSERT_EQ(meta.rfind("vow-part-meta 2\n", 0), 0u) << meta;
+    process_result r = vow_test::run(command({"--split", "4", "--json", url(target)}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body(name, size);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_GT(number_field(objects[0], "resumed_from").value_or(0), 0.0) << describe(r);
+    EXPECT_EQ(number_field(objects[0], "status"), 206.0);
+}
+
 TEST_F(vow_get, sigterm_also_cancels_and_exits_130) {
     std::uint64_t kept = 0;
     std::string target;
