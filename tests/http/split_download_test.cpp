@@ -178,6 +178,18 @@ TEST_F(split_download_test, destroying_the_client_mid_split_fails_the_download_w
     EXPECT_TRUE(fs::exists(part()));
 }
 
+TEST_F(split_download_test, a_part_with_a_format_1_meta_resumes_over_one_connection) {
+    const std::uint64_t size = 4 * mib;
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=1&key=old");
+    failure_of<vow::error>(client_.download(url, file(), split(1)));
+    ASSERT_EQ(read_file(meta()).rfind("vow-part-meta 1\n", 0), 0u);
+    auto r = get_within(client_.download(url, file(), split(4)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.status, 206u);
+    EXPECT_EQ(r.resumed_from, 400000u);
+    EXPECT_EQ(server_.requests_with_key("old"), 2u);  // no HEAD: one ranged GET continues it
+}
+
 TEST_F(split_download_test, a_split_part_is_replaced_by_a_download_of_one_segment) {
     const std::uint64_t size = 4 * mib;
     auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=p");
