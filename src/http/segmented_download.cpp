@@ -163,6 +163,13 @@ public:
     segment_consumer(state_ptr state, std::size_t index) : s_(std::move(state)), seg_(s_->segments[index]) {}
 
     void add_request_headers(bhttp::fields& fields) override {
+        // All its bytes came but the response failed at its very end (a
+        // chunked body's last chunk, say): an empty range cannot be asked
+        // for, so its last byte is fetched again.
+        if (seg_.done.load() == seg_.length()) {
+            seg_.done.store(seg_.length() - 1);
+            s_->received -= 1;
+        }
         from_ = seg_.start + seg_.done.load();
         fields.set(bhttp::field::range, "bytes=" + std::to_string(from_) + "-" + std::to_string(seg_.end - 1));
         fields.set(bhttp::field::if_range, s_->validator);
