@@ -7,8 +7,10 @@
 # Cases (default: small large split):
 #   small  2,000 files of 16 KiB, 32 in flight
 #   large  one 1 GiB file
-#   split  one 256 MiB file from a server limiting each connection to 20 MiB/s:
-#          vow-get --split 4 against vow-get with one connection (and aria2c -x4 -s4)
+#   split  one 256 MiB file from a server limiting each connection to 20 MiB/s (nginx's
+#          limit_rate): vow-get --split 4 against vow-get --split 1, curl (one connection,
+#          it has no split) and aria2c -x4 -s4. The target: --split 4 at least 3x --split 1
+#          (the ratio column of vow-get-split1).
 # Each case runs once to warm up, then PAIRS (default 5) pairs of runs, the order of the
 # tools alternating from pair to pair. It prints each tool's median wall time, CPU time
 # (user + system) and peak RSS (/usr/bin/time), and the median of the per-pair ratios
@@ -17,7 +19,7 @@
 # not tmpfs); the served files are kept there between runs.
 set -euo pipefail
 
-[[ $# -ge 1 ]] || { sed -n '2,18p' "$0"; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,19p' "$0"; exit 2; }
 vow_get=$(realpath "$1")
 shift
 cases=("$@")
@@ -34,15 +36,20 @@ done
 mkdir -p "$www/small" "$work/nginx" "$out"
 echo "cli_vs_curl: scratch folder $work ($(df -T "$work" | awk 'NR==2 {print $2}'))" >&2
 
-# --- the files ------------------------------------------------------------
+# --- the files (only those the cases asked for) ----------------------------
+wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
 make_files() {
-  if [[ ! -f $www/small/.done ]]; then
+  echo ready >"$www/ready"
+  if wants small && [[ ! -f $www/small/.done ]]; then
     echo "cli_vs_curl: making 2,000 files of 16 KiB" >&2
     for i in $(seq 1 2000); do head -c 16384 /dev/urandom >"$www/small/f$i"; done
     touch "$www/small/.done"
   fi
-  [[ -f $www/large.bin ]] || { echo "cli_vs_curl: making 1 GiB" >&2; head -c 1G /dev/urandom >"$www/large.bin"; }
-  [[ -f $www/split.bin ]] || head -c 256M /dev/urandom >"$www/split.bin"
+  if wants large && [[ ! -f $www/large.bin ]]; then
+    echo "cli_vs_curl: making 1 GiB" >&2
+    head -c 1G /dev/urandom >"$www/large.bin"
+  fi
+  if wants split && [[ ! -f $www/split.bin ]]; then head -c 256M /dev/urandom >"$www/split.bin"; fi
   chmod -R a+rX "$www"
 }
 
@@ -81,7 +88,7 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
 trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$out"' EXIT
 for _ in $(seq 1 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/small/f1" && break
+  curl -sf -o /dev/null "http://127.0.0.1:$port/ready" && break
   sleep 0.05  # waiting for a separate process to listen, not synchronising threads
 done
 base=http://127.0.0.1:$port
@@ -167,7 +174,8 @@ for c in "${cases[@]}"; do
       fi
       pairs_of split \
         vow-get-split4 "\"$vow_get\" -q --split 4 -o \"$out\" \"$base/limited/split.bin\"" \
-        vow-get "\"$vow_get\" -q -o \"$out\" \"$base/limited/split.bin\"" \
+        vow-get-split1 "\"$vow_get\" -q --split 1 -o \"$out\" \"$base/limited/split.bin\"" \
+        curl "curl -s -o \"$out/split.bin\" \"$base/limited/split.bin\"" \
         aria2c-x4 "aria2c -q -x 4 -s 4 -d \"$out\" \"$base/limited/split.bin\""
       ;;
     *) echo "cli_vs_curl: unknown case $c" >&2; exit 2 ;;

@@ -8,6 +8,7 @@
 #include "client_impl.hpp"
 #include "consumers.hpp"
 #include "request.hpp"
+#include "segmented_download.hpp"
 #include "url.hpp"
 #include "vow/bounded.hpp"
 #include "vow/promise.hpp"
@@ -69,6 +70,21 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
 // Each attempt of a retried download resumes from the .part the last one left.
 future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const std::string& url,
                                  std::filesystem::path path, request_options options) {
+    if (options.segments < 1)
+        return make_exceptional_future<download_result>(
+                   std::make_exception_ptr(usage_error("vow::http: request_options::segments must be at least 1")))
+            .via(core->completion_executor());
+    if (options.segments > 1 && !options.decode_content) {
+        detail::split_hooks hooks;
+        hooks.start = [core](const std::string& u, request_options o, std::unique_ptr<detail::split_consumer> c) {
+            return start<detail::split_outcome>(core, u, std::move(o), std::move(c));
+        };
+        hooks.single = [core, url, path](request_options o) {
+            o.segments = 1;
+            return fetch_to(core, url, path, std::move(o));
+        };
+        return detail::segmented_download(*core, url, std::move(path), std::move(options), std::move(hooks));
+    }
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
         auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url),
                                                                 o.resume && !o.decode_content, o.sha256);

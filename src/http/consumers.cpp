@@ -52,8 +52,10 @@ void file_consumer::add_request_headers(bhttp::fields& fields) {
     // Only a .part whose meta says it is a part of this URL is continued;
     // one without meta, of another URL, or longer than its recorded total is
     // a foreign leftover: it is replaced (the request goes without a range).
+    // So is a segmented download's .part (its meta has ranges): its bytes
+    // are not one prefix; request_options::segments > 1 resumes it.
     stored_ = file_.stored_meta();
-    if (!stored_ || stored_->url != url_ || (stored_->total && *stored_->total < asked_from_)) {
+    if (!stored_ || !stored_->ranges.empty() || stored_->url != url_ || (stored_->total && *stored_->total < asked_from_)) {
         asked_from_ = 0;
         stored_.reset();
         return;
@@ -82,7 +84,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         have_ = asked_from_;
         auto validator = validator_of(head.headers);
         if (!validator) validator = stored_->validator;
-        file_.open(true, part_meta{url_, validator, expected_size_}, hash, head.content_length);
+        file_.open(true, part_meta{url_, validator, expected_size_, {}}, hash, head.content_length);
         require_unchanged_part();
     } else if (head.status == 416 && asked_from_ > 0) {
         auto range = head.headers.find("Content-Range");
@@ -103,7 +105,7 @@ body_consumer::verdict file_consumer::on_head(const response_head& head, const t
         if (head.status == 206)
             throw protocol_error("206 from " + url.text + " to a download that asked for no range");
         std::optional<std::uint64_t> total = head.status == 200 ? head.content_length : std::nullopt;
-        file_.open(false, part_meta{url_, validator_of(head.headers), total}, hash, head.content_length);
+        file_.open(false, part_meta{url_, validator_of(head.headers), total, {}}, hash, head.content_length);
     }
     result_.status = head.status;
     result_.headers = head.headers;

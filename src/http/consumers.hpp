@@ -15,6 +15,9 @@
 
 namespace vow::http::detail {
 
+// A validator If-Range may carry: a strong ETag, else Last-Modified.
+std::optional<std::string> validator_of(const header_map& h);
+
 // Throws status_error for a status outside 2xx.
 void require_success(const response_head& head, const target_url& url);
 

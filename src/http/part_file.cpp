@@ -49,9 +49,9 @@ int open_existing(const std::filesystem::path& p, int flags) {
 // Creates `p` anew with O_EXCL and without following a symlink: a regular
 // file already there is removed first; a symlink (or anything else) is left
 // alone and is a file_error. Returns -1 with errno set on other failures.
-int create_fresh(const std::filesystem::path& p) {
+int create_fresh(const std::filesystem::path& p, int access = O_WRONLY) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int fd = ::open(p.c_str(), access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST) return fd;
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) continue;  // gone meanwhile
@@ -124,6 +124,46 @@ std::uint64_t part_file::existing_size() {
 
 // The meta file: a first line naming the format, then "key value" lines.
 constexpr std::string_view meta_format = "vow-part-meta 1";
+constexpr std::string_view meta_format_ranges = "vow-part-meta 2";
+
+namespace {
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return n;
+}
+
+// "START END DONE" of a range line.
+std::optional<part_range> parse_range_line(std::string_view value) {
+    part_range r;
+    std::uint64_t* fields[] = {&r.start, &r.end, &r.done};
+    for (int i = 0; i < 3; ++i) {
+        auto space = i < 2 ? value.find(' ') : value.size();
+        if (space == std::string_view::npos) return std::nullopt;
+        auto n = parse_number(value.substr(0, space));
+        if (!n) return std::nullopt;
+        *fields[i] = *n;
+        value.remove_prefix(std::min(value.size(), space + 1));
+    }
+    if (r.start >= r.end || r.done > r.end - r.start) return std::nullopt;
+    return r;
+}
+
+// Format 2's ranges must tile [0, total) in order.
+bool ranges_fit(const part_meta& meta) {
+    if (meta.ranges.empty()) return false;
+    if (!meta.total) return false;
+    std::uint64_t at = 0;
+    for (const auto& r : meta.ranges) {
+        if (r.start != at) return false;
+        at = r.end;
+    }
+    return at == *meta.total;
+}
+
+}  // namespace
 
 std::optional<part_meta> part_file::stored_meta() const {
     int fd = open_existing(meta_, O_RDONLY);
@@ -141,7 +181,9 @@ std::optional<part_meta> part_file::stored_meta() const {
         rest.remove_prefix(end + 1);
         return line;
     };
-    if (next_line() != meta_format) return std::nullopt;
+    auto format = next_line();
+    const bool with_ranges = format == meta_format_ranges;
+    if (format != meta_format && !with_ranges) return std::nullopt;
     part_meta meta;
     bool has_url = false;
     while (auto line = next_line()) {
@@ -154,13 +196,17 @@ std::optional<part_meta> part_file::stored_meta() const {
         } else if (key == "validator") {
             meta.validator = std::string(value);
         } else if (key == "total") {
-            std::uint64_t total = 0;
-            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), total);
-            if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+            auto total = parse_number(value);
+            if (!total) return std::nullopt;
             meta.total = total;
+        } else if (key == "range" && with_ranges) {
+            auto range = parse_range_line(value);
+            if (!range) return std::nullopt;
+            meta.ranges.push_back(*range);
         }
     }
     if (!has_url || !rest.empty()) return std::nullopt;
+    if (with_ranges && !ranges_fit(meta)) return std::nullopt;
     return meta;
 }
 
@@ -221,6 +267,60 @@ void part_file::open(bool keep_existing, part_meta meta, bool hash,
     }
 }
 
+void part_file::open_positioned(bool keep_existing, part_meta meta) {
+    close();
+    // Read and write: a checksum reads the file back at the end.
+    fd_ = keep_existing ? open_existing(part_, O_RDWR) : create_fresh(part_, O_RDWR);
+    if (fd_ < 0 && errno == ENOENT && !keep_existing && !final_.parent_path().empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(final_.parent_path(), ec);
+        if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
+        fd_ = create_fresh(part_, O_RDWR);
+    }
+    if (fd_ < 0) throw_errno("cannot open ", part_);
+    part_seen_ = true;
+    size_ = 0;
+    hash_.reset();
+    save_meta(std::move(meta));
+}
+
+void part_file::write_at(std::uint64_t offset, const char* data, std::size_t n) const {
+    while (n > 0) {
+        ssize_t w = ::pwrite(fd_, data, n, static_cast<off_t>(offset));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("cannot write ", part_);
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+        offset += static_cast<std::uint64_t>(w);
+    }
+}
+
+void part_file::save_meta(part_meta meta) {
+    meta_data_ = std::move(meta);
+    write_meta();
+}
+
+std::uint64_t part_file::size_on_disk() const {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) throw_errno("cannot stat ", part_);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::string part_file::digest_of_file() const {
+    sha256 hash;
+    std::string buf(1 << 16, '\0');
+    for (std::uint64_t at = 0;;) {
+        ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(at));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("cannot read ", part_);
+        if (n == 0) return hash.hex_digest();
+        hash.update(buf.data(), static_cast<std::size_t>(n));
+        at += static_cast<std::uint64_t>(n);
+    }
+}
+
 void part_file::write(const char* data, std::size_t n) {
     if (hash_) hash_->update(data, n);
     size_ += n;
@@ -244,9 +344,12 @@ void part_file::commit() {
 
 void part_file::write_meta() {
     meta_written_ = true;
-    std::string text = std::string(meta_format) + "\nurl " + meta_data_.url + '\n';
+    const bool ranges = !meta_data_.ranges.empty();
+    std::string text = std::string(ranges ? meta_format_ranges : meta_format) + "\nurl " + meta_data_.url + '\n';
     if (meta_data_.validator) text += "validator " + *meta_data_.validator + '\n';
     if (meta_data_.total) text += "total " + std::to_string(*meta_data_.total) + '\n';
+    for (const auto& r : meta_data_.ranges)
+        text += "range " + std::to_string(r.start) + ' ' + std::to_string(r.end) + ' ' + std::to_string(r.done) + '\n';
     int fd = create_fresh(meta_);
     if (fd < 0) throw_errno("cannot create ", meta_);
     try {

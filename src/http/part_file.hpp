@@ -5,7 +5,7 @@
 // optional running SHA-256, and the rename to `path` that only success does.
 // The folder is untrusted: no name is opened through a symlink, new files are
 // created with O_EXCL, and a symlink at any of the three names is a file_error.
-// Used from one I/O thread at a time.
+// Used from one I/O thread at a time, but for write_at (segments).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vow::http::detail {
 
@@ -33,11 +34,24 @@ private:
     std::unique_ptr<void, ctx_deleter> ctx_;
 };
 
-// What a .part is a part of, as `path.part.meta` records it.
+// One range of a segmented download: bytes [start, end) of the file, of
+// which the first `done` are in the .part.
+struct part_range {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+    std::uint64_t done = 0;
+    bool operator==(const part_range&) const = default;
+};
+
+// What a .part is a part of, as `path.part.meta` records it. Format 1 has
+// the url, validator and total lines; format 2 (a segmented download) adds
+// one "range START END DONE" line per segment, in order, covering [0, total).
+// A format-1 meta is read as before (no ranges).
 struct part_meta {
     std::string url;                       // the URL the download was asked for
     std::optional<std::string> validator;  // strong ETag, else Last-Modified
     std::optional<std::uint64_t> total;    // the whole file's size, when known
+    std::vector<part_range> ranges;        // a segmented download's; empty for format 1
 };
 
 class part_file {
@@ -68,6 +82,19 @@ public:
     void write(const char* data, std::size_t n);
     std::uint64_t size() const noexcept { return size_; }
     std::string digest();  // hex SHA-256 of the whole file; open(..., hash=true) first
+
+    // A segmented download: opens the .part for positioned writes (keeping
+    // its bytes, or new and empty) and writes `meta` (with its ranges) at once.
+    void open_positioned(bool keep_existing, part_meta meta);
+    // Writes at `offset`; safe from several threads at once (pwrite), but not
+    // alongside open/close/commit.
+    void write_at(std::uint64_t offset, const char* data, std::size_t n) const;
+    // Rewrites the meta file with `meta` (a segmented download's progress).
+    void save_meta(part_meta meta);
+    // The .part's size on disk now (the open descriptor's).
+    std::uint64_t size_on_disk() const;
+    // Hex SHA-256 of the .part's bytes as they are on disk now.
+    std::string digest_of_file() const;
 
     // Closes, renames .part to the final path (recording the validator on
     // it: completed_file.hpp) and removes the meta file.

@@ -159,6 +159,18 @@ struct server_state {
         if (it == key_counts.end()) it = key_counts.emplace(std::string(key), 0).first;
         return ++it->second;
     }
+    // Body bytes of /bytes responses written for requests with ?key=S.
+    void count_body_bytes(std::string_view key, std::uint64_t n) {
+        std::lock_guard lock(keys_mutex);
+        auto it = key_bytes.find(key);
+        if (it == key_bytes.end()) it = key_bytes.emplace(std::string(key), 0).first;
+        it->second += n;
+    }
+    std::uint64_t body_bytes_with_key(std::string_view key) const {
+        std::lock_guard lock(keys_mutex);
+        auto it = key_bytes.find(key);
+        return it == key_bytes.end() ? 0 : it->second;
+    }
     std::size_t requests_with_key(std::string_view key) const {
         std::lock_guard lock(keys_mutex);
         auto it = key_counts.find(key);
@@ -196,6 +208,7 @@ private:
 
     mutable std::mutex keys_mutex;
     std::map<std::string, std::size_t, std::less<>> key_counts;  // guarded by keys_mutex
+    std::map<std::string, std::uint64_t, std::less<>> key_bytes;  // guarded by keys_mutex
 };
 
 }  // namespace
@@ -386,6 +399,7 @@ private:
         auto on_written = [self = this->shared_from_this(), n](const error_code& ec, std::size_t) {
             if (ec) return self->close();
             self->sent_ += n;
+            if (self->body_key_) self->server_.count_body_bytes(*self->body_key_, n);
             if (self->plan_.rate != 0 && self->sent_ < self->plan_.to_send) {
                 self->timer_.expires_after(rate_tick(self->plan_.rate));
                 self->timer_.async_wait([self](const error_code& wait_ec) {
@@ -523,6 +537,7 @@ private:
     body_plan plan_;
     framing_plan framing_;
     std::uint64_t sent_ = 0;
+    std::optional<std::string> body_key_;  // ?key= of the /bytes response being sent
     asio::steady_timer timer_;
     std::array<char, 4096> drain_{};
 };
@@ -722,11 +737,15 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
     }
 
     // ?etag=S: another version of the same bytes, as a changed file of the same size.
-    const std::string etag = "\"" + query.text("etag").value_or("n-" + std::to_string(size)) + "\"";
+    std::string etag = "\"" + query.text("etag").value_or("n-" + std::to_string(size)) + "\"";
+    if (auto after = query.number("etag_after"); after && request_number > *after)
+        etag = "\"n-" + std::to_string(size) + "-changed\"";
+    const bool ranges = query.text("ranges").value_or("1") != "0";
     range_request range;
-    if (auto it = request.find(bhttp::field::range); it != request.end()) {
+    if (auto it = request.find(bhttp::field::range); ranges && it != request.end()) {
         bool honour = true;
-        if (auto if_range = request.find(bhttp::field::if_range); if_range != request.end()) {
+        if (auto if_range = request.find(bhttp::field::if_range);
+            if_range != request.end() && query.text("ignore_if_range").value_or("") != "1") {
             auto validator = trim(to_view(if_range->value()));
             honour = validator == etag || validator == last_modified;
         }
@@ -745,6 +764,7 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
 
     plan_ = body_plan{};
     sent_ = 0;
+    body_key_ = query.text("key");
     plan_.first = first;
     plan_.to_send = head_ ? 0 : length;
     plan_.rate = query.number("rate").value_or(0);
@@ -765,7 +785,7 @@ void session<Stream>::serve_bytes(std::string_view count_text, const query_param
 
     begin(partial ? 206 : 200);
     field("Content-Type", "application/octet-stream");
-    field("Accept-Ranges", "bytes");
+    if (ranges) field("Accept-Ranges", "bytes");
     field("ETag", etag);
     field("Last-Modified", last_modified);
     if (auto disposition = query.text("disposition")) {
@@ -876,6 +896,9 @@ std::string loopback_server::https_url(std::string_view target) const {
 const std::string& loopback_server::ca_pem() const noexcept { return impl_->state.ca_pem; }
 
 std::size_t loopback_server::requests_with_key(std::string_view key) const { return impl_->state.requests_with_key(key); }
+std::uint64_t loopback_server::body_bytes_with_key(std::string_view key) const {
+    return impl_->state.body_bytes_with_key(key);
+}
 std::size_t loopback_server::connections_accepted() const noexcept { return impl_->state.connections.load(); }
 
 std::size_t loopback_server::fins_sent() const { return impl_->state.fins_sent_so_far(); }

@@ -391,6 +391,38 @@ TEST_F(vow_get, max_filesize_fails_a_body_that_grows_past_it) {
     EXPECT_FALSE(fs::exists(dir_ / "300000"));
 }
 
+TEST_F(vow_get, split_fetches_a_large_file_as_ranges_over_several_connections) {
+    const std::string k = key();
+    process_result r = vow_test::run(command({"--split", "4", url("/bytes/4194304?key=" + k)}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("4194304", 4194304);
+    EXPECT_EQ(server_->requests_with_key(k), 5u) << "a HEAD, then one GET per range";
+    EXPECT_FALSE(fs::exists(dir_ / "4194304.part.meta"));
+}
+
+TEST_F(vow_get, an_interrupted_split_resumes_each_range_where_it_stopped) {
+    const std::string k = key();
+    // The first run's four ranges are cut after 400000 bytes each (request 1 is the HEAD).
+    auto target = "/bytes/4194304?short_after=400000&faults=5&key=" + k;
+    process_result first = vow_test::run(command({"--split", "4", "--retries", "0", url(target)}));
+    ASSERT_EQ(first.exit_code, 1) << describe(first);
+    ASSERT_TRUE(fs::exists(dir_ / "4194304.part.meta"));
+    const auto served = server_->body_bytes_with_key(k);
+    process_result again = vow_test::run(command({"--split", "4", url(target)}));
+    ASSERT_EQ(again.exit_code, 0) << describe(again);
+    expect_file_is_body("4194304", 4194304);
+    EXPECT_EQ(server_->body_bytes_with_key(k) - served, 4194304u - 4 * 400000) << "only the missing bytes";
+}
+
+TEST_F(vow_get, split_refuses_counts_outside_1_to_64_naming_the_option) {
+    for (const char* value : {"0", "65", "-1", "two", ""}) {
+        process_result r = vow_test::run(command({"--split", value, url("/bytes/1")}));
+        EXPECT_EQ(r.exit_code, 2) << value << "\n" << describe(r);
+        EXPECT_NE(r.err.find("--split"), std::string::npos) << value << "\n" << describe(r);
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "1"));
+}
+
 TEST_F(vow_get, limit_rate_caps_the_whole_run_not_each_download) {
     const auto started = std::chrono::steady_clock::now();
     process_result r = vow_test::run(
@@ -643,6 +675,28 @@ TEST_F(vow_get, sigint_mid_download_keeps_the_part_and_a_second_run_resumes_it) 
     auto resumed_from = number_field(objects[0], "resumed_from");
     ASSERT_TRUE(resumed_from.has_value()) << describe(r);
     EXPECT_GE(*resumed_from, static_cast<double>(kept)) << "the second run continued the .part";
+    EXPECT_EQ(number_field(objects[0], "status"), 206.0);
+}
+
+TEST_F(vow_get, sigint_mid_split_keeps_the_part_and_its_ranges_and_a_second_run_resumes_them) {
+    constexpr std::uint64_t size = 4 << 20;
+    const std::string name = std::to_string(size);
+    const std::string target = "/bytes/" + name + "?rate=1048576&key=" + key();
+    {
+        child_process child(command({"--split", "4", url(target)}));
+        ASSERT_TRUE(wait_for_size(dir_ / (name + ".part"), 1, std::chrono::seconds(30)));
+        child.send_signal(SIGINT);
+        process_result r = child.wait(std::chrono::seconds(30));
+        ASSERT_EQ(r.exit_code, 130) << describe(r);
+    }
+    const std::string meta = read_file(dir_ / (name + ".part.meta"));
+    ASSERT_EQ(meta.rfind("vow-part-meta 2\n", 0), 0u) << meta;
+    process_result r = vow_test::run(command({"--split", "4", "--json", url(target)}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body(name, size);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 1u) << describe(r);
+    EXPECT_GT(number_field(objects[0], "resumed_from").value_or(0), 0.0) << describe(r);
     EXPECT_EQ(number_field(objects[0], "status"), 206.0);
 }
 

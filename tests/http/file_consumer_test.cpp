@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "../../src/http/consumers.hpp"
 #include "vow/http/errors.hpp"
@@ -18,8 +20,14 @@ using vow::http::detail::body_consumer;
 using vow::http::detail::file_consumer;
 using vow::http::detail::part_file;
 using vow::http::detail::part_meta;
+using vow::http::detail::part_range;
 using vow::http::detail::response_head;
 using vow::http::detail::target_url;
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 constexpr const char* the_url = "http://127.0.0.1/f.bin";
 
@@ -75,13 +83,13 @@ protected:
 };
 
 TEST_F(file_consumer_test, a_206_for_a_part_file_removed_meanwhile_is_a_file_error) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     answer_after(206, "bytes 100-199/200", [&] { fs::remove(dir_ / "f.bin.part"); });
     EXPECT_FALSE(fs::exists(dir_ / "f.bin"));
 }
 
 TEST_F(file_consumer_test, a_416_for_a_part_file_that_grew_meanwhile_is_a_file_error) {
-    record({the_url, "\"v\"", 100});
+    record({the_url, "\"v\"", 100, {}});
     answer_after(416, "bytes */100", [&] {
         std::ofstream(dir_ / "f.bin.part", std::ios::binary | std::ios::app) << "more";
     });
@@ -89,7 +97,7 @@ TEST_F(file_consumer_test, a_416_for_a_part_file_that_grew_meanwhile_is_a_file_e
 }
 
 TEST_F(file_consumer_test, a_part_with_matching_meta_is_asked_for_with_its_range_and_validator) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     auto fields = request(consumer);
     EXPECT_EQ(fields[boost::beast::http::field::range], "bytes=100-");
@@ -102,19 +110,19 @@ TEST_F(file_consumer_test, a_part_without_meta_is_a_foreign_leftover_and_is_aske
 }
 
 TEST_F(file_consumer_test, a_part_of_another_url_is_asked_for_from_byte_0) {
-    record({"http://127.0.0.1/other.bin", "\"v\"", 200});
+    record({"http://127.0.0.1/other.bin", "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
 }
 
 TEST_F(file_consumer_test, a_part_longer_than_its_recorded_total_is_asked_for_from_byte_0) {
-    record({the_url, "\"v\"", 50});
+    record({the_url, "\"v\"", 50, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
 }
 
 TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_recorded_total_differs) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     EXPECT_EQ(consumer.on_head(head(416, "bytes */100"), url()), body_consumer::verdict::restart);
@@ -123,7 +131,7 @@ TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_recorded_tota
 }
 
 TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_validator_differs) {
-    record({the_url, "\"v\"", 100});
+    record({the_url, "\"v\"", 100, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     auto h = head(416, "bytes */100");
@@ -133,7 +141,7 @@ TEST_F(file_consumer_test, a_416_is_not_taken_as_complete_when_the_validator_dif
 }
 
 TEST_F(file_consumer_test, a_416_matching_the_recorded_total_and_validator_completes_the_part) {
-    record({the_url, "\"v\"", 100});
+    record({the_url, "\"v\"", 100, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     auto h = head(416, "bytes */100");
@@ -145,11 +153,50 @@ TEST_F(file_consumer_test, a_416_matching_the_recorded_total_and_validator_compl
 }
 
 TEST_F(file_consumer_test, a_206_with_a_total_other_than_the_recorded_one_restarts) {
-    record({the_url, "\"v\"", 200});
+    record({the_url, "\"v\"", 200, {}});
     file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
     request(consumer);
     EXPECT_EQ(consumer.on_head(head(206, "bytes 100-299/300"), url()), body_consumer::verdict::restart);
     EXPECT_FALSE(fs::exists(dir_ / "f.bin.part"));
+}
+
+// --- .part.meta format 2 (segmented downloads) -----------------------------
+
+TEST_F(file_consumer_test, a_format_2_meta_records_each_range_and_reads_back_the_same) {
+    part_file part(dir_ / "f.bin");
+    part.existing_size();
+    part.open_positioned(true, part_meta{the_url, "\"v\"", 200, {{0, 60, 10}, {60, 200, 40}}});
+    part.close();
+    auto text = read_file(dir_ / "f.bin.part.meta");
+    EXPECT_EQ(text, "vow-part-meta 2\nurl http://127.0.0.1/f.bin\nvalidator \"v\"\ntotal 200\n"
+                    "range 0 60 10\nrange 60 200 40\n");
+    auto stored = part.stored_meta();
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->ranges, (std::vector<part_range>{{0, 60, 10}, {60, 200, 40}}));
+    EXPECT_EQ(stored->total, 200u);
+}
+
+TEST_F(file_consumer_test, a_format_1_meta_still_reads_with_no_ranges) {
+    std::ofstream(dir_ / "f.bin.part.meta") << "vow-part-meta 1\nurl " << the_url << "\nvalidator \"v\"\ntotal 200\n";
+    auto stored = part_file(dir_ / "f.bin").stored_meta();
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->url, the_url);
+    EXPECT_TRUE(stored->ranges.empty());
+}
+
+TEST_F(file_consumer_test, format_2_ranges_that_leave_a_gap_overlap_or_claim_too_much_are_not_read) {
+    for (const char* ranges : {"range 0 60 10\nrange 70 200 0\n", "range 0 60 10\nrange 50 200 0\n",
+                               "range 0 60 61\nrange 60 200 0\n", "range 0 60 10\n", "",
+                               "range 0 60 x\nrange 60 200 0\n"}) {
+        std::ofstream(dir_ / "f.bin.part.meta") << "vow-part-meta 2\nurl " << the_url << "\ntotal 200\n" << ranges;
+        EXPECT_FALSE(part_file(dir_ / "f.bin").stored_meta()) << ranges;
+    }
+}
+
+TEST_F(file_consumer_test, a_part_of_a_segmented_download_is_not_continued_as_one_prefix) {
+    record({the_url, "\"v\"", 200, {{0, 100, 50}, {100, 200, 50}}});
+    file_consumer consumer(dir_ / "f.bin", the_url, true, std::nullopt);
+    EXPECT_EQ(request(consumer).count(boost::beast::http::field::range), 0u);
 }
 
 }  // namespace

@@ -97,7 +97,13 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
     app.add_option("-j,--jobs", cfg.jobs, "downloads in flight at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
-    app.add_option("--per-host", cfg.per_host, "connections per host (default: same as -j)")
+    app.add_option("--split", cfg.split,
+                   "fetch each large file as N byte ranges over N connections (as aria2's -s/-x):\n"
+                   "faster from a server that limits each connection or is far away, not on a\n"
+                   "fast local link; only files of 2 MiB or more whose server serves ranges")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--per-host", cfg.per_host, "connections per host (default: -j times --split)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
     app.add_option("--retries", cfg.retries, "extra attempts after a retryable failure")
         ->check(CLI::Range(0, 100))
@@ -229,7 +235,7 @@ std::variant<config, exit_now> parse_command_line(int argc, char** argv) {
                                                        "checksum=sha-256=HEX line in an -i file)");
             }
         }
-        if (cfg.per_host == 0) cfg.per_host = cfg.jobs;
+        if (cfg.per_host == 0) cfg.per_host = cfg.jobs * static_cast<std::size_t>(cfg.split);
         try {
             cfg.proxy = choose_proxies(proxy_arg, noproxy_arg);
         } catch (const proxy_problem& p) {

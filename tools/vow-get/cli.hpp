@@ -25,7 +25,8 @@ struct config {
     bool output_dir_given = false;             // -o was on the command line
     std::optional<std::string> url_file;       // -i ("-" is stdin)
     std::size_t jobs = 4;                      // -j: downloads in flight
-    std::size_t per_host = 0;                  // --per-host; 0: same as jobs
+    int split = 1;                             // --split: ranges (connections) per large file
+    std::size_t per_host = 0;                  // --per-host; 0: jobs * split
     int retries = 3;                           // --retries: extra attempts after the first
     std::optional<double> total_timeout_s;     // --timeout
     std::optional<double> connect_timeout_s;   // --connect-timeout

@@ -193,7 +193,7 @@ std::vector<job> jobs_from(const config& cfg) {
 
 vow::http::client_options client_options_from(const config& cfg) {
     vow::http::client_options o;
-    o.max_connections = cfg.jobs;
+    o.max_connections = cfg.jobs * static_cast<std::size_t>(cfg.split);  // each download may use --split
     o.max_connections_per_host = cfg.per_host;
     o.proxy = cfg.proxy;
     o.tls.ca_file = cfg.ca_file;
@@ -215,6 +215,7 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.speed_time_s) o.low_speed_time = seconds_to_duration(*cfg.speed_time_s);
     o.resume = cfg.resume;
     o.decode_content = cfg.compressed;
+    o.segments = cfg.split;
     o.sha256 = cfg.sha256;
     // --user first, so that an Authorization given with -H wins, as with curl.
     // The library sends neither to another origin after a redirect.

@@ -20,6 +20,11 @@
 //     ?stall_after=K      send K body bytes, then nothing (the connection stays open)
 //     ?reset_after=K      send K body bytes, then reset the connection (RST)
 //     ?short_after=K      announce the full length, send K bytes, close cleanly
+//     ?ranges=0           no Accept-Ranges, and Range is ignored (always 200)
+//     ?etag_after=M&key=S requests with this key after the first M get another
+//                         ETag ("n-N-changed"): the file changed (If-Range
+//                         naming the old one gets 200)
+//     ?ignore_if_range=1  honour Range whatever If-Range says
 //     ?faults=M&key=S     apply the stall/reset/short fault to the first M
 //                         requests with this key only (default: every request)
 //     ?fail=M&status=C&retry_after=R&key=S
@@ -124,6 +129,9 @@ public:
 
     // Requests seen so far with ?key=S (faults and fail counters use the same count).
     std::size_t requests_with_key(std::string_view key) const;
+    // Body bytes of /bytes responses written so far for requests with ?key=S
+    // (what a resume must not fetch twice).
+    std::uint64_t body_bytes_with_key(std::string_view key) const;
     // TCP connections accepted so far (both ports): tests of keep-alive reuse.
     std::size_t connections_accepted() const noexcept;
     // Plain-HTTP connections the server ended cleanly by sending its FIN

@@ -94,6 +94,24 @@ struct request_options {
     bool resume = true;
     // download(): a file already at `path`. The default replaces it.
     existing_file_policy if_exists = existing_file_policy::replace;
+    // download(): fetch one large file as this many byte ranges over as many
+    // connections at once (aria2's -s/-x), written in place into the same
+    // .part. Only when the server answers HEAD with Accept-Ranges: bytes, a
+    // Content-Length, and an ETag or Last-Modified (every range is asked with
+    // If-Range, and a 206 of another validator stops the split), and the file
+    // is at least two ranges of 1 MiB (fewer ranges for a smaller file);
+    // otherwise, and always with decode_content, one connection as usual. A
+    // range answered 200 (the server ignored it, or the file changed) makes
+    // the download start over on one connection. Each range is retried and
+    // resumed on its own (`retry`), and .part.meta records each range's
+    // progress, so an interrupted split resumes exactly (with segments > 1;
+    // with 1, such a .part is replaced). Ranges count against
+    // max_connections_per_host and share max_bytes_per_second; progress
+    // counts all of them; max_download_size is checked against the length
+    // first; low_speed_limit applies to each connection. Helps when each
+    // connection is slow (a per-connection rate limit, a long round trip),
+    // not on loopback or when the disk is the bottleneck. 0 is a usage_error.
+    int segments = 1;
     // download(): hex SHA-256 the finished file must have before it is renamed.
     std::optional<std::string> sha256;
 
