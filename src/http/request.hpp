@@ -1,9 +1,12 @@
 // request_op: one request from URL to result, as a coroutine on one I/O
-// worker: admission slot, pooled or new connection (connect timeout covers
-// resolve, TCP and TLS), write, head (interim 1xx heads skipped), redirects,
-// body, keep-alive. What the body becomes is the body_consumer's job (memory,
-// file, sink). Each phase enforces its limits (response_limits.hpp, and
-// max_download_size / the minimum-speed guard of request_options).
+// worker, run as a chain of stages: admission, connect, send, read head
+// (interim 1xx heads skipped), redirect, read body, deliver. request.cpp
+// draws the state machine and holds run(), the whole flow; each stage is a
+// file of its own (request_connect.cpp, request_send.cpp, request_head.cpp,
+// request_redirect.cpp, request_body.cpp with request_body_watch.cpp,
+// request_deliver.cpp) and enforces its limits (response_limits.hpp, and
+// max_download_size / the minimum-speed guard of request_options). What the
+// body becomes is the body_consumer's job (memory, file, sink).
 //
 // Threads: run() and everything it touches live on the worker's thread.
 // cancel() may be called from any thread; it posts abort() to the worker.
@@ -20,6 +23,7 @@
 #include <string>
 
 #include "asio.hpp"
+#include "connection.hpp"
 #include "proxy_route.hpp"
 #include "content_decoder.hpp"
 #include "url.hpp"
@@ -32,7 +36,6 @@ namespace vow::http::detail {
 
 class client_core;
 struct io_worker;
-struct connection;
 class request_op;
 
 struct response_head {
@@ -148,7 +151,35 @@ private:
     friend class slot_limits;
     struct slot_guard;
 
+    // What changes from one hop of a redirect chain to the next.
+    struct hop {
+        target_url url;
+        std::string method;
+        std::string body;
+    };
+    // One request/response on a connection, from connect to the final head.
+    struct exchange {
+        std::unique_ptr<connection> conn;
+        std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+        const proxy_endpoint* proxy = nullptr;  // this hop's route, null for direct
+        bool absolute_form = false;  // through an HTTP proxy: the target is the whole URL
+        bool asked_range = false;    // the request sent carried a Range
+    };
+
+    // The stages, in the order run() calls them (request.cpp draws the
+    // state machine). Each lives in its own file and enforces its own limits.
+
+    // Admission (request.cpp): a slot of the origin; the total timeout
+    // starts with the first one.
     awaitable<void> acquire_slot(const std::string& origin);
+    void start_total_timeout();
+    // connect → send → read head, on a pooled or new connection (request.cpp).
+    awaitable<void> start_exchange(const hop& h, exchange& ex);
+    // Releases the connection: to the worker's pool, or closed.
+    void release(exchange& ex, bool reusable);
+
+    // Connect (request_connect.cpp): resolve, TCP, proxy tunnel, TLS, all
+    // under the connect timeout.
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
     // CONNECT url's host:port through `proxy` on c's TCP stream, before TLS;
     // throws proxy_error unless the proxy answers 2xx.
@@ -156,14 +187,47 @@ private:
     // A failure to resolve, reach or talk to the proxy, named as such.
     [[noreturn]] void fail_at_proxy(beast::error_code ec, const char* phase, const target_url& url,
                                     const proxy_endpoint& proxy);
-    // Drops interim (1xx) heads until the final one is in `parser`.
+
+    // Send (request_send.cpp): the request message of this hop.
+    bhttp::request<bhttp::string_body> build_request(const hop& h, exchange& ex);
+
+    // Read head (request_head.cpp): drops interim (1xx) heads until the
+    // final one is in `parser`, then checks what the head itself may not be.
     awaitable<void> skip_informational(connection& c, std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser,
                                        bool head_request, const target_url& url);
-    awaitable<void> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
-                              const target_url& url, bool& reusable);
-    // Body reads: one timer per request watches for an idle connection, instead
-    // of a timer armed and cancelled around every read (a syscall and a
-    // handler each). Each read only notes when it started.
+    void check_final_head(const response_head& head, const exchange& ex, const target_url& url) const;
+
+    // Redirect (request_redirect.cpp): skips a small body so the connection
+    // can be reused, then the next hop, within the redirect limits.
+    awaitable<void> leave_redirect(exchange& ex, const response_head& head, const target_url& url);
+    // h becomes the next hop (303: a GET without body).
+    void follow_redirect(hop& h, const response_head& head, int& redirects) const;
+
+    // Read body (request_body.cpp): Content-Length, chunked or to close,
+    // paced by the rate limiter and decoded by the content decoder; true
+    // when the connection may be reused.
+    void choose_decoder(bool has_body, response_head& head, const target_url& url);
+    awaitable<bool> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
+                              const target_url& url);
+    // client_options::max_bytes_per_second: waits (on rate_timer_) for this
+    // request's turn to read, then returns how many of `want` bytes it may
+    // read (at least 1). Without a cap, `want` at once.
+    awaitable<std::size_t> pace(std::size_t want, const target_url& url);
+    // After a paced read of `took` of the `granted` bytes: returns the rest.
+    void paced(std::size_t granted, std::size_t took) noexcept;
+    // Body bytes that came off the connection: counted, decoded when the
+    // response is encoded (request_options::decode_content) and handed to
+    // the consumer. body_buffer() is where the next read puts them.
+    std::span<char> body_buffer();
+    awaitable<void> take_body(const char* data, std::size_t n, const target_url& url);
+    // Throws body_limit_error when `total` body bytes (a resumed part
+    // included) would exceed options_.max_download_size.
+    void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
+
+    // The body stage's watches (request_body_watch.cpp). Body reads: one
+    // timer per request watches for an idle connection, instead of a timer
+    // armed and cancelled around every read (a syscall and a handler each).
+    // Each read only notes when it started.
     void start_idle_watch(connection& c);
     void arm_idle_watch(std::chrono::steady_clock::time_point at);
     void stop_idle_watch() noexcept;
@@ -185,20 +249,9 @@ private:
     void stop_speed_watch() noexcept;
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
-    // client_options::max_bytes_per_second: waits (on rate_timer_) for this
-    // request's turn to read, then returns how many of `want` bytes it may
-    // read (at least 1). Without a cap, `want` at once.
-    awaitable<std::size_t> pace(std::size_t want, const target_url& url);
-    // After a paced read of `took` of the `granted` bytes: returns the rest.
-    void paced(std::size_t granted, std::size_t took) noexcept;
-    // Body bytes that came off the connection: counted, decoded when the
-    // response is encoded (request_options::decode_content) and handed to
-    // the consumer. body_buffer() is where the next read puts them.
-    std::span<char> body_buffer();
-    awaitable<void> take_body(const char* data, std::size_t n, const target_url& url);
-    // Throws body_limit_error when `total` body bytes (a resumed part
-    // included) would exceed options_.max_download_size.
-    void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
+
+    // Failures (request_errors.cpp): what went wrong, named by phase, as a
+    // typed error.
     void abort();  // on the worker's thread
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);
@@ -217,6 +270,7 @@ private:
     tcp::resolver* resolving_ = nullptr;
     asio::steady_timer* connect_timer_ = nullptr;
     bool idle_promised_;  // until the first take_idle spends it
+    bool total_armed_ = false;
     bool cancelled_ = false;
     bool total_expired_ = false;
     bool connect_expired_ = false;
