@@ -25,7 +25,8 @@
 //             ▼
 //   connection back to the pool (or closed); the consumer's on_end
 //             ▼
-//   deliver(result): once, on the user side           request_deliver.cpp
+//   deliver(result): once, on the user side, the consumer
+//   completes the future                              request_deliver.cpp
 //
 // Any stage may throw: the consumer's on_abandon runs, and the error is
 // what deliver() completes the future with. Failures are named by
@@ -56,6 +57,18 @@ struct request_op::slot_guard {
         if (core) core->limits().release(origin);
     }
 };
+
+void request_op::start() {
+    consumer_->on_cancel([weak = weak_from_this()] {
+        if (auto op = weak.lock()) op->cancel();
+    });
+    const bool started = core_->spawn_unless_closed([&] {
+        asio::co_spawn(worker_.ctx, run(), [self = shared_from_this()](std::exception_ptr error) {
+            self->deliver(std::move(error));
+        });
+    });
+    if (!started) deliver(std::make_exception_ptr(cancelled_error("vow::http: the client was destroyed")));
+}
 
 awaitable<void> request_op::run() {
     worker_.live.insert(this);

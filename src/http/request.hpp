@@ -23,6 +23,7 @@
 #include <string>
 
 #include "asio.hpp"
+#include "body_consumer.hpp"
 #include "connection.hpp"
 #include "proxy_route.hpp"
 #include "content_decoder.hpp"
@@ -36,70 +37,6 @@ namespace vow::http::detail {
 
 class client_core;
 struct io_worker;
-class request_op;
-
-struct response_head {
-    unsigned status = 0;
-    std::string reason;
-    header_map headers;
-    std::optional<std::uint64_t> content_length;
-};
-
-// Where the body goes. Called on the worker's thread, in this order:
-// add_request_headers, on_head, on_data..., on_end; or on_abandon on failure.
-class body_consumer {
-public:
-    enum class verdict {
-        read_body,  // the body follows
-        restart,    // drop this response, send the request again (416 of a stale .part)
-    };
-    virtual ~body_consumer() = default;
-    virtual void add_request_headers(bhttp::fields&) {}
-    // The final (non-redirect) response head. Throws to fail the request.
-    virtual verdict on_head(const response_head& head, const target_url& url) = 0;
-    virtual awaitable<void> on_data(request_op& op, const char* data, std::size_t n) = 0;
-    virtual void on_end(const target_url& url) = 0;
-    virtual void on_abandon() noexcept {}
-    // Body bytes already held before this response (a resumed .part).
-    virtual std::uint64_t already_have() const noexcept { return 0; }
-
-    // Body bytes per read, at most: large, so that a fast body costs few
-    // reads and few hand-offs to user code.
-    static constexpr std::size_t read_size = 1024 * 1024;
-    // Before a body is read, with its length if known: a small body gets
-    // buffers of its own size, not read_size.
-    void fit_buffers(std::optional<std::uint64_t> body_length) noexcept {
-        constexpr std::uint64_t smallest = 16 * 1024;
-        buffer_size_ = body_length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*body_length, smallest, read_size))
-                                   : read_size;
-    }
-    // The buffer the next read fills; on_data gets a part of it. The consumer
-    // owns it, so it outlives a hand-off to user code even if the read fails.
-    virtual std::span<char> next_buffer() { return owned_buffer(0); }
-    // Waits until every byte handed on has been consumed; before on_end.
-    virtual awaitable<void> drain(request_op&) { co_return; }
-
-protected:
-    std::size_t buffer_size() const noexcept { return buffer_size_; }
-    // Called only with no hand-off in flight from `which` (it may reallocate).
-    std::span<char> owned_buffer(int which) {
-        auto& b = buffers_[which];
-        if (b.capacity < buffer_size_) {
-            b.bytes.reset(new char[buffer_size_]);
-            b.capacity = buffer_size_;
-        }
-        return {b.bytes.get(), buffer_size_};
-    }
-
-private:
-    struct buffer {
-        std::unique_ptr<char[]> bytes;
-        std::size_t capacity = 0;
-    };
-    buffer buffers_[2];
-    std::size_t buffer_size_ = read_size;
-};
-
 class request_op : public std::enable_shared_from_this<request_op> {
 public:
     // `idle_promised`: the worker holds an idle connection to the URL's
@@ -108,8 +45,8 @@ public:
                request_options options, std::unique_ptr<body_consumer> consumer);
     ~request_op();
 
-    // The whole request; throws a typed vow error on failure.
-    awaitable<void> run();
+    // Runs the request on its worker; deliver() completes its future.
+    void start();
     // From any thread: stop at once, closing the socket in use.
     void cancel();
 
@@ -142,12 +79,16 @@ public:
     // on this strand over the completion executor: in order, one at a time.
     executor& user_side() noexcept { return user_side_; }
 
-    // Once, when run() has finished: the last progress report, then
-    // `complete(nullptr)` on the user side. If the user side drops the task
-    // (executor shut down), `complete` gets executor_shut_down instead.
-    void deliver(unique_function<void(std::exception_ptr)> complete);
-
 private:
+    // The whole request; throws a typed vow error on failure.
+    awaitable<void> run();
+    // The deliver stage (request_deliver.cpp): once, when run() has finished
+    // (`error` says why it failed, null when it did not): the last progress
+    // report, then the consumer's complete(error) on the user side. If the
+    // user side drops the task (executor shut down), the future fails with
+    // executor_shut_down instead.
+    void deliver(std::exception_ptr error);
+
     friend class slot_limits;
     struct slot_guard;
 

@@ -66,44 +66,43 @@ void request_op::arm_catch_up() {
 
 namespace {
 
-// Runs the completion once; destroyed unrun, it completes with executor_shut_down.
+// The deliver step as a task on the user side: runs once; destroyed unrun,
+// it completes the future with executor_shut_down.
 class delivery {
 public:
-    delivery(std::optional<progress> last, std::function<void(const progress&)> on_progress,
-             unique_function<void(std::exception_ptr)> complete)
-        : last_(std::move(last)), on_progress_(std::move(on_progress)), complete_(std::move(complete)) {}
+    delivery(std::shared_ptr<request_op> op, std::optional<progress> last, std::exception_ptr error)
+        : op_(std::move(op)), last_(std::move(last)), error_(std::move(error)) {}
     delivery(delivery&& o) noexcept = default;
     delivery& operator=(delivery&&) = delete;
     ~delivery() {
-        if (complete_) complete_(std::make_exception_ptr(executor_shut_down()));
+        if (op_) op_->consumer().complete(std::make_exception_ptr(executor_shut_down()));
     }
     void operator()() {
-        auto complete = std::move(complete_);
-        complete_ = nullptr;
-        if (last_ && on_progress_) {
+        auto op = std::move(op_);
+        if (last_) {
             try {
-                on_progress_(*last_);
+                op->options().on_progress(*last_);
             } catch (...) {
                 // A throwing progress callback must not lose the result.
             }
         }
-        complete(nullptr);
+        op->consumer().complete(std::move(error_));
     }
 
 private:
+    std::shared_ptr<request_op> op_;
     std::optional<progress> last_;
-    std::function<void(const progress&)> on_progress_;
-    unique_function<void(std::exception_ptr)> complete_;
+    std::exception_ptr error_;
 };
 
 }  // namespace
 
-void request_op::deliver(unique_function<void(std::exception_ptr)> complete) {
+void request_op::deliver(std::exception_ptr error) {
     std::optional<progress> last;
     // After a cancel the caller has moved on: no new progress reports.
     if (options_.on_progress && !cancelled_) last = snapshot(std::chrono::steady_clock::now());
     try {
-        user_side_.execute(delivery(std::move(last), options_.on_progress, std::move(complete)));
+        user_side_.execute(delivery(shared_from_this(), std::move(last), std::move(error)));
     } catch (const executor_shut_down&) {
         // The delivery was destroyed unrun and completed with executor_shut_down.
     }
