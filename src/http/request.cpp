@@ -245,6 +245,11 @@ void request_op::wake_up() {
     });
 }
 
+void request_op::slot_granted() {
+    slot_granted_.store(true, std::memory_order_release);
+    nudge();
+}
+
 void request_op::nudge() {
     asio::post(worker_.ctx, [self = shared_from_this()] { self->wake_timer_.cancel(); });
 }

@@ -26,6 +26,7 @@
 #include "body_consumer.hpp"
 #include "connection.hpp"
 #include "proxy_route.hpp"
+#include "request_handles.hpp"
 #include "content_decoder.hpp"
 #include "url.hpp"
 #include "vow/strand.hpp"
@@ -37,7 +38,7 @@ namespace vow::http::detail {
 
 class client_core;
 struct io_worker;
-class request_op : public std::enable_shared_from_this<request_op> {
+class request_op final : public std::enable_shared_from_this<request_op>, public live_request, public slot_waiter {
 public:
     // `idle_promised`: the worker holds an idle connection to the URL's
     // origin set aside for this request (client_core::pick_worker).
@@ -48,7 +49,9 @@ public:
     // Runs the request on its worker; deliver() completes its future.
     void start();
     // From any thread: stop at once, closing the socket in use.
-    void cancel();
+    void cancel() override;
+    // From any thread: slot_limits gave this request the slot it waits for.
+    void slot_granted() override;
 
     // For consumers that hand bytes to user code: waits (on this thread) until
     // wake_up() is called, or throws if the request was cancelled meanwhile.
@@ -89,7 +92,6 @@ private:
     // executor_shut_down instead.
     void deliver(std::exception_ptr error);
 
-    friend class slot_limits;
     struct slot_guard;
 
     // What changes from one hop of a redirect chain to the next.
@@ -237,7 +239,7 @@ private:
     bool batching_ = false;      // body reads are batched (see batch_bytes)
     int low_watermark_ = 1;      // the SO_RCVLOWAT set on the active connection
     bool reading_body_ = false;  // suspended in a read of body bytes (into the consumer's buffer)
-    std::atomic<bool> slot_granted_{false};  // set by slot_limits (any thread); acquire pairs with its release
+    std::atomic<bool> slot_granted_{false};  // set by slot_granted() (any thread); acquire pairs with its release
 
     // Progress.
     std::chrono::steady_clock::time_point attempt_started_;
