@@ -2,31 +2,35 @@
 // run() below is the whole flow; each stage lives in a file of its own and
 // enforces its own limits:
 //
-//                      ┌───────────────────────────────────────────────┐
-//                      ▼                                               │
-//   run() ──► admission: a slot of the origin (the total timeout       │
-//             │          starts with the first)            request.cpp │
-//             ▼                                                        │
-//   ┌─► connect: pooled connection, or resolve → TCP →                 │
-//   │          [CONNECT tunnel] → [TLS]               request_connect.cpp
-//   │         ▼                                                        │
-//   │   send: the request message                      request_send.cpp │
-//   │         ▼                                                        │
-//   │   read head: skipping 1xx; checks the final head request_head.cpp │
-//   │         │                                                        │
-//   └─────────┤ a pooled connection the server had closed:             │
-//             │ once more on a new one (idempotent only)               │
-//             ├── 3xx + Location ──► redirect: next hop ───────────────┤
-//             │                              request_redirect.cpp      │
-//             ├── consumer's verdict: restart (stale .part) ───────────┘
-//             ▼
-//   read body: Content-Length, chunked or to close; paced, decoded,
-//              watched for idle and low speed  request_body.cpp, request_body_watch.cpp
-//             ▼
-//   connection back to the pool (or closed); the consumer's on_end
-//             ▼
-//   deliver(result): once, on the user side, the consumer
-//   completes the future                              request_deliver.cpp
+//   run()
+//     |
+//     v
+//   admission ........ a slot of the origin; the total     request.cpp
+//     |                timeout starts with the first
+//     v
+//   connect .......... pooled connection, or resolve ->    request_connect.cpp
+//     |                TCP -> [proxy CONNECT tunnel] -> [TLS]
+//     v
+//   send ............. the request message                 request_send.cpp
+//     |
+//     v
+//   read head ........ skips 1xx; checks the final head    request_head.cpp
+//     |
+//     +-- failed on a pooled connection the server had closed:
+//     |   connect again, once (idempotent methods only)
+//     +-- 3xx + Location --> redirect: next hop            request_redirect.cpp
+//     |                      --> admission
+//     +-- the consumer's verdict is restart (stale .part) --> admission
+//     v
+//   read body ........ Content-Length, chunked or to       request_body.cpp
+//     |                close; paced, decoded, watched for  request_body_watch.cpp
+//     |                idle and low speed
+//     v
+//   release .......... the connection to the pool (or      request.cpp
+//     |                closed); the consumer's on_end
+//     v
+//   deliver(result) .. once, on the user side: the         request_deliver.cpp
+//                      consumer completes the future
 //
 // Any stage may throw: the consumer's on_abandon runs, and the error is
 // what deliver() completes the future with. Failures are named by

@@ -116,7 +116,7 @@ private:
     // starts with the first one.
     awaitable<void> acquire_slot(const std::string& origin);
     void start_total_timeout();
-    // connect → send → read head, on a pooled or new connection (request.cpp).
+    // connect -> send -> read head, on a pooled or new connection (request.cpp).
     awaitable<void> start_exchange(const hop& h, exchange& ex);
     // Releases the connection: to the worker's pool, or closed.
     void release(exchange& ex, bool reusable);

@@ -1,9 +1,10 @@
 // The read-body stage: the body of a final 2xx head, into the consumer.
 //
-//   Content-Length ──► bytes already buffered, then straight from the socket
-//                      into the consumer's buffer (batched, see batch_bytes)
-//   chunked / to close ──► through the parser, its framing held under
-//                      chunk_framing_limit
+//   Content-Length:     bytes already buffered, then straight from the
+//                       socket into the consumer's buffer (batched, see
+//                       batch_bytes)
+//   chunked / to close: through the parser, its framing held under
+//                       chunk_framing_limit
 //
 // Every read is paced by the rate limiter (client_options::
 // max_bytes_per_second) and, for an encoded body, inflated by the content

@@ -1,9 +1,11 @@
 // The connect stage: resolve, TCP, the proxy's CONNECT tunnel and TLS, all
 // under one connect timeout (client_options::connect_timeout).
 //
-//   resolve ──► TCP connect ──► [CONNECT tunnel] ──► [TLS handshake] ──► connected
-//   (the proxy's name     (https through a proxy only)  (https only: SNI and
-//    through a proxy)                                    the origin's name checked)
+//   resolve -> TCP connect -> [CONNECT tunnel] -> [TLS handshake] -> connected
+//
+//   resolve, TCP:    the proxy's name and port when the route has a proxy
+//   CONNECT tunnel:  https through a proxy only (open_tunnel)
+//   TLS handshake:   https only; SNI and the certificate are the origin's
 //
 // The watchdog timer closes whatever is in flight when the deadline passes;
 // fail() and fail_at_proxy() then name the phase.

@@ -1,7 +1,7 @@
 // The redirect stage: a 3xx with a Location ends this hop. Its body is
 // skipped when small (drain_limit) so the connection can be reused; the
 // next hop is checked against the redirect limits (max_redirects, no
-// https → http unless allowed, the Location's length and form).
+// https -> http unless allowed, the Location's length and form).
 #include "client_impl.hpp"
 #include "request.hpp"
 #include "request_stages.hpp"
