@@ -20,7 +20,8 @@ namespace {
 
 using detail::client_core;
 
-// Starts one request on an I/O worker; the future completes on the user side.
+// Starts one request on an I/O worker; its deliver step completes the
+// consumer's future on the user side.
 template <class Result, class Consumer>
 future<Result> start(const std::shared_ptr<client_core>& core, const std::string& url_text, request_options options,
                      std::unique_ptr<Consumer> consumer) {
@@ -30,29 +31,11 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     } catch (...) {
         return make_exceptional_future<Result>(std::current_exception()).via(core->completion_executor());
     }
-    promise<Result> p;
-    auto fut = std::move(p.get_future()).via(core->completion_executor());
+    auto fut = consumer->get_future().via(core->completion_executor());
     auto place = core->pick_worker(core->proxies().pool_key(url));
-    auto& worker = place.worker;
-    Consumer* result_source = consumer.get();
-    auto op = std::make_shared<detail::request_op>(core, worker, place.promised, std::move(url), std::move(options),
-                                                   std::move(consumer));
-    p.on_cancel([weak = std::weak_ptr<detail::request_op>(op)] {
-        if (auto o = weak.lock()) o->cancel();
-    });
-    auto completion = [op, result_source, p = std::move(p)](std::exception_ptr error) mutable {
-            result<Result> r = error ? result<Result>(error) : result<Result>(result_source->take_result());
-            op->deliver([p = std::move(p), r = std::move(r)](std::exception_ptr override) mutable {
-                if (override) {
-                    p.set_exception(override);
-                } else {
-                    p.set_result(std::move(r));
-                }
-            });
-    };
-    bool started = core->spawn_unless_closed(
-        [&] { detail::asio::co_spawn(worker.ctx, op->run(), std::move(completion)); });
-    if (!started) completion(std::make_exception_ptr(cancelled_error("vow::http: the client was destroyed")));
+    std::make_shared<detail::request_op>(core, place.worker, place.promised, std::move(url), std::move(options),
+                                         std::move(consumer))
+        ->start();
     return fut;
 }
 

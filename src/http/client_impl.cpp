@@ -9,7 +9,6 @@
 #include <future>
 
 #include "../support/thread_name.hpp"
-#include "request.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
 
@@ -23,7 +22,7 @@ bool slot_limits::has_room(const std::string& origin) const {
     return it == by_host_.end() || it->second < per_host_;
 }
 
-bool slot_limits::try_acquire(const std::string& origin, const std::shared_ptr<request_op>& op) {
+bool slot_limits::try_acquire(const std::string& origin, const std::shared_ptr<slot_waiter>& op) {
     std::lock_guard lock(mutex_);
     if (waiters_.empty() && has_room(origin)) {
         ++in_flight_;
@@ -35,7 +34,7 @@ bool slot_limits::try_acquire(const std::string& origin, const std::shared_ptr<r
     return false;
 }
 
-bool slot_limits::withdraw(request_op* op) {
+bool slot_limits::withdraw(slot_waiter* op) {
     std::lock_guard lock(mutex_);
     for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
         if (it->op.get() == op) {
@@ -62,8 +61,7 @@ void slot_limits::grant_waiters() {
         }
         ++in_flight_;
         ++by_host_[it->origin];
-        it->op->slot_granted_.store(true, std::memory_order_release);
-        it->op->nudge();
+        it->op->slot_granted();
         it = waiters_.erase(it);
     }
 }

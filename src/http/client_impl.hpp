@@ -19,11 +19,10 @@
 #include "idle_index.hpp"
 #include "proxy_route.hpp"
 #include "rate_limiter.hpp"
+#include "request_handles.hpp"
 #include "vow/http/client.hpp"
 
 namespace vow::http::detail {
-
-class request_op;
 
 struct io_worker {
     explicit io_worker(std::size_t index) : index(index) {}
@@ -33,7 +32,7 @@ struct io_worker {
     std::thread thread;
     // Touched only on this worker's thread:
     std::map<std::string, std::deque<std::unique_ptr<connection>>> idle;  // by origin
-    std::unordered_set<request_op*> live;                                  // to abort at shutdown
+    std::unordered_set<live_request*> live;                                // to abort at shutdown
 };
 
 // Admission: a request holds one slot of its origin from connect to the end
@@ -42,11 +41,12 @@ class slot_limits {
 public:
     slot_limits(std::size_t global, std::size_t per_host) : global_(global), per_host_(per_host) {}
 
-    // True: the slot is held. False: `op` is queued and will be woken by grant.
-    bool try_acquire(const std::string& origin, const std::shared_ptr<request_op>& op);
+    // True: the slot is held. False: `op` is queued and will be told by
+    // slot_granted().
+    bool try_acquire(const std::string& origin, const std::shared_ptr<slot_waiter>& op);
     // A queued op gave up (cancel, timeout). True when it holds a slot anyway
     // (granted meanwhile), which the caller must then release.
-    bool withdraw(request_op* op);
+    bool withdraw(slot_waiter* op);
     void release(const std::string& origin);
 
 private:
@@ -55,7 +55,7 @@ private:
 
     struct waiter {
         std::string origin;
-        std::shared_ptr<request_op> op;
+        std::shared_ptr<slot_waiter> op;
     };
     std::mutex mutex_;
     std::size_t global_, per_host_;

@@ -3,6 +3,7 @@
 #include "client_impl.hpp"
 #include "completed_file.hpp"
 #include "content_range.hpp"
+#include "request.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
@@ -19,21 +20,21 @@ body_consumer::verdict memory_consumer::on_head(const response_head& head, const
         throw body_limit_error("body of " + url.text + " is " + std::to_string(*head.content_length) +
                                " bytes, more than max_body_size (" + std::to_string(limit_) + " bytes)");
     url_ = url.text;
-    response_.status = head.status;
-    response_.reason = head.reason;
-    response_.headers = head.headers;
-    if (head.content_length) response_.body.reserve(static_cast<std::size_t>(*head.content_length));
+    result_.status = head.status;
+    result_.reason = head.reason;
+    result_.headers = head.headers;
+    if (head.content_length) result_.body.reserve(static_cast<std::size_t>(*head.content_length));
     return verdict::read_body;
 }
 
 awaitable<void> memory_consumer::on_data(request_op&, const char* data, std::size_t n) {
-    if (response_.body.size() + n > limit_)
+    if (result_.body.size() + n > limit_)
         throw body_limit_error("body of " + url_ + " grew past max_body_size (" + std::to_string(limit_) + " bytes)");
-    response_.body.append(data, n);
+    result_.body.append(data, n);
     co_return;
 }
 
-void memory_consumer::on_end(const target_url& url) { response_.url = url.text; }
+void memory_consumer::on_end(const target_url& url) { result_.url = url.text; }
 
 // --- file ------------------------------------------------------------------
 

@@ -9,33 +9,55 @@
 #include <optional>
 #include <string>
 
+#include "body_consumer.hpp"
 #include "part_file.hpp"
-#include "request.hpp"
+#include "vow/future.hpp"
 #include "vow/http/client.hpp"
+#include "vow/promise.hpp"
 
 namespace vow::http::detail {
 
 // A validator If-Range may carry: a strong ETag, else Last-Modified.
 std::optional<std::string> validator_of(const header_map& h);
 
+// A consumer that makes a Result of the body and completes the request's
+// future with it: the request's deliver step calls complete() once.
+template <class Result>
+class consumer_of : public body_consumer {
+public:
+    future<Result> get_future() { return promise_.get_future(); }
+    void complete(std::exception_ptr error) final {
+        if (error) {
+            promise_.set_exception(std::move(error));
+        } else {
+            promise_.set_value(std::move(result_));
+        }
+    }
+    void on_cancel(unique_function<void()> hook) final { promise_.on_cancel(std::move(hook)); }
+
+protected:
+    Result result_;
+
+private:
+    promise<Result> promise_;
+};
+
 // Throws status_error for a status outside 2xx.
 void require_success(const response_head& head, const target_url& url);
 
-class memory_consumer final : public body_consumer {
+class memory_consumer final : public consumer_of<response> {
 public:
     explicit memory_consumer(std::uint64_t limit) : limit_(limit) {}
     verdict on_head(const response_head& head, const target_url& url) override;
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
     void on_end(const target_url& url) override;
-    response take_result() { return std::move(response_); }
 
 private:
     std::uint64_t limit_;
     std::string url_;  // of the response being read, for messages
-    response response_;
 };
 
-class file_consumer final : public body_consumer {
+class file_consumer final : public consumer_of<download_result> {
 public:
     // `url` is what the download was asked for: a .part is resumed only when
     // its .part.meta names the same URL.
@@ -46,7 +68,6 @@ public:
     void on_end(const target_url& url) override;
     void on_abandon() noexcept override { file_.close(); }
     std::uint64_t already_have() const noexcept override { return have_; }
-    download_result take_result() { return std::move(result_); }
 
 private:
     void require_unchanged_part() const;
@@ -62,7 +83,6 @@ private:
     std::uint64_t have_ = 0;        // bytes kept from the .part for this response
     bool already_complete_ = false; // a 416 confirmed the .part is the whole file
     std::optional<std::uint64_t> expected_size_;  // of the whole file, when this response tells it
-    download_result result_;
 };
 
 // A sink call's progress. The I/O thread moves idle -> busy (a hand-off),
@@ -72,7 +92,7 @@ private:
 // wakes it.
 enum class sink_state : std::uint8_t { idle, busy, pending, waited_for };
 
-class sink_consumer final : public body_consumer {
+class sink_consumer final : public consumer_of<stream_result> {
 public:
     explicit sink_consumer(std::function<void(std::span<const char>)> sink) : sink_(std::move(sink)) {}
     verdict on_head(const response_head& head, const target_url& url) override;
@@ -89,7 +109,6 @@ public:
     awaitable<void> drain(request_op& op) override;
     void on_end(const target_url& url) override;
     void on_abandon() noexcept override { closed_ = true; }
-    stream_result take_result() { return std::move(result_); }
 
 private:
     class call;  // a sink call on the user side
@@ -108,7 +127,6 @@ private:
     std::size_t handed_ = 0;    // its bytes before this went to the sink
     std::size_t filled_ = 0;    // its bytes before this are read
     bool closed_ = false;       // on_end or on_abandon: no more hand-offs
-    stream_result result_;
 };
 
 }  // namespace vow::http::detail

@@ -1,9 +1,12 @@
 // request_op: one request from URL to result, as a coroutine on one I/O
-// worker: admission slot, pooled or new connection (connect timeout covers
-// resolve, TCP and TLS), write, head (interim 1xx heads skipped), redirects,
-// body, keep-alive. What the body becomes is the body_consumer's job (memory,
-// file, sink). Each phase enforces its limits (response_limits.hpp, and
-// max_download_size / the minimum-speed guard of request_options).
+// worker, run as a chain of stages: admission, connect, send, read head
+// (interim 1xx heads skipped), redirect, read body, deliver. request.cpp
+// draws the state machine and holds run(), the whole flow; each stage is a
+// file of its own (request_connect.cpp, request_send.cpp, request_head.cpp,
+// request_redirect.cpp, request_body.cpp with request_body_watch.cpp,
+// request_deliver.cpp) and enforces its limits (response_limits.hpp, and
+// max_download_size / the minimum-speed guard of request_options). What the
+// body becomes is the body_consumer's job (memory, file, sink).
 //
 // Threads: run() and everything it touches live on the worker's thread.
 // cancel() may be called from any thread; it posts abort() to the worker.
@@ -20,7 +23,10 @@
 #include <string>
 
 #include "asio.hpp"
+#include "body_consumer.hpp"
+#include "connection.hpp"
 #include "proxy_route.hpp"
+#include "request_handles.hpp"
 #include "content_decoder.hpp"
 #include "url.hpp"
 #include "vow/strand.hpp"
@@ -32,72 +38,7 @@ namespace vow::http::detail {
 
 class client_core;
 struct io_worker;
-struct connection;
-class request_op;
-
-struct response_head {
-    unsigned status = 0;
-    std::string reason;
-    header_map headers;
-    std::optional<std::uint64_t> content_length;
-};
-
-// Where the body goes. Called on the worker's thread, in this order:
-// add_request_headers, on_head, on_data..., on_end; or on_abandon on failure.
-class body_consumer {
-public:
-    enum class verdict {
-        read_body,  // the body follows
-        restart,    // drop this response, send the request again (416 of a stale .part)
-    };
-    virtual ~body_consumer() = default;
-    virtual void add_request_headers(bhttp::fields&) {}
-    // The final (non-redirect) response head. Throws to fail the request.
-    virtual verdict on_head(const response_head& head, const target_url& url) = 0;
-    virtual awaitable<void> on_data(request_op& op, const char* data, std::size_t n) = 0;
-    virtual void on_end(const target_url& url) = 0;
-    virtual void on_abandon() noexcept {}
-    // Body bytes already held before this response (a resumed .part).
-    virtual std::uint64_t already_have() const noexcept { return 0; }
-
-    // Body bytes per read, at most: large, so that a fast body costs few
-    // reads and few hand-offs to user code.
-    static constexpr std::size_t read_size = 1024 * 1024;
-    // Before a body is read, with its length if known: a small body gets
-    // buffers of its own size, not read_size.
-    void fit_buffers(std::optional<std::uint64_t> body_length) noexcept {
-        constexpr std::uint64_t smallest = 16 * 1024;
-        buffer_size_ = body_length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*body_length, smallest, read_size))
-                                   : read_size;
-    }
-    // The buffer the next read fills; on_data gets a part of it. The consumer
-    // owns it, so it outlives a hand-off to user code even if the read fails.
-    virtual std::span<char> next_buffer() { return owned_buffer(0); }
-    // Waits until every byte handed on has been consumed; before on_end.
-    virtual awaitable<void> drain(request_op&) { co_return; }
-
-protected:
-    std::size_t buffer_size() const noexcept { return buffer_size_; }
-    // Called only with no hand-off in flight from `which` (it may reallocate).
-    std::span<char> owned_buffer(int which) {
-        auto& b = buffers_[which];
-        if (b.capacity < buffer_size_) {
-            b.bytes.reset(new char[buffer_size_]);
-            b.capacity = buffer_size_;
-        }
-        return {b.bytes.get(), buffer_size_};
-    }
-
-private:
-    struct buffer {
-        std::unique_ptr<char[]> bytes;
-        std::size_t capacity = 0;
-    };
-    buffer buffers_[2];
-    std::size_t buffer_size_ = read_size;
-};
-
-class request_op : public std::enable_shared_from_this<request_op> {
+class request_op final : public std::enable_shared_from_this<request_op>, public live_request, public slot_waiter {
 public:
     // `idle_promised`: the worker holds an idle connection to the URL's
     // origin set aside for this request (client_core::pick_worker).
@@ -105,10 +46,12 @@ public:
                request_options options, std::unique_ptr<body_consumer> consumer);
     ~request_op();
 
-    // The whole request; throws a typed vow error on failure.
-    awaitable<void> run();
+    // Runs the request on its worker; deliver() completes its future.
+    void start();
     // From any thread: stop at once, closing the socket in use.
-    void cancel();
+    void cancel() override;
+    // From any thread: slot_limits gave this request the slot it waits for.
+    void slot_granted() override;
 
     // For consumers that hand bytes to user code: waits (on this thread) until
     // wake_up() is called, or throws if the request was cancelled meanwhile.
@@ -139,16 +82,47 @@ public:
     // on this strand over the completion executor: in order, one at a time.
     executor& user_side() noexcept { return user_side_; }
 
-    // Once, when run() has finished: the last progress report, then
-    // `complete(nullptr)` on the user side. If the user side drops the task
-    // (executor shut down), `complete` gets executor_shut_down instead.
-    void deliver(unique_function<void(std::exception_ptr)> complete);
-
 private:
-    friend class slot_limits;
+    // The whole request; throws a typed vow error on failure.
+    awaitable<void> run();
+    // The deliver stage (request_deliver.cpp): once, when run() has finished
+    // (`error` says why it failed, null when it did not): the last progress
+    // report, then the consumer's complete(error) on the user side. If the
+    // user side drops the task (executor shut down), the future fails with
+    // executor_shut_down instead.
+    void deliver(std::exception_ptr error);
+
     struct slot_guard;
 
+    // What changes from one hop of a redirect chain to the next.
+    struct hop {
+        target_url url;
+        std::string method;
+        std::string body;
+    };
+    // One request/response on a connection, from connect to the final head.
+    struct exchange {
+        std::unique_ptr<connection> conn;
+        std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+        const proxy_endpoint* proxy = nullptr;  // this hop's route, null for direct
+        bool absolute_form = false;  // through an HTTP proxy: the target is the whole URL
+        bool asked_range = false;    // the request sent carried a Range
+    };
+
+    // The stages, in the order run() calls them (request.cpp draws the
+    // state machine). Each lives in its own file and enforces its own limits.
+
+    // Admission (request.cpp): a slot of the origin; the total timeout
+    // starts with the first one.
     awaitable<void> acquire_slot(const std::string& origin);
+    void start_total_timeout();
+    // connect -> send -> read head, on a pooled or new connection (request.cpp).
+    awaitable<void> start_exchange(const hop& h, exchange& ex);
+    // Releases the connection: to the worker's pool, or closed.
+    void release(exchange& ex, bool reusable);
+
+    // Connect (request_connect.cpp): resolve, TCP, proxy tunnel, TLS, all
+    // under the connect timeout.
     awaitable<std::unique_ptr<connection>> connect(const target_url& url);
     // CONNECT url's host:port through `proxy` on c's TCP stream, before TLS;
     // throws proxy_error unless the proxy answers 2xx.
@@ -156,14 +130,47 @@ private:
     // A failure to resolve, reach or talk to the proxy, named as such.
     [[noreturn]] void fail_at_proxy(beast::error_code ec, const char* phase, const target_url& url,
                                     const proxy_endpoint& proxy);
-    // Drops interim (1xx) heads until the final one is in `parser`.
+
+    // Send (request_send.cpp): the request message of this hop.
+    bhttp::request<bhttp::string_body> build_request(const hop& h, exchange& ex);
+
+    // Read head (request_head.cpp): drops interim (1xx) heads until the
+    // final one is in `parser`, then checks what the head itself may not be.
     awaitable<void> skip_informational(connection& c, std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser,
                                        bool head_request, const target_url& url);
-    awaitable<void> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
-                              const target_url& url, bool& reusable);
-    // Body reads: one timer per request watches for an idle connection, instead
-    // of a timer armed and cancelled around every read (a syscall and a
-    // handler each). Each read only notes when it started.
+    void check_final_head(const response_head& head, const exchange& ex, const target_url& url) const;
+
+    // Redirect (request_redirect.cpp): skips a small body so the connection
+    // can be reused, then the next hop, within the redirect limits.
+    awaitable<void> leave_redirect(exchange& ex, const response_head& head, const target_url& url);
+    // h becomes the next hop (303: a GET without body).
+    void follow_redirect(hop& h, const response_head& head, int& redirects) const;
+
+    // Read body (request_body.cpp): Content-Length, chunked or to close,
+    // paced by the rate limiter and decoded by the content decoder; true
+    // when the connection may be reused.
+    void choose_decoder(bool has_body, response_head& head, const target_url& url);
+    awaitable<bool> read_body(connection& c, bhttp::response_parser<bhttp::buffer_body>& parser,
+                              const target_url& url);
+    // client_options::max_bytes_per_second: waits (on rate_timer_) for this
+    // request's turn to read, then returns how many of `want` bytes it may
+    // read (at least 1). Without a cap, `want` at once.
+    awaitable<std::size_t> pace(std::size_t want, const target_url& url);
+    // After a paced read of `took` of the `granted` bytes: returns the rest.
+    void paced(std::size_t granted, std::size_t took) noexcept;
+    // Body bytes that came off the connection: counted, decoded when the
+    // response is encoded (request_options::decode_content) and handed to
+    // the consumer. body_buffer() is where the next read puts them.
+    std::span<char> body_buffer();
+    awaitable<void> take_body(const char* data, std::size_t n, const target_url& url);
+    // Throws body_limit_error when `total` body bytes (a resumed part
+    // included) would exceed options_.max_download_size.
+    void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
+
+    // The body stage's watches (request_body_watch.cpp). Body reads: one
+    // timer per request watches for an idle connection, instead of a timer
+    // armed and cancelled around every read (a syscall and a handler each).
+    // Each read only notes when it started.
     void start_idle_watch(connection& c);
     void arm_idle_watch(std::chrono::steady_clock::time_point at);
     void stop_idle_watch() noexcept;
@@ -185,20 +192,9 @@ private:
     void stop_speed_watch() noexcept;
     void start_batching();
     void set_low_watermark(connection& c, std::size_t bytes) noexcept;
-    // client_options::max_bytes_per_second: waits (on rate_timer_) for this
-    // request's turn to read, then returns how many of `want` bytes it may
-    // read (at least 1). Without a cap, `want` at once.
-    awaitable<std::size_t> pace(std::size_t want, const target_url& url);
-    // After a paced read of `took` of the `granted` bytes: returns the rest.
-    void paced(std::size_t granted, std::size_t took) noexcept;
-    // Body bytes that came off the connection: counted, decoded when the
-    // response is encoded (request_options::decode_content) and handed to
-    // the consumer. body_buffer() is where the next read puts them.
-    std::span<char> body_buffer();
-    awaitable<void> take_body(const char* data, std::size_t n, const target_url& url);
-    // Throws body_limit_error when `total` body bytes (a resumed part
-    // included) would exceed options_.max_download_size.
-    void check_download_size(std::uint64_t total, bool announced, const target_url& url) const;
+
+    // Failures (request_errors.cpp): what went wrong, named by phase, as a
+    // typed error.
     void abort();  // on the worker's thread
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);
@@ -217,6 +213,7 @@ private:
     tcp::resolver* resolving_ = nullptr;
     asio::steady_timer* connect_timer_ = nullptr;
     bool idle_promised_;  // until the first take_idle spends it
+    bool total_armed_ = false;
     bool cancelled_ = false;
     bool total_expired_ = false;
     bool connect_expired_ = false;
@@ -242,7 +239,7 @@ private:
     bool batching_ = false;      // body reads are batched (see batch_bytes)
     int low_watermark_ = 1;      // the SO_RCVLOWAT set on the active connection
     bool reading_body_ = false;  // suspended in a read of body bytes (into the consumer's buffer)
-    std::atomic<bool> slot_granted_{false};  // set by slot_limits (any thread); acquire pairs with its release
+    std::atomic<bool> slot_granted_{false};  // set by slot_granted() (any thread); acquire pairs with its release
 
     // Progress.
     std::chrono::steady_clock::time_point attempt_started_;
