@@ -13,6 +13,7 @@
 #include "part_file.hpp"
 #include "url.hpp"
 #include "vow/bounded.hpp"
+#include "vow/extend.hpp"
 #include "vow/promise.hpp"
 #include "vow/retry.hpp"
 
@@ -98,6 +99,19 @@ struct split_state {
 
 using state_ptr = std::shared_ptr<split_state>;
 
+// Ends a report, run or dropped: hands the turn to what waits for it
+// (after_reports), so that the split's last step is never stranded.
+void end_report(const state_ptr& s) {
+    std::function<void()> next;
+    {
+        std::lock_guard lock(s->report_mutex);
+        next = std::move(s->after_report);
+        s->after_report = nullptr;
+        s->report_in_flight = next != nullptr;
+    }
+    if (next) next();
+}
+
 // Called by a segment's own throttled progress: reports the whole file.
 void report_progress(const state_ptr& s) {
     if (!s->on_progress) return;
@@ -106,25 +120,21 @@ void report_progress(const state_ptr& s) {
         if (s->report_in_flight) return;
         s->report_in_flight = true;
     }
-    auto task = [s] {
+    auto report = [s] {
         try {
             s->on_progress(s->snapshot());
         } catch (...) {
             // Progress is advisory; a throwing callback does not fail the transfer.
         }
-        std::function<void()> next;
-        {
-            std::lock_guard lock(s->report_mutex);
-            next = std::move(s->after_report);
-            s->report_in_flight = next != nullptr;
-        }
-        if (next) next();
+        end_report(s);
     };
+    // Refused or dropped unrun (the executor shut down), the report is skipped
+    // but still ends, on the thread that dropped it.
+    auto dropped = [s] { end_report(s); };
     try {
-        s->user->execute(std::move(task));
+        s->user->execute(ext::owned_task<decltype(report), decltype(dropped)>(std::move(report), std::move(dropped)));
     } catch (const executor_shut_down&) {
-        std::lock_guard lock(s->report_mutex);
-        s->report_in_flight = false;
+        // The task's drop action ended the report.
     }
 }
 
@@ -146,15 +156,11 @@ class probe_consumer final : public split_consumer {
 public:
     verdict on_head(const response_head& head, const target_url& url) override {
         require_success(head, url);
-        out_.head = head;
+        result_.head = head;
         return verdict::read_body;
     }
     awaitable<void> on_data(request_op&, const char*, std::size_t) override { co_return; }
-    void on_end(const target_url& url) override { out_.url = url.text; }
-    split_outcome take_result() override { return std::move(out_); }
-
-private:
-    split_outcome out_;
+    void on_end(const target_url& url) override { result_.url = url.text; }
 };
 
 // One range: asks for what it still lacks, writes it at its offset.
@@ -190,7 +196,7 @@ public:
             throw protocol_error("the 206 from " + url.text + " is not the range asked for (bytes " +
                                  std::to_string(from_) + "-" + std::to_string(seg_.end - 1) + "/" +
                                  std::to_string(s_->total) + "): Content-Range " + value.value_or("missing"));
-        out_.head = head;
+        result_.head = head;
         saved_ = seg_.done.load();
         return verdict::read_body;
     }
@@ -214,7 +220,7 @@ public:
             throw protocol_error("a range of " + url.text + " ended " + std::to_string(seg_.length() - seg_.done.load()) +
                                  " bytes short");
         s_->save_meta();
-        out_.url = url.text;
+        result_.url = url.text;
     }
 
     void on_abandon() noexcept override {
@@ -224,14 +230,12 @@ public:
         }
     }
 
-    split_outcome take_result() override { return std::move(out_); }
 
 private:
     state_ptr s_;
     segment& seg_;
     std::uint64_t from_ = 0;
     std::uint64_t saved_ = 0;  // seg_.done when the meta was last saved
-    split_outcome out_;
 };
 
 // `attempt` under the options' retry policy, if any; `keep_going` may stop retries.

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "consumers.hpp"
 #include "request.hpp"
 #include "vow/future.hpp"
 #include "vow/http/client.hpp"
@@ -39,10 +40,7 @@ struct split_outcome {
 };
 
 // The consumers of a segmented download's requests (the probe, the segments).
-class split_consumer : public body_consumer {
-public:
-    virtual split_outcome take_result() = 0;
-};
+class split_consumer : public consumer_of<split_outcome> {};
 
 // How the orchestration starts requests, given by the client.
 struct split_hooks {

@@ -17,6 +17,7 @@
 #include "vow/http/errors.hpp"
 #include "vow/http/loopback_server.hpp"
 #include "vow/http/retry.hpp"
+#include "vow/inline_executor.hpp"
 #include "vow/promise.hpp"
 
 namespace {
@@ -382,6 +383,40 @@ TEST_F(split_download_test, a_split_file_with_the_right_checksum_is_renamed) {
     auto r = get_within(client_.download(server_.http_url("/bytes/" + std::to_string(size)), file(), o));
     EXPECT_EQ(r.sha256, o.sha256);
     EXPECT_EQ(read_file(file()), loopback_server::body(size));
+}
+
+// Runs every task at once on the calling thread, except the n-th, which it
+// destroys unrun (as an executor shutting down would).
+class dropping_executor final : public vow::executor {
+public:
+    explicit dropping_executor(int n) : n_(n) {}
+    void execute(vow::task t) override {
+        if (++count_ == n_) return;  // `t` is destroyed unrun here
+        vow::inline_executor::instance().execute(std::move(t));
+    }
+
+private:
+    std::atomic<int> count_{0};
+    const int n_;
+};
+
+TEST_F(split_download_test, a_task_the_completion_executor_drops_unrun_never_strands_the_download) {
+    // Whichever task is dropped -- the probe's answer, a progress report of
+    // the split, the settling step -- the download completes or fails.
+    for (int n = 1; n <= 30; ++n) {
+        SCOPED_TRACE("dropping task " + std::to_string(n));
+        dropping_executor drops(n);
+        vow::http::client_options co;
+        co.completion_executor = &drops;
+        vow::http::client c(co);
+        auto o = split(4);
+        o.progress_interval = 1ms;
+        o.on_progress = [](const vow::http::progress&) {};
+        auto path = dir_ / ("f" + std::to_string(n));
+        auto f = c.download(server_.http_url("/bytes/" + std::to_string(4 * mib) + "?rate=" + std::to_string(8 * mib)),
+                            path, o);
+        EXPECT_TRUE(f.wait_for(bound)) << "the download never completed";
+    }
 }
 
 TEST_F(split_download_test, zero_segments_is_a_usage_error) {
