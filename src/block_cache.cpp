@@ -21,6 +21,7 @@ struct cache_owner {
             }
         }
         for (auto& bytes : c.cached_bytes) bytes = 0;
+        c.cached_total = 0;
     }
 };
 

@@ -10,7 +10,8 @@
 namespace vow::detail {
 
 // Blocks of at most block_cache_max_size bytes come from (and go back to) the
-// calling thread's cache, one list per 32-byte size class of at most 128 KiB; larger blocks, a full cache, and every block in a build
+// calling thread's cache, one list per 32-byte size class of at most 1 MiB,
+// 2 MiB per thread in all; larger blocks, a full cache, and every block in a build
 // with AddressSanitizer (which must see each free) use operator new/delete
 // directly. A block may be freed on any thread: it then joins that thread's
 // cache. A thread's cache is emptied when the thread exits.
@@ -19,11 +20,12 @@ inline constexpr std::size_t block_cache_max_size = 256;
 struct block_cache {
     static constexpr std::size_t class_width = 32;
     static constexpr std::size_t class_count = block_cache_max_size / class_width;
-    // What one thread may keep per class: enough for a pending chain of a
-    // thousand thens to be rebuilt from the cache, and a bound (1 MiB over
-    // all classes) on what an idle thread holds on to. Per class, so that a
-    // burst of one size (10,000 ready futures) does not crowd out the others.
-    static constexpr std::size_t max_cached_bytes_per_class = 128 * 1024;
+    // What one thread may keep: per class, enough for a burst of ten
+    // thousand futures (a when_all over 10,000 inputs) to go back to the
+    // cache rather than to malloc; over all classes, a bound on what an idle
+    // thread holds on to. A thread keeps at most what it used at its peak.
+    static constexpr std::size_t max_cached_bytes_per_class = 1024 * 1024;
+    static constexpr std::size_t max_cached_bytes = 2 * 1024 * 1024;
 #if defined(__SANITIZE_ADDRESS__)
     static constexpr bool enabled = false;  // every free must reach ASan's allocator
 #elif defined(__has_feature)
@@ -47,7 +49,8 @@ struct block_cache {
     }
 
     free_block* heads[class_count] = {};
-    std::size_t cached_bytes[class_count] = {};
+    std::size_t cached_bytes[class_count] = {};  // per class
+    std::size_t cached_total = 0;
     bool registered = false;  // the thread-exit cleanup is armed (src/block_cache.cpp)
     bool closed = false;      // the thread is exiting: no more caching
 };
@@ -66,6 +69,7 @@ inline void* cached_allocate(std::size_t size) {
             if (block_cache::free_block* b = c.heads[k]) {
                 c.heads[k] = b->next;
                 c.cached_bytes[k] -= block_cache::class_size(size);
+                c.cached_total -= block_cache::class_size(size);
                 return b;
             }
         }
@@ -77,10 +81,13 @@ inline void cached_free(void* block, std::size_t size) noexcept {
     if constexpr (block_cache::enabled) {
         block_cache& c = this_thread_block_cache;
         const std::size_t k = block_cache::class_of(size);
+        const std::size_t bytes = block_cache::class_size(size);
         if (size <= block_cache_max_size && c.registered &&
-            c.cached_bytes[k] + block_cache::class_size(size) <= block_cache::max_cached_bytes_per_class) {
+            c.cached_bytes[k] + bytes <= block_cache::max_cached_bytes_per_class &&
+            c.cached_total + bytes <= block_cache::max_cached_bytes) {
             c.heads[k] = ::new (block) block_cache::free_block{c.heads[k]};
-            c.cached_bytes[k] += block_cache::class_size(size);
+            c.cached_bytes[k] += bytes;
+            c.cached_total += bytes;
             return;
         }
     }
