@@ -289,7 +289,7 @@ auto attach_continuation(state_ptr<state<T>> up, executor& ex, F&& f, bool link_
     s->bind(ex);
     state<T>& upstream = *up;
     // The consumer's reference to `up` becomes the link a cancel travels up by
-    // (dropped in on_ready), or is dropped here when there is no such link.
+    // (taken over by on_ready), or is dropped here when there is no such link.
     if (link_cancel) s->adopt_upstream(up.detach());
     upstream.attach(s);  // the list holds one of the two initial references
     return then_access<Out>::make(state_ptr<state<Out>>(static_cast<state<Out>*>(s)));
