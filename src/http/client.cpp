@@ -33,8 +33,8 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     }
     auto fut = consumer->get_future().via(core->completion_executor());
     auto place = core->pick_worker(core->proxies().pool_key(url));
-    std::make_shared<detail::request_op>(core, place.worker, place.promised, std::move(url), std::move(options),
-                                         std::move(consumer))
+    std::make_shared<detail::request_op>(detail::client_core::env_of(core), place.worker, place.promised, std::move(url),
+                                         std::move(options), std::move(consumer))
         ->start();
     return fut;
 }

@@ -14,58 +14,6 @@
 
 namespace vow::http::detail {
 
-// --- slot_limits -----------------------------------------------------------
-
-bool slot_limits::has_room(const std::string& origin) const {
-    if (in_flight_ >= global_) return false;
-    auto it = by_host_.find(origin);
-    return it == by_host_.end() || it->second < per_host_;
-}
-
-bool slot_limits::try_acquire(const std::string& origin, const std::shared_ptr<slot_waiter>& op) {
-    std::lock_guard lock(mutex_);
-    if (waiters_.empty() && has_room(origin)) {
-        ++in_flight_;
-        ++by_host_[origin];
-        return true;
-    }
-    waiters_.push_back({origin, op});
-    grant_waiters();  // others queued for a host with room may go now
-    return false;
-}
-
-bool slot_limits::withdraw(slot_waiter* op) {
-    std::lock_guard lock(mutex_);
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-        if (it->op.get() == op) {
-            waiters_.erase(it);
-            return false;
-        }
-    }
-    return true;  // granted already: the caller holds a slot
-}
-
-void slot_limits::release(const std::string& origin) {
-    std::lock_guard lock(mutex_);
-    --in_flight_;
-    if (auto it = by_host_.find(origin); it != by_host_.end() && --it->second == 0) by_host_.erase(it);
-    grant_waiters();
-}
-
-void slot_limits::grant_waiters() {
-    // FIFO, but a waiter for a full host does not block one for another host.
-    for (auto it = waiters_.begin(); it != waiters_.end() && in_flight_ < global_;) {
-        if (!has_room(it->origin)) {
-            ++it;
-            continue;
-        }
-        ++in_flight_;
-        ++by_host_[it->origin];
-        it->op->slot_granted();
-        it = waiters_.erase(it);
-    }
-}
-
 // --- client_core -----------------------------------------------------------
 
 namespace {
@@ -97,8 +45,10 @@ client_core::client_core(client_options options)
               std::max<std::size_t>(1, options_.max_connections_per_host)),
       idle_index_(static_cast<std::size_t>(std::max(1, options_.io_threads))),
       idle_cap_(options_.max_idle_per_host ? options_.max_idle_per_host
-                                           : std::max<std::size_t>(1, options_.max_connections_per_host)) {
+                                           : std::max<std::size_t>(1, options_.max_connections_per_host)),
+      env_{*this, *this, limits_, options_, proxies_, tls_, nullptr, *completion_} {
     if (options_.max_bytes_per_second.value_or(0) > 0) rate_.emplace(*options_.max_bytes_per_second);
+    env_.rate = rate_ ? &*rate_ : nullptr;
     try {
         configure_tls(tls_, options_.tls);
     } catch (const boost::system::system_error& e) {

@@ -2,69 +2,32 @@
 // keep-alive pools, and the global and per-host limits on requests in flight.
 #pragma once
 
-#include <cstddef>
-#include <deque>
-#include <list>
 #include <atomic>
-#include <map>
+#include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "asio.hpp"
 #include "connection.hpp"
 #include "idle_index.hpp"
+#include "io_worker.hpp"
 #include "proxy_route.hpp"
 #include "rate_limiter.hpp"
-#include "request_handles.hpp"
+#include "request_env.hpp"
+#include "slot_limits.hpp"
 #include "vow/http/client.hpp"
 
 namespace vow::http::detail {
 
-struct io_worker {
-    explicit io_worker(std::size_t index) : index(index) {}
-    const std::size_t index;  // in client_core's workers
-    asio::io_context ctx{1};
-    asio::executor_work_guard<asio::io_context::executor_type> work{ctx.get_executor()};
-    std::thread thread;
-    // Touched only on this worker's thread:
-    std::map<std::string, std::deque<std::unique_ptr<connection>>> idle;  // by origin
-    std::unordered_set<live_request*> live;                                // to abort at shutdown
-};
-
-// Admission: a request holds one slot of its origin from connect to the end
-// of its response. Thread-safe; waiters are woken on their own I/O thread.
-class slot_limits {
-public:
-    slot_limits(std::size_t global, std::size_t per_host) : global_(global), per_host_(per_host) {}
-
-    // True: the slot is held. False: `op` is queued and will be told by
-    // slot_granted().
-    bool try_acquire(const std::string& origin, const std::shared_ptr<slot_waiter>& op);
-    // A queued op gave up (cancel, timeout). True when it holds a slot anyway
-    // (granted meanwhile), which the caller must then release.
-    bool withdraw(slot_waiter* op);
-    void release(const std::string& origin);
-
-private:
-    bool has_room(const std::string& origin) const;
-    void grant_waiters();  // mutex held
-
-    struct waiter {
-        std::string origin;
-        std::shared_ptr<slot_waiter> op;
-    };
-    std::mutex mutex_;
-    std::size_t global_, per_host_;
-    std::size_t in_flight_ = 0;                  // guarded by mutex_
-    std::map<std::string, std::size_t> by_host_;  // guarded by mutex_
-    std::list<waiter> waiters_;                  // guarded by mutex_, FIFO
-};
-
-class client_core : public std::enable_shared_from_this<client_core> {
+// The client's shared state: options, TLS context, proxy routes, admission,
+// rate limit, I/O threads and their idle connections. A request sees it only
+// through request_env (request_env.hpp).
+class client_core final : public std::enable_shared_from_this<client_core>,
+                          public connection_source,
+                          public request_gate {
 public:
     explicit client_core(client_options options);
     ~client_core();
@@ -72,16 +35,18 @@ public:
     // Cancels every request in flight and joins the I/O threads. Idempotent.
     // Requests started after it (a retry's next attempt) fail at once.
     void shutdown();
-    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
-    // Runs `spawn` unless the client is shut down; false when it is. Holding
-    // the lock across the spawn means no request slips in after shutdown
-    // drained the I/O threads.
-    template <class F>
-    bool spawn_unless_closed(F&& spawn) {
+    bool closed() const noexcept override { return closed_.load(std::memory_order_acquire); }
+    // Holding the lock across the spawn means no request slips in after
+    // shutdown drained the I/O threads.
+    bool spawn_unless_closed(unique_function<void()> spawn) override {
         std::lock_guard lock(start_mutex_);
         if (closed()) return false;
         spawn();
         return true;
+    }
+    // What requests see of this core; shares its ownership.
+    static std::shared_ptr<request_env> env_of(const std::shared_ptr<client_core>& core) {
+        return std::shared_ptr<request_env>(core, &core->env_);
     }
 
     // Where a new request to `origin` runs: on a worker with an idle
@@ -93,7 +58,7 @@ public:
         bool promised;
     };
     placement pick_worker(const std::string& origin);
-    void unpromise(io_worker& w, const std::string& origin) { idle_index_.unpromise(origin, w.index); }
+    void unpromise(io_worker& w, const std::string& origin) override { idle_index_.unpromise(origin, w.index); }
     executor& completion_executor() noexcept { return *completion_; }
     timer& retry_timer() noexcept { return *retry_timer_; }
     ssl::context& tls_context() noexcept { return tls_; }
@@ -106,8 +71,8 @@ public:
     // Pool, on the worker's thread. take_idle returns null when the worker
     // has no connection the request may take, or the one it took had been
     // closed by the server (checked before any request is sent on it).
-    std::unique_ptr<connection> take_idle(io_worker& w, const std::string& origin, bool promised);
-    void put_idle(io_worker& w, std::unique_ptr<connection> c);
+    std::unique_ptr<connection> take_idle(io_worker& w, const std::string& origin, bool promised) override;
+    void put_idle(io_worker& w, std::unique_ptr<connection> c) override;
 
 private:
     client_options options_;
@@ -124,6 +89,7 @@ private:
     std::once_flag shut_down_;
     std::mutex start_mutex_;         // orders spawns against shutdown
     std::atomic<bool> closed_{false};
+    request_env env_;                // refers to the members above
 };
 
 }  // namespace vow::http::detail

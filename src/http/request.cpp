@@ -37,7 +37,7 @@
 // request_errors.cpp; cancel() and the timers close the socket in use.
 #include "request.hpp"
 
-#include "client_impl.hpp"
+#include "request_env.hpp"
 #include "request_stages.hpp"
 #include "vow/errors.hpp"
 #include "vow/http/errors.hpp"
@@ -55,10 +55,10 @@ bool is_idempotent(const std::string& method) {
 
 // Holds an admission slot until the request leaves the origin.
 struct request_op::slot_guard {
-    client_core* core = nullptr;
+    slot_limits* limits = nullptr;
     std::string origin;
     ~slot_guard() {
-        if (core) core->limits().release(origin);
+        if (limits) limits->release(origin);
     }
 };
 
@@ -66,7 +66,7 @@ void request_op::start() {
     consumer_->on_cancel([weak = weak_from_this()] {
         if (auto op = weak.lock()) op->cancel();
     });
-    const bool started = core_->spawn_unless_closed([&] {
+    const bool started = env_->gate.spawn_unless_closed([&] {
         asio::co_spawn(worker_.ctx, run(), [self = shared_from_this()](std::exception_ptr error) {
             self->deliver(std::move(error));
         });
@@ -86,7 +86,7 @@ awaitable<void> request_op::run() {
         }
     } on_exit{this};
 
-    if (core_->closed()) throw cancelled_error("vow::http: the client was destroyed");
+    if (env_->gate.closed()) throw cancelled_error("vow::http: the client was destroyed");
     hop h{url_, options_.method, options_.body};
     int redirects = 0;
     int restarts = 0;
@@ -94,7 +94,7 @@ awaitable<void> request_op::run() {
         for (;;) {
             check_stopped(h.url);
             co_await acquire_slot(h.url.origin());
-            slot_guard slot{core_.get(), h.url.origin()};
+            slot_guard slot{&env_->limits, h.url.origin()};
             start_total_timeout();
 
             exchange ex;
@@ -139,9 +139,9 @@ awaitable<void> request_op::start_exchange(const hop& h, exchange& ex) {
     // response byte; idempotent requests then get one fresh connection.
     const bool promised = std::exchange(idle_promised_, false);  // the first hop: url_ itself
     // This hop's route: direct, or through a proxy (absolute-form for http://).
-    ex.proxy = core_->proxies().proxy_for(url);
+    ex.proxy = env_->proxies.proxy_for(url);
     ex.absolute_form = ex.proxy && !url.tls;
-    ex.conn = core_->take_idle(worker_, core_->proxies().pool_key(url), promised);
+    ex.conn = env_->connections.take_idle(worker_, env_->proxies.pool_key(url), promised);
     bool pooled = ex.conn != nullptr;
     for (;;) {
         if (!ex.conn) ex.conn = co_await connect(url);
@@ -181,7 +181,7 @@ awaitable<void> request_op::start_exchange(const hop& h, exchange& ex) {
 void request_op::release(exchange& ex, bool reusable) {
     active_ = nullptr;
     if (reusable) {
-        core_->put_idle(worker_, std::move(ex.conn));
+        env_->connections.put_idle(worker_, std::move(ex.conn));
     } else {
         ex.conn->close();
     }
@@ -203,14 +203,14 @@ void request_op::start_total_timeout() {
 }
 
 
-request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, bool idle_promised, target_url url,
+request_op::request_op(std::shared_ptr<request_env> env, io_worker& worker, bool idle_promised, target_url url,
                        request_options options, std::unique_ptr<body_consumer> consumer)
-    : core_(std::move(core)),
+    : env_(std::move(env)),
       worker_(worker),
       url_(std::move(url)),
       options_(std::move(options)),
       consumer_(std::move(consumer)),
-      user_side_(core_->completion_executor()),
+      user_side_(env_->user_side),
       total_timer_(worker.ctx),
       wake_timer_(worker.ctx),
       idle_promised_(idle_promised),
@@ -220,7 +220,7 @@ request_op::request_op(std::shared_ptr<client_core> core, io_worker& worker, boo
       catch_up_timer_(worker.ctx) {}
 
 request_op::~request_op() {
-    if (idle_promised_) core_->unpromise(worker_, core_->proxies().pool_key(url_));
+    if (idle_promised_) env_->connections.unpromise(worker_, env_->proxies.pool_key(url_));
 }
 
 void request_op::cancel() {
@@ -283,10 +283,10 @@ awaitable<void> request_op::wait_for_wake_up() {
 }
 
 awaitable<void> request_op::acquire_slot(const std::string& origin) {
-    if (core_->limits().try_acquire(origin, shared_from_this())) co_return;
+    if (env_->limits.try_acquire(origin, shared_from_this())) co_return;
     while (!slot_granted_.load(std::memory_order_acquire)) {
         if (cancelled_ || total_expired_) {
-            if (core_->limits().withdraw(this)) core_->limits().release(origin);
+            if (env_->limits.withdraw(this)) env_->limits.release(origin);
             check_stopped(url_);
         }
         wake_timer_.expires_at(asio::steady_timer::time_point::max());
@@ -294,7 +294,7 @@ awaitable<void> request_op::acquire_slot(const std::string& origin) {
     }
     slot_granted_.store(false, std::memory_order_relaxed);
     if (cancelled_ || total_expired_) {
-        core_->limits().release(origin);
+        env_->limits.release(origin);
         check_stopped(url_);
     }
 }

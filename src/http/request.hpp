@@ -36,13 +36,13 @@
 
 namespace vow::http::detail {
 
-class client_core;
 struct io_worker;
+struct request_env;
 class request_op final : public std::enable_shared_from_this<request_op>, public live_request, public slot_waiter {
 public:
     // `idle_promised`: the worker holds an idle connection to the URL's
-    // origin set aside for this request (client_core::pick_worker).
-    request_op(std::shared_ptr<client_core> core, io_worker& worker, bool idle_promised, target_url url,
+    // origin set aside for this request (client_core::pick_worker, client_impl.hpp).
+    request_op(std::shared_ptr<request_env> env, io_worker& worker, bool idle_promised, target_url url,
                request_options options, std::unique_ptr<body_consumer> consumer);
     ~request_op();
 
@@ -71,7 +71,6 @@ public:
     bool reading_body() const noexcept { return reading_body_; }
 
     const request_options& options() const noexcept { return options_; }
-    client_core& core() noexcept { return *core_; }
     io_worker& worker() noexcept { return worker_; }
     body_consumer& consumer() noexcept { return *consumer_; }
 
@@ -199,7 +198,7 @@ private:
     [[noreturn]] void fail(beast::error_code ec, const char* phase, const target_url& url);
     void check_stopped(const target_url& url);
 
-    std::shared_ptr<client_core> core_;
+    std::shared_ptr<request_env> env_;  // the client, as far as a request sees it
     io_worker& worker_;
     target_url url_;
     request_options options_;

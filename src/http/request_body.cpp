@@ -14,7 +14,7 @@
 // server stalls or trickles; fail() then names which.
 #include <cstring>
 
-#include "client_impl.hpp"
+#include "request_env.hpp"
 #include "request.hpp"
 #include "request_stages.hpp"
 #include "vow/http/errors.hpp"
@@ -64,7 +64,7 @@ awaitable<bool> request_op::read_body(connection& c, response_parser& parser, co
             co_await take_body(buf.data(), take, url);
         }
         // Paced reads are small: batching them would only delay them.
-        if (left > batch_bytes && !core_->rate()) start_batching();
+        if (left > batch_bytes && !env_->rate) start_batching();
         while (left > 0) {
             check_stopped(url);
             auto buf = body_buffer();
@@ -177,7 +177,7 @@ awaitable<void> request_op::take_body(const char* data, std::size_t n, const tar
 }
 
 awaitable<std::size_t> request_op::pace(std::size_t want, const target_url& url) {
-    rate_limiter* rate = core_->rate();
+    rate_limiter* rate = env_->rate;
     if (!rate || want == 0) co_return want;
     const auto turn = rate->reserve(want, std::chrono::steady_clock::now());
     if (turn.start > std::chrono::steady_clock::now()) {
@@ -192,7 +192,7 @@ awaitable<std::size_t> request_op::pace(std::size_t want, const target_url& url)
 }
 
 void request_op::paced(std::size_t granted, std::size_t took) noexcept {
-    if (rate_limiter* rate = core_->rate(); rate && took < granted) rate->give_back(granted - took);
+    if (rate_limiter* rate = env_->rate; rate && took < granted) rate->give_back(granted - took);
 }
 
 void request_op::check_download_size(std::uint64_t total, bool announced, const target_url& url) const {

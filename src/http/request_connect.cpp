@@ -11,7 +11,7 @@
 // fail() and fail_at_proxy() then name the phase.
 #include <openssl/ssl.h>
 
-#include "client_impl.hpp"
+#include "request_env.hpp"
 #include "request.hpp"
 #include "request_stages.hpp"
 #include "tls_verify.hpp"
@@ -45,7 +45,7 @@ awaitable<void> request_op::open_tunnel(connection& c, const target_url& url, co
     const std::string authority = bracketed(url.host) + ":" + url.port;
     bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, authority, 11};
     req.set(bhttp::field::host, authority);
-    req.set(bhttp::field::user_agent, core_->options().user_agent);
+    req.set(bhttp::field::user_agent, env_->options.user_agent);
     if (!proxy.authorization.empty()) req.set(bhttp::field::proxy_authorization, proxy.authorization);
     auto [wec, written] = co_await bhttp::async_write(c.lowest(), req, nothrow);
     (void)written;
@@ -69,9 +69,9 @@ awaitable<void> request_op::open_tunnel(connection& c, const target_url& url, co
 }
 
 awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url) {
-    const proxy_endpoint* proxy = core_->proxies().proxy_for(url);
-    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &core_->tls_context() : nullptr,
-                                          core_->proxies().pool_key(url));
+    const proxy_endpoint* proxy = env_->proxies.proxy_for(url);
+    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &env_->tls : nullptr,
+                                          env_->proxies.pool_key(url));
     active_ = c.get();
     const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
 
@@ -123,7 +123,7 @@ awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url
     if (proxy && c->tls) co_await open_tunnel(*c, url, *proxy);
     if (c->tls) {
         // Through a tunnel too: SNI and the certificate check are the origin's.
-        const auto& tls = core_->options().tls;
+        const auto& tls = env_->options.tls;
         if (!is_ip_literal(url.host) && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str()))
             fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
                  "setting SNI for", url);

@@ -2,7 +2,7 @@
 // skipped when small (drain_limit) so the connection can be reused; the
 // next hop is checked against the redirect limits (max_redirects, no
 // https -> http unless allowed, the Location's length and form).
-#include "client_impl.hpp"
+#include "request_env.hpp"
 #include "request.hpp"
 #include "request_stages.hpp"
 #include "vow/http/errors.hpp"

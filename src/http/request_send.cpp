@@ -1,7 +1,7 @@
 // The send stage: the request message of one hop (request line, the
 // client's own fields, the caller's, credentials, the resume range), which
 // request_op::start_exchange writes under the idle timeout.
-#include "client_impl.hpp"
+#include "request_env.hpp"
 #include "request.hpp"
 #include "request_stages.hpp"
 
@@ -36,7 +36,7 @@ bhttp::request<bhttp::string_body> request_op::build_request(const hop& h, excha
                                            ex.absolute_form ? absolute_target(url) : url.target, 11};
     if (req.method() == bhttp::verb::unknown) req.method_string(h.method);
     req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
-    req.set(bhttp::field::user_agent, core_->options().user_agent);
+    req.set(bhttp::field::user_agent, env_->options.user_agent);
     req.set(bhttp::field::accept_encoding, options_.decode_content ? "gzip, deflate" : "identity");
     for (const auto& [name, value] : options_.headers) {
         // Credentials stay with the origin they were meant for.

@@ -7,6 +7,7 @@
 
 #include "asio.hpp"
 #include "connection.hpp"
+#include "io_worker.hpp"
 #include "request.hpp"
 #include "response_limits.hpp"
 
