@@ -192,12 +192,10 @@ proxy_endpoint parse_proxy(const std::string& given) {
     p.host = v6 ? std::string(u.encoded_host_address()) : std::string(u.host());
     p.port = "1080";
     if (u.has_port()) {
-        std::string_view digits = u.port();
-        unsigned long port = 0;
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
-            throw invalid_url("bad port '" + std::string(digits) + "' in proxy URL '" + shown + "' (1-65535)");
-        p.port = std::to_string(port);
+        auto port = checked_port(u.port());
+        if (!port)
+            throw invalid_url("bad port '" + std::string(u.port()) + "' in proxy URL '" + shown + "' (1-65535)");
+        p.port = *port;
     }
     if (u.has_userinfo()) p.authorization = basic_authorization(u.user(), u.password());
     p.text = "http://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + p.port;

@@ -27,13 +27,9 @@ target_url from_url_view(boost::urls::url_view u, const std::string& given) {
         t.host = u.host();
     }
     if (u.has_port()) {
-        // port_number() is 16 bits and wraps (99999 -> 34463): check the digits.
-        std::string_view digits = u.port();
-        unsigned long port = 0;
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
-            throw invalid_url("bad port '" + std::string(digits) + "' in " + original + " (1-65535)");
-        t.port = std::to_string(port);
+        auto port = checked_port(u.port());
+        if (!port) throw invalid_url("bad port '" + std::string(u.port()) + "' in " + original + " (1-65535)");
+        t.port = *port;
     } else {
         t.port = t.tls ? "443" : "80";
     }
@@ -71,6 +67,14 @@ std::string redacted(const std::string& url) {
     auto colon = url.find(':', authority);
     if (colon == std::string::npos || colon > at) return url;
     return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+std::optional<std::string> checked_port(std::string_view digits) {
+    unsigned long port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
+        return std::nullopt;
+    return std::to_string(port);
 }
 
 target_url parse_url(const std::string& text) {

@@ -2,7 +2,9 @@
 // what the request line needs (path and query). Parsing uses Boost.URL.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace vow::http::detail {
 
@@ -19,6 +21,11 @@ struct target_url {
     // Pool key: connections are shared by scheme, host and port.
     std::string origin() const { return (tls ? "https://" : "http://") + host + ":" + port; }
 };
+
+// A URL's port as given (decimal digits) normalised ("0080" -> "80"), or
+// nothing when it is not a number from 1 to 65535. Boost.URL's port_number()
+// is 16 bits and wraps (99999 -> 34463), so the digits are checked here.
+std::optional<std::string> checked_port(std::string_view digits);
 
 // Throws invalid_url for a malformed URL or a scheme other than http/https.
 target_url parse_url(const std::string& text);
