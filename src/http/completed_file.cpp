@@ -27,6 +27,11 @@ void record_validator(const std::filesystem::path& file, const std::optional<std
     (void)::lsetxattr(file.c_str(), validator_attribute, validator->data(), validator->size(), 0);
 }
 
+void record_validator(int fd, const std::optional<std::string>& validator) noexcept {
+    if (!validator || validator->size() > max_validator_bytes) return;
+    (void)::fsetxattr(fd, validator_attribute, validator->data(), validator->size(), 0);
+}
+
 std::optional<std::string> recorded_validator(const std::filesystem::path& file) {
     std::string value(max_validator_bytes, '\0');
     ssize_t n = ::lgetxattr(file.c_str(), validator_attribute, value.data(), value.size());

@@ -21,6 +21,9 @@ std::optional<std::string> validator_of(const header_map& h);
 // nothing without one; a failure (no xattr support) leaves no record.
 void record_validator(const std::filesystem::path& file, const std::optional<std::string>& validator) noexcept;
 
+// The same on an open descriptor: a file not yet linked into its folder.
+void record_validator(int fd, const std::optional<std::string>& validator) noexcept;
+
 // The validator recorded on `file`, if any.
 std::optional<std::string> recorded_validator(const std::filesystem::path& file);
 

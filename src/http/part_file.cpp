@@ -74,6 +74,22 @@ void write_all(int fd, const char* data, std::size_t n, const std::filesystem::p
     }
 }
 
+// An unnamed file in `folder` (O_TMPFILE), or -1 where there is none: the
+// file system cannot make one, or /proc (through which it is linked in later)
+// is not there.
+int create_unnamed(const std::filesystem::path& folder) {
+    static const bool proc_fd = ::access("/proc/self/fd", X_OK) == 0;
+    if (!proc_fd) return -1;
+    return ::open(folder.empty() ? "." : folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+}
+
+// Links the unnamed file `fd` in as `to`, through /proc: the documented way
+// without privileges (open(2), O_TMPFILE). False with errno set on failure.
+bool link_in(int fd, const std::filesystem::path& to) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0;
+}
+
 std::filesystem::path with_suffix(const std::filesystem::path& p, const char* suffix) {
     auto copy = p;
     copy += suffix;
@@ -214,19 +230,27 @@ void part_file::open(bool keep_existing, part_meta meta, bool hash,
                      std::optional<std::uint64_t> expected_size) {
     close();
     const bool old_part_may_exist = part_seen_;
-    // Never through a symlink: a kept .part must be a regular file of ours,
-    // a new one is created with O_EXCL.
-    auto open_part = [&] { return keep_existing ? open_existing(part_, O_RDWR | O_APPEND) : create_fresh(part_); };
-    fd_ = open_part();
-    if (fd_ < 0 && errno == ENOENT && !keep_existing && !final_.parent_path().empty()) {
-        // The folder is missing: made only now, so the common case costs one call.
-        std::error_code ec;
-        std::filesystem::create_directories(final_.parent_path(), ec);
-        if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
+    constexpr std::uint64_t small_file = 1 << 20;
+    const bool small = expected_size && *expected_size <= small_file;
+    if (!keep_existing && !old_part_may_exist && small) fd_ = create_unnamed(final_.parent_path());
+    unnamed_ = fd_ >= 0;
+    if (!unnamed_) {
+        // Never through a symlink: a kept .part must be a regular file of ours,
+        // a new one is created with O_EXCL.
+        auto open_part = [&] {
+            return keep_existing ? open_existing(part_, O_RDWR | O_APPEND) : create_fresh(part_);
+        };
         fd_ = open_part();
+        if (fd_ < 0 && errno == ENOENT && !keep_existing && !final_.parent_path().empty()) {
+            // The folder is missing: made only now, so the common case costs one call.
+            std::error_code ec;
+            std::filesystem::create_directories(final_.parent_path(), ec);
+            if (ec) throw file_error(ec, "cannot create the folder " + final_.parent_path().string());
+            fd_ = open_part();
+        }
+        if (fd_ < 0) throw_errno("cannot open ", part_);
+        part_seen_ = true;
     }
-    if (fd_ < 0) throw_errno("cannot open ", part_);
-    part_seen_ = true;
     size_ = 0;
     if (keep_existing) {
         struct stat st {};
@@ -236,8 +260,7 @@ void part_file::open(bool keep_existing, part_meta meta, bool hash,
 
     meta_data_ = std::move(meta);
     meta_written_ = false;
-    constexpr std::uint64_t small_file = 1 << 20;
-    if (!expected_size || *expected_size > small_file) {
+    if (!small) {
         write_meta();
     } else if (keep_existing) {
         meta_written_ = true;  // the continued .part's meta stays, and goes at commit
@@ -329,7 +352,42 @@ void part_file::write(const char* data, std::size_t n) {
 
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
 
+void part_file::link_unnamed(const std::filesystem::path& to) const {
+    if (link_in(fd_, to)) return;
+    if (errno != EEXIST) throw_errno("cannot link a new file in as ", to);
+    // Taken: as create_fresh does, a regular file there is replaced, anything else refused.
+    struct stat st {};
+    if (::lstat(to.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(to);
+    if (::unlink(to.c_str()) != 0 && errno != ENOENT) throw_errno("cannot remove ", to);
+    if (!link_in(fd_, to)) throw_errno("cannot link a new file in as ", to);
+}
+
+void part_file::link_unnamed_as_final() {
+    if (link_in(fd_, final_)) return;
+    if (errno != EEXIST) throw_errno("cannot link a new file in as ", final_);
+    // Something is at the final name: replaced as a rename replaces it (in
+    // one step, through the .part), but never a symlink.
+    struct stat st {};
+    if (::lstat(final_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(final_);
+    link_unnamed(part_);
+    std::error_code ec;
+    std::filesystem::rename(part_, final_, ec);
+    if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
+}
+
 void part_file::commit() {
+    if (unnamed_) {
+        // The validator first, so the file never appears without it.
+        record_validator(fd_, meta_data_.validator);
+        link_unnamed_as_final();
+        unnamed_ = false;
+        if (::close(std::exchange(fd_, -1)) != 0) {
+            std::error_code error(errno, std::generic_category());
+            ::unlink(final_.c_str());
+            throw file_error(error, "cannot close " + final_.string());
+        }
+        return;
+    }
     if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) throw_errno("cannot close ", part_);
     // rename() replaces a symlink at the final name rather than writing
     // through it, but a symlink there is someone else's: refuse it.
@@ -363,6 +421,17 @@ void part_file::write_meta() {
 
 void part_file::close() noexcept {
     if (fd_ < 0) return;
+    if (std::exchange(unnamed_, false) && size_ > 0) {
+        // Left incomplete: named the .part, with its meta, to resume as any
+        // other; if it cannot be, the bytes go with the descriptor.
+        try {
+            link_unnamed(part_);
+            part_seen_ = true;
+        } catch (...) {
+            ::close(std::exchange(fd_, -1));
+            return;
+        }
+    }
     ::close(std::exchange(fd_, -1));
     if (!meta_written_ && size_ > 0) {
         // Left incomplete: make it resumable, if the meta file can be written.
@@ -375,6 +444,7 @@ void part_file::close() noexcept {
 
 void part_file::discard() noexcept {
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    if (std::exchange(unnamed_, false)) return;  // it had no name: gone with its descriptor
     std::error_code ignored;
     std::filesystem::remove(part_, ignored);
     std::filesystem::remove(meta_, ignored);

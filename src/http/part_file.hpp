@@ -6,6 +6,15 @@
 // The folder is untrusted: no name is opened through a symlink, new files are
 // created with O_EXCL, and a symlink at any of the three names is a file_error.
 // Used from one I/O thread at a time, but for write_at (segments).
+//
+// A small new file (at most 1 MiB, length known, no .part there) is written
+// as an unnamed file in the folder (O_TMPFILE) and linked in under its final
+// name at commit: no .part appears and no rename is needed, and the new
+// inode is allocated without holding the folder's lock, so that several
+// threads can create files in one folder at once (a plain create holds the
+// lock while ext4 searches for a free inode). One left incomplete is linked
+// in as the .part, with its meta, so it resumes as any other. Where the file
+// system has no O_TMPFILE, the .part is named from the start.
 #pragma once
 
 #include <cstdint>
@@ -108,7 +117,12 @@ private:
     std::filesystem::path final_, part_, meta_;
     void write_meta();  // throws file_error
 
+    // The unnamed file's links: to `to`, or else to .part then renamed over `to`.
+    void link_unnamed_as_final();
+    void link_unnamed(const std::filesystem::path& to) const;  // throws; errno EEXIST when taken
+
     int fd_ = -1;
+    bool unnamed_ = false;  // fd_ is an O_TMPFILE not yet linked in
     std::uint64_t size_ = 0;
     part_meta meta_data_;
     bool meta_written_ = false;

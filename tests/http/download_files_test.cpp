@@ -112,7 +112,7 @@ TEST_F(download_files_test, a_hard_link_at_the_part_name_without_meta_is_replace
     EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
 }
 
-TEST_F(download_files_test, a_download_still_creates_its_part_and_renames_it) {
+TEST_F(download_files_test, a_finished_download_leaves_its_file_and_no_part) {
     auto r = get_within(download("/bytes/5000", "f.bin"));
     EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
     EXPECT_EQ(r.size, 5000u);
@@ -131,6 +131,29 @@ TEST_F(download_files_test, a_resumed_download_holds_the_headers_of_its_206) {
     auto r = get_within(download(target, "f.bin"));
     ASSERT_EQ(r.status, 206u);
     EXPECT_EQ(r.headers.find("Content-Range").value_or(""), "bytes 1000-4999/5000");
+}
+
+TEST_F(download_files_test, a_small_file_has_no_name_in_the_folder_until_it_completes_and_resumes_if_cut) {
+    // While the body stalls, the folder shows neither the file nor a .part
+    // (it is written unnamed); cut short, it is left as a .part that resumes.
+    const std::string target = "/bytes/5000?stall_after=1000&faults=1&key=unnamed-" + std::to_string(::getpid());
+    std::atomic<int> entries_while_receiving{-1};
+    vow::http::request_options o;
+    o.idle_timeout = std::chrono::seconds(1);
+    o.on_progress = [&](const vow::http::progress&) {
+        int n = 0;
+        for ([[maybe_unused]] const auto& e : fs::directory_iterator(root_ / "out")) ++n;
+        int unset = -1;
+        entries_while_receiving.compare_exchange_strong(unset, n);
+    };
+    failure_of<vow::timeout_error>(client_.download(url(target), out("f.bin"), o));
+    EXPECT_EQ(entries_while_receiving.load(), 0);
+    ASSERT_TRUE(fs::exists(out("f.bin.part")));
+    EXPECT_EQ(fs::file_size(out("f.bin.part")), 1000u);
+    auto r = get_within(download(target, "f.bin"));
+    EXPECT_EQ(r.resumed_from, 1000u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+    EXPECT_FALSE(fs::exists(out("f.bin.part")));
 }
 
 // --- leftovers: only a .part of this very download is continued -----------
