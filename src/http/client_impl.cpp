@@ -25,21 +25,13 @@ namespace {
 // exit is joined before OpenSSL tears down under it.
 const bool openssl_initialised_at_load = OPENSSL_init_ssl(0, nullptr) == 1;
 
-void configure_tls(ssl::context& ctx, const tls_options& tls) {
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    ctx.set_default_verify_paths();
-    if (tls.ca_file) ctx.load_verify_file(*tls.ca_file);
-    if (tls.ca_pem) ctx.add_certificate_authority(asio::buffer(*tls.ca_pem));
-}
-
 }  // namespace
 
 client_core::client_core(client_options options)
     : options_(std::move(options)),
       completion_(options_.completion_executor ? options_.completion_executor : &default_executor()),
       retry_timer_(options_.retry_timer ? options_.retry_timer : &default_timer()),
-      tls_(ssl::context::tls_client),
+      tls_(options_.tls),
       proxies_(options_.proxy),
       limits_(std::max<std::size_t>(1, options_.max_connections),
               std::max<std::size_t>(1, options_.max_connections_per_host)),
@@ -49,11 +41,6 @@ client_core::client_core(client_options options)
       env_{*this, *this, limits_, options_, proxies_, tls_, nullptr, *completion_} {
     if (options_.max_bytes_per_second.value_or(0) > 0) rate_.emplace(*options_.max_bytes_per_second);
     env_.rate = rate_ ? &*rate_ : nullptr;
-    try {
-        configure_tls(tls_, options_.tls);
-    } catch (const boost::system::system_error& e) {
-        throw transport_error(e.code(), "cannot load the trusted CAs");
-    }
     int n = std::max(1, options_.io_threads);
     for (int i = 0; i < n; ++i) {
         auto w = std::make_unique<io_worker>(static_cast<std::size_t>(i));

@@ -61,7 +61,6 @@ public:
     void unpromise(io_worker& w, const std::string& origin) override { idle_index_.unpromise(origin, w.index); }
     executor& completion_executor() noexcept { return *completion_; }
     timer& retry_timer() noexcept { return *retry_timer_; }
-    ssl::context& tls_context() noexcept { return tls_; }
     slot_limits& limits() noexcept { return limits_; }
     const proxy_routes& proxies() const noexcept { return proxies_; }
     // The cap of client_options::max_bytes_per_second; null when there is none.
@@ -78,7 +77,7 @@ private:
     client_options options_;
     executor* completion_;
     timer* retry_timer_;
-    ssl::context tls_;
+    tls_context tls_;
     proxy_routes proxies_;
     slot_limits limits_;
     std::optional<rate_limiter> rate_;

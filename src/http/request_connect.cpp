@@ -70,7 +70,7 @@ awaitable<void> request_op::open_tunnel(connection& c, const target_url& url, co
 
 awaitable<std::unique_ptr<connection>> request_op::connect(const target_url& url) {
     const proxy_endpoint* proxy = env_->proxies.proxy_for(url);
-    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &env_->tls : nullptr,
+    auto c = std::make_unique<connection>(worker_.ctx, url.tls ? &env_->tls.get() : nullptr,
                                           env_->proxies.pool_key(url));
     active_ = c.get();
     const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;

@@ -12,6 +12,7 @@
 #include "proxy_route.hpp"
 #include "rate_limiter.hpp"
 #include "slot_limits.hpp"
+#include "tls_context.hpp"
 #include "vow/executor.hpp"
 #include "vow/http/client.hpp"
 #include "vow/unique_function.hpp"
@@ -52,7 +53,7 @@ struct request_env {
     slot_limits& limits;                  // admission
     const client_options& options;        // user agent, TLS settings
     const proxy_routes& proxies;
-    ssl::context& tls;
+    tls_context& tls;                     // its system CAs loaded on first use
     rate_limiter* rate;                   // null without max_bytes_per_second
     executor& user_side;                  // where results and progress go
 };
