@@ -19,7 +19,11 @@ struct connection {
         } else {
             plain.emplace(ctx);
         }
+        // Room for a head and a small body in one read (Beast would start at
+        // 512 bytes and take a small body's rest in a second read).
+        buffer.reserve(initial_buffer);
     }
+    static constexpr std::size_t initial_buffer = 32 * 1024;
 
     beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *plain; }
     void close() noexcept {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <string_view>
@@ -83,9 +84,17 @@ int create_unnamed(const std::filesystem::path& folder) {
     return ::open(folder.empty() ? "." : folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 }
 
-// Links the unnamed file `fd` in as `to`, through /proc: the documented way
-// without privileges (open(2), O_TMPFILE). False with errno set on failure.
+// Links the unnamed file `fd` in as `to`: by the descriptor itself where the
+// process may (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; it fails with ENOENT
+// without it), else through /proc, the documented way without privileges
+// (open(2), O_TMPFILE). False with errno set on failure.
 bool link_in(int fd, const std::filesystem::path& to) {
+    static std::atomic<bool> by_descriptor{true};
+    if (by_descriptor.load(std::memory_order_relaxed)) {
+        if (::linkat(fd, "", AT_FDCWD, to.c_str(), AT_EMPTY_PATH) == 0) return true;
+        if (errno != ENOENT && errno != EPERM) return false;
+        by_descriptor.store(false, std::memory_order_relaxed);
+    }
     const std::string self = "/proc/self/fd/" + std::to_string(fd);
     return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0;
 }
@@ -252,6 +261,8 @@ void part_file::open(bool keep_existing, part_meta meta, bool hash,
         part_seen_ = true;
     }
     size_ = 0;
+    held_.clear();
+    hold_ = expected_size && *expected_size <= held_limit ? static_cast<std::size_t>(*expected_size) : 0;
     if (keep_existing) {
         struct stat st {};
         if (::fstat(fd_, &st) != 0) throw_errno("cannot stat ", part_);
@@ -347,7 +358,19 @@ std::string part_file::digest_of_file() const {
 void part_file::write(const char* data, std::size_t n) {
     if (hash_) hash_->update(data, n);
     size_ += n;
+    if (hold_ > 0 && (!held_.empty() || n < hold_)) {
+        if (held_.empty()) held_.reserve(hold_);
+        held_.insert(held_.end(), data, data + n);
+        if (held_.size() >= hold_) flush_held();  // the last piece
+        return;
+    }
     write_all(fd_, data, n, part_);
+}
+
+void part_file::flush_held() {
+    if (held_.empty()) return;
+    write_all(fd_, held_.data(), held_.size(), part_);
+    held_.clear();
 }
 
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
@@ -376,6 +399,7 @@ void part_file::link_unnamed_as_final() {
 }
 
 void part_file::commit() {
+    flush_held();
     if (unnamed_) {
         // The validator first, so the file never appears without it.
         record_validator(fd_, meta_data_.validator);
@@ -421,6 +445,13 @@ void part_file::write_meta() {
 
 void part_file::close() noexcept {
     if (fd_ < 0) return;
+    try {
+        flush_held();  // what came is kept for a resume
+    } catch (...) {
+        // Not written (a full disk): the .part holds less, and resumes from there.
+    }
+    held_.clear();
+    hold_ = 0;
     if (std::exchange(unnamed_, false) && size_ > 0) {
         // Left incomplete: named the .part, with its meta, to resume as any
         // other; if it cannot be, the bytes go with the descriptor.
@@ -443,6 +474,8 @@ void part_file::close() noexcept {
 }
 
 void part_file::discard() noexcept {
+    held_.clear();
+    hold_ = 0;
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
     if (std::exchange(unnamed_, false)) return;  // it had no name: gone with its descriptor
     std::error_code ignored;

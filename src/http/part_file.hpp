@@ -121,8 +121,16 @@ private:
     void link_unnamed_as_final();
     void link_unnamed(const std::filesystem::path& to) const;  // throws; errno EEXIST when taken
 
+    void flush_held();  // writes held_ out; throws file_error
+
     int fd_ = -1;
     bool unnamed_ = false;  // fd_ is an O_TMPFILE not yet linked in
+    // A small body (its length known, at most held_limit) that comes in
+    // pieces is held here and written in one call when the last piece
+    // comes; one that comes in one piece is written straight from it.
+    static constexpr std::uint64_t held_limit = 64 * 1024;
+    std::size_t hold_ = 0;  // the small body's length; 0: write as it comes
+    std::vector<char> held_;
     std::uint64_t size_ = 0;
     part_meta meta_data_;
     bool meta_written_ = false;

@@ -21,7 +21,10 @@ void request_op::note_body_bytes(std::size_t n) {
     if (!options_.on_progress) return;
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress_ < options_.progress_interval) {
-        arm_catch_up();
+        // The last bytes of the body need no catch-up (delivery reports
+        // them), nor the timer it would arm: a syscall per small file.
+        const bool whole = !decoder_ && body_total_ && body_received_ >= *body_total_;
+        if (!whole) arm_catch_up();
         return;
     }
     report_progress(now);

@@ -201,6 +201,10 @@ vow::http::client_options client_options_from(const config& cfg) {
     o.tls.verify_peer = !cfg.insecure;
     o.user_agent = cfg.user_agent ? *cfg.user_agent : std::string("vow-get/") + VOW_GET_VERSION;
     o.max_bytes_per_second = cfg.limit_rate;
+    // Two I/O threads when downloads run side by side: each creates its
+    // files at the same time as the other (see docs/http.md, "Small new
+    // files"), and either takes the network while the other is in the disk.
+    o.io_threads = cfg.jobs > 1 ? 2 : 1;
     return o;
 }
 

@@ -1,7 +1,9 @@
 // vow-get: downloads URLs concurrently with vow::http, or runs --demo.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <variant>
 
 #include "cli.hpp"
@@ -11,6 +13,7 @@
 #include "progress_view.hpp"
 #include "signals.hpp"
 #include "vow/http/client.hpp"
+#include "vow/inline_executor.hpp"
 #include "vow/thread_pool.hpp"
 
 namespace {
@@ -32,9 +35,15 @@ int download_urls(const vow_get::config& cfg) {
     wake.catch_interrupts();
     vow_get::progress_view view(vow_get::choose_view_mode(cfg.quiet));
     view.label_decoded(cfg.compressed);
-    vow::thread_pool callbacks(2, "vow-get-cb");
+    // The callbacks (progress figures, a wake-up byte for the loop) are short
+    // and never wait, so they run on the I/O thread that completes them: no
+    // hand-off to another thread per file. Writing to stdout can block, so a
+    // download to stdout has them on a pool of their own.
+    std::optional<vow::thread_pool> callbacks;
     auto options = vow_get::client_options_from(cfg);
-    options.completion_executor = &callbacks;
+    options.completion_executor = &vow::inline_executor::instance();
+    if (std::any_of(jobs.begin(), jobs.end(), [](const vow_get::job& j) { return j.to_stdout; }))
+        options.completion_executor = &callbacks.emplace(2, "vow-get-cb");
     vow::http::client client(options);
     if (cfg.insecure)
         view.important("warning: --insecure: TLS certificates and host names are not verified; "

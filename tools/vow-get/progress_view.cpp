@@ -86,7 +86,10 @@ void progress_view::started(std::size_t id, const std::string& name, const std::
 }
 
 void progress_view::progressed(std::size_t id, const vow::http::progress& p) {
-    std::lock_guard lock(mutex_);
+    // Called on an I/O thread: it never waits for a frame being drawn (a
+    // slow terminal); the report is dropped, and the next one brings it.
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
     auto found = active_.find(id);
     if (found == active_.end()) return;  // a late report after the item ended
     item& it = found->second;

@@ -58,6 +58,7 @@ public:
     void label_decoded(bool on) { decoded_ = on; }
 
     void started(std::size_t id, const std::string& name, const std::string& url);
+    // From any thread; dropped rather than wait while a frame is drawn.
     void progressed(std::size_t id, const vow::http::progress& p);
     void retrying(std::size_t id, int attempt, const error_description& why, clock::duration delay);
     // `already_complete`: the file was already there, whole; nothing was downloaded.

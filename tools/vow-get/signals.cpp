@@ -55,6 +55,9 @@ wakeup_pipe::~wakeup_pipe() {
 }
 
 void wakeup_pipe::notify() noexcept {
+    // One byte per wait is enough: later notifies before the reader wakes
+    // cost no write (and wake no one).
+    if (notified_.exchange(true, std::memory_order_acq_rel)) return;
     char byte = 'w';
     [[maybe_unused]] auto n = ::write(write_fd_, &byte, 1);
 }
@@ -67,6 +70,9 @@ void wakeup_pipe::wait(int timeout_ms) noexcept {
         while (::read(read_fd_, buf, sizeof buf) > 0) {
         }
     }
+    // A read-modify-write, so that what a notify published before it is
+    // seen by the caller's next look; a notify after this writes again.
+    notified_.exchange(false, std::memory_order_acq_rel);
 }
 
 void wakeup_pipe::catch_interrupts() {

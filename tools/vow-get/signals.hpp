@@ -4,6 +4,8 @@
 // A second signal gets the default action: a stuck shutdown can still be killed.
 #pragma once
 
+#include <atomic>
+
 namespace vow_get {
 
 class wakeup_pipe {
@@ -24,6 +26,7 @@ public:
     static int interrupt_signal() noexcept;
 
 private:
+    std::atomic<bool> notified_{false};  // a byte is in the pipe, or about to be
     int read_fd_ = -1;
     int write_fd_ = -1;
     bool handlers_installed_ = false;
