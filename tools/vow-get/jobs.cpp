@@ -336,8 +336,6 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             out.retries = f.retries->records;
         }
         vow::result<vow::http::download_result> r = f.future.get_result();
-        item_report rep{vow::http::redacted_url(jobs[f.index].url), jobs[f.index].path.string(), static_cast<int>(out.retries.size()),
-                        std::chrono::duration<double>(out.elapsed).count(), std::nullopt, std::nullopt};
         if (r.has_value() && jobs[f.index].rename_by_disposition && !f.already_complete) {
             try {
                 if (auto renamed = rename_by_disposition(jobs[f.index], r.value(), taken)) {
@@ -354,13 +352,9 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             out.result = std::move(r).value();
             out.already_complete = f.already_complete;
             view.finished(f.index, *out.result, f.already_complete);
-            rep.result = out.result;
-            rep.file = out.result->path.string();
-            rep.already_complete = f.already_complete;
         } else {
             out.error = r.exception();
             out.why = describe_error(out.error);
-            rep.error = out.why;
             if (stopping && r.is_cancelled()) {
                 out.state = job_state::cancelled;
                 view.cancelled(f.index);
@@ -369,7 +363,13 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
                 view.failed(f.index, *out.why);
             }
         }
-        if (json) view.print_to(1, json_line(rep));  // stdout
+        if (!json) return;
+        // Built only for --json: it copies the result.
+        item_report rep{vow::http::redacted_url(jobs[f.index].url),
+                        out.result ? out.result->path.string() : jobs[f.index].path.string(),
+                        static_cast<int>(out.retries.size()), std::chrono::duration<double>(out.elapsed).count(),
+                        out.result, out.why, out.already_complete};
+        view.print_to(1, json_line(rep));  // stdout
     };
 
     for (;;) {
