@@ -39,14 +39,16 @@ future<Result> start(const std::shared_ptr<client_core>& core, const std::string
     return fut;
 }
 
-// Wraps `attempt` in vow::retry when the options ask for it.
+// Wraps `attempt` in vow::retry when the options ask for it. Takes
+// `options` over: the caller has no use for them after.
 template <class Result, class Attempt>
 future<Result> with_retry(client_core& core, request_options& options, Attempt attempt) {
     if (!options.retry) return attempt(std::move(options));
     auto policy = std::move(*options.retry);
     options.retry.reset();
     return vow::retry(
-        std::move(policy), [attempt, options]() mutable { return attempt(options); }, core.retry_timer(),
+        std::move(policy), [attempt, options = std::move(options)]() mutable { return attempt(options); },
+        core.retry_timer(),
         core.completion_executor());
 }
 
