@@ -369,8 +369,14 @@ void part_file::write(const char* data, std::size_t n) {
 
 void part_file::flush_held() {
     if (held_.empty()) return;
+    // Emptied even when a write fails: the .part then holds what reached the
+    // disk, and a resume asks for the rest (writing the held bytes again
+    // after a partial write would put some of them in twice).
+    struct empty_after {
+        std::vector<char>& held;
+        ~empty_after() { held.clear(); }
+    } empty{held_};
     write_all(fd_, held_.data(), held_.size(), part_);
-    held_.clear();
 }
 
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
@@ -450,7 +456,6 @@ void part_file::close() noexcept {
     } catch (...) {
         // Not written (a full disk): the .part holds less, and resumes from there.
     }
-    held_.clear();
     hold_ = 0;
     if (std::exchange(unnamed_, false) && size_ > 0) {
         // Left incomplete: named the .part, with its meta, to resume as any

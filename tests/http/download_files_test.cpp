@@ -5,7 +5,10 @@
 #include "vow/http/client.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <filesystem>
@@ -154,6 +157,29 @@ TEST_F(download_files_test, a_small_file_has_no_name_in_the_folder_until_it_comp
     EXPECT_EQ(r.resumed_from, 1000u);
     EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
     EXPECT_FALSE(fs::exists(out("f.bin.part")));
+}
+
+TEST_F(download_files_test, a_full_disk_is_a_file_error_and_the_part_resumes_from_what_reached_it) {
+    // RLIMIT_FSIZE stands in for a full disk: a write past it fails (EFBIG,
+    // with SIGXFSZ ignored) after writing what fits, as ENOSPC does.
+    struct rlimit before {};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+    auto previous = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit cap = before;
+    cap.rlim_cur = 3000;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &cap), 0);
+    const std::string target = "/bytes/5000?key=full-" + std::to_string(::getpid());
+    auto f = download(target, "f.bin");
+    f.wait();
+    ::setrlimit(RLIMIT_FSIZE, &before);
+    std::signal(SIGXFSZ, previous);
+    failure_of<vow::http::file_error>(std::move(f));
+    EXPECT_FALSE(fs::exists(out("f.bin")));
+    ASSERT_TRUE(fs::exists(out("f.bin.part")));
+    EXPECT_EQ(fs::file_size(out("f.bin.part")), 3000u);
+    auto r = get_within(download(target, "f.bin"));
+    EXPECT_EQ(r.resumed_from, 3000u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
 }
 
 // --- leftovers: only a .part of this very download is continued -----------
