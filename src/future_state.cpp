@@ -1,5 +1,6 @@
 #include "vow/detail/future_state.hpp"
 
+#include <cassert>
 #include <condition_variable>
 #include <cstdio>
 
@@ -182,16 +183,23 @@ bool state_base::fail(std::exception_ptr e) noexcept {
     return true;
 }
 
-void state_base::attach(callback_node* n) noexcept {
+void state_base::attach(callback_node* n) noexcept { push_node(n, false); }
+
+void state_base::attach_last(callback_node* n) noexcept { push_node(n, true); }
+
+void state_base::push_node(callback_node* n, bool seal) noexcept {
+    callback_node* top = seal ? reinterpret_cast<callback_node*>(reinterpret_cast<std::uintptr_t>(n) | sealed_bit) : n;
     callback_node* h = head_.load(std::memory_order_acquire);
     for (;;) {
         if (h == done_tag()) {
             run_node(n);
             return;
         }
+        // An attach after the last consumer's would be lost by publish's store.
+        assert(!is_sealed(h) && "vow: a node attached after the future's last consumer");
         n->next = h;
         // release: the node's contents; acquire on failure: may see done.
-        if (head_.compare_exchange_weak(h, n, std::memory_order_release, std::memory_order_acquire)) return;
+        if (head_.compare_exchange_weak(h, top, std::memory_order_release, std::memory_order_acquire)) return;
     }
 }
 

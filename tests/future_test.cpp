@@ -741,6 +741,22 @@ TEST(future, a_timed_out_wait_leaves_the_future_usable) {
     EXPECT_EQ(f.get(), 3);
 }
 
+TEST(future, a_then_attached_after_a_timed_out_wait_runs_when_the_promise_is_fulfilled) {
+    // The timed-out waiter stays in the list under the then's (sealed) node:
+    // publish must run both.
+    promise<int> p;
+    auto f = p.get_future();
+    EXPECT_FALSE(f.wait_for(0ms));
+    int calls = 0;
+    auto g = std::move(f).then([&](int v) {
+        ++calls;
+        return v * 2;
+    });
+    p.set_value(4);
+    EXPECT_EQ(g.get(), 8);
+    EXPECT_EQ(calls, 1);
+}
+
 TEST(future, wait_and_get_block_until_another_thread_fulfils_the_promise) {
     promise<int> p;
     auto f = p.get_future();

@@ -197,6 +197,10 @@ public:
     }
 
 private:
+    // The last release frees through the final type: no virtual destructor
+    // call, and the block goes back to the cache with its size known.
+    void destroy() noexcept override { delete this; }
+
     // The task queued on the executor. Destroyed unrun, it fails the future.
     class run_task {
     public:
@@ -290,8 +294,14 @@ auto attach_continuation(state_ptr<state<T>> up, executor& ex, F&& f, bool link_
     state<T>& upstream = *up;
     // The consumer's reference to `up` becomes the link a cancel travels up by
     // (taken over by on_ready), or is dropped here when there is no such link.
-    if (link_cancel) s->adopt_upstream(up.detach());
-    upstream.attach(s);  // the list holds one of the two initial references
+    // A future's then consumes it, nothing attaches after it; a
+    // shared_future's then (no cancel link) may have company.
+    if (link_cancel) {
+        s->adopt_upstream(up.detach());
+        upstream.attach_last(s);  // the list holds one of the two initial references
+    } else {
+        upstream.attach(s);
+    }
     return then_access<Out>::make(state_ptr<state<Out>>(static_cast<state<Out>*>(s)));
 }
 

@@ -42,8 +42,13 @@ protected:
 //     pending --try_claim()--> claimed --publish()--> done
 //        |                        |
 //        +-- attach(node): node pushed on head_ (any state but done)
+//        +-- attach_last(node): the same, and head_ is sealed: nothing
+//            attaches after it
 //
 // - pending: no result. Nodes attached by the consumer queue up on head_.
+// - sealed (a bit of head_, in pending or claimed): the future was consumed
+//   by then(); its node is the last that will ever be attached, so publish()
+//   may store done_tag rather than exchange it.
 // - claimed: exactly one completer (producer set_value/set_exception, cancel(),
 //   broken promise, a timeout) won try_claim() and is writing the result. Any
 //   other completer loses and drops its value: a late set_value after cancel is
@@ -59,7 +64,8 @@ protected:
 //   A future's single consumer calls them, but so do the copies of a
 //   shared_future, each on its own thread: attach is a lock-free push (or runs
 //   the node at once when done), add_done_callback takes the extras mutex, and
-//   each waiter has a node of its own.
+//   each waiter has a node of its own. attach_last: only the future's single
+//   consumer, as it gives the future up (then); nothing attaches after it.
 // - request_cancel, on_cancel, stop_token: any thread.
 //
 // Layout: the common path (create, complete, attach one continuation, get)
@@ -102,10 +108,27 @@ public:
         return (flags_.fetch_or(claimed_bit, std::memory_order_acq_rel) & claimed_bit) == 0;
     }
     void publish() noexcept {
-        // acq_rel: release publishes the result; acquire sees the nodes' contents.
-        callback_node* list = head_.exchange(done_tag(), std::memory_order_acq_rel);
+        // acquire: the nodes' contents, and whether the last consumer is in.
+        callback_node* list = head_.load(std::memory_order_acquire);
+        if (is_sealed(list)) {
+            // Nobody attaches after the last consumer and only the claim winner
+            // publishes: head_ cannot change any more, so a store will do.
+            // release: publishes the result.
+            head_.store(done_tag(), std::memory_order_release);
+        } else {
+            // acq_rel: release publishes the result; acquire sees the nodes' contents.
+            list = head_.exchange(done_tag(), std::memory_order_acq_rel);
+        }
+        list = unsealed(list);
         // acquire: pairs with the CAS that published the side block.
-        if (list != nullptr || extras_.load(std::memory_order_acquire) != nullptr) finish_publish(list);
+        if (extras_.load(std::memory_order_acquire) == nullptr) {
+            if (list == nullptr) return;
+            if (list->next == nullptr) {  // a chain's common case: one node, no done-callbacks
+                list->on_ready(*this);
+                return;
+            }
+        }
+        finish_publish(list);
     }
     bool is_claimed() const noexcept { return (flags_.load(std::memory_order_acquire) & claimed_bit) != 0; }
     // claim + store the exception + publish. Returns false if already completed.
@@ -113,6 +136,10 @@ public:
 
     // Consumers.
     void attach(callback_node* n) noexcept;
+    // attach for the future's last consumer (then, which consumes the
+    // future): nothing may attach after it, which lets publish skip a
+    // read-modify-write.
+    void attach_last(callback_node* n) noexcept;
     void add_done_callback(unique_function<void(state_base&)> cb);
     void wait();                                                        // until done
     bool wait_until(std::chrono::steady_clock::time_point deadline);    // until done or deadline
@@ -186,6 +213,14 @@ private:
         return reinterpret_cast<callback_node*>(&done_tag_byte);
     }
     alignas(callback_node) static inline char done_tag_byte = 0;
+    // The low bit of head_ (nodes are aligned): the node on top is the last
+    // consumer's, the list is sealed (attach_last).
+    static constexpr std::uintptr_t sealed_bit = 1;
+    static bool is_sealed(callback_node* h) noexcept { return (reinterpret_cast<std::uintptr_t>(h) & sealed_bit) != 0; }
+    static callback_node* unsealed(callback_node* h) noexcept {
+        return reinterpret_cast<callback_node*>(reinterpret_cast<std::uintptr_t>(h) & ~sealed_bit);
+    }
+    void push_node(callback_node* n, bool seal) noexcept;
     void finish_publish(callback_node* list) noexcept;  // runs the nodes, drops the cancel hooks
     void wait_consumable_slow();
     void destroy_links() noexcept;  // the destructor's rare part: upstream link, side block
@@ -198,7 +233,7 @@ private:
 
     std::atomic<std::uint32_t> refs_{2};      // promise + future
     std::atomic<std::uint32_t> flags_{0};     // claimed / cancel requested / observed / has done-callbacks
-    std::atomic<callback_node*> head_{nullptr};  // attached nodes (LIFO) or done_tag
+    std::atomic<callback_node*> head_{nullptr};  // attached nodes (LIFO), maybe sealed_bit; or done_tag
     std::atomic<state_base*> upstream_{nullptr};  // exchange() hands it to exactly one of cancel/drop
     std::atomic<executor*> executor_{nullptr};  // set by the consumer (via); read by the callback runner
     // Allocated once by whoever first needs it (CAS), freed with the state.
