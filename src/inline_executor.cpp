@@ -18,15 +18,29 @@ struct queued {
 // at a time, and a deque would allocate and free a chunk every few of them.
 // A free slot holds no item and an empty task, so queueing an item writes
 // one pointer.
+//
+// An item queued while nothing else waits (a chain of thens: each link queues
+// the next and returns) goes to a slot of its own in front of the ring, as
+// the oldest entry: FIFO order holds, and the ring's indices are not touched.
 class queue_ring {
 public:
-    bool empty() const noexcept { return count_ == 0; }
-    void push(detail::trampoline_item& item) { next_free().item = &item; }
+    bool empty() const noexcept { return count_ == 0 && front_item_ == nullptr; }
+    void push(detail::trampoline_item& item) {
+        if (count_ == 0 && front_item_ == nullptr) {
+            front_item_ = &item;
+            return;
+        }
+        next_free().item = &item;
+    }
     void push(task t) { next_free().t = std::move(t); }
 
     // Takes the oldest entry out and runs it (its slot is free again first,
     // so that what it queues may reuse it).
     void run_front() {
+        if (front_item_ != nullptr) {
+            std::exchange(front_item_, nullptr)->run_queued();
+            return;
+        }
         queued& front = slots_[first_];
         first_ = (first_ + 1) & (slots_.size() - 1);
         --count_;
@@ -56,6 +70,7 @@ private:
         first_ = 0;
     }
 
+    detail::trampoline_item* front_item_ = nullptr;  // older than all in slots_
     std::vector<queued> slots_;  // a power of two long, or empty
     std::size_t first_ = 0;
     std::size_t count_ = 0;
