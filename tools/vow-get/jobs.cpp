@@ -270,13 +270,19 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     // -j), not for each: every wake-up takes a core from an I/O thread, for
     // little work. Near the end of the list, and for a HEAD check (which
     // holds up its download), each one wakes it.
+    // Shared with the callbacks: one may still be running on an I/O thread
+    // after its future is ready and this function has returned (the pipe
+    // outlives the client; see main).
+    struct end_count {
+        std::atomic<std::size_t> unseen{0};
+        std::atomic<bool> all_launched{false};
+    };
+    auto ends = std::make_shared<end_count>();
     const std::size_t wake_batch = std::max<std::size_t>(1, parallel / 8);
-    std::atomic<std::size_t> unseen_ends{0};
-    std::atomic<bool> all_launched{jobs.empty()};
-    auto wake_on_done = [&](auto& future) {
-        future.add_done_callback([&](const auto&) {
-            const auto ended = unseen_ends.fetch_add(1, std::memory_order_relaxed) + 1;
-            if (ended >= wake_batch || all_launched.load(std::memory_order_relaxed)) wake.notify();
+    auto wake_on_done = [&wake, ends, wake_batch](auto& future) {
+        future.add_done_callback([&wake, ends, wake_batch](const auto&) {
+            const auto ended = ends->unseen.fetch_add(1, std::memory_order_relaxed) + 1;
+            if (ended >= wake_batch || ends->all_launched.load(std::memory_order_relaxed)) wake.notify();
         });
     };
     auto wake_on_check = [&wake](auto& future) {
@@ -400,7 +406,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
                 }
             }
         }
-        unseen_ends.store(0, std::memory_order_relaxed);  // ends from here on count for the next wake
+        ends->unseen.store(0, std::memory_order_relaxed);  // ends from here on count for the next wake
         for (auto it = flying.begin(); it != flying.end();) {
             if (it->check && it->check->is_ready()) checked(*it);
             if (!it->check && it->future.is_ready()) {
@@ -411,7 +417,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
             }
         }
         while (!stopping && flying.size() < parallel && next < jobs.size()) launch(next++);
-        if (next == jobs.size()) all_launched.store(true, std::memory_order_relaxed);
+        if (next == jobs.size()) ends->all_launched.store(true, std::memory_order_relaxed);
         if (flying.empty() && (stopping || next == jobs.size())) break;
         view.tick();
         wake.wait(100);
