@@ -5,7 +5,12 @@
 #   bench/cli_vs_curl.sh VOW_GET [CASE...]      (./build.sh bench-cli [CASE...] runs it)
 #
 # Cases (default: small large split):
-#   small  2,000 files of 16 KiB, 32 in flight
+#   small  2,000 files of 16 KiB, 32 in flight, each run into the same folder, emptied
+#          before it (so each run's creates follow the last run's 2,000 deletes)
+#   small-fresh  the same, each run into a new folder and nothing deleted until the case
+#          is over, after a minute without deletes: ext4 without a journal makes each
+#          create scan past the inodes freed in the last minute, which the small case's
+#          deletes put in the way of every tool
 #   large  one 1 GiB file
 #   split  one 256 MiB file from a server limiting each connection to 20 MiB/s (nginx's
 #          limit_rate): vow-get --split 4 against vow-get --split 1, curl (one connection,
@@ -19,11 +24,12 @@
 # not tmpfs); the served files are kept there between runs.
 set -euo pipefail
 
-[[ $# -ge 1 ]] || { sed -n '2,19p' "$0"; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,24p' "$0"; exit 2; }
 vow_get=$(realpath "$1")
 shift
 cases=("$@")
 [[ ${#cases[@]} -gt 0 ]] || cases=(small large split)
+fresh_outputs=false  # set by the small-fresh case: a new output folder for each run
 pairs=${PAIRS:-5}
 work=$(realpath -m "${VOW_BENCH_CLI_DIR:-build/bench-cli}")
 www=$work/www
@@ -40,7 +46,7 @@ echo "cli_vs_curl: scratch folder $work ($(df -T "$work" | awk 'NR==2 {print $2}
 wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
 make_files() {
   echo ready >"$www/ready"
-  if wants small && [[ ! -f $www/small/.done ]]; then
+  if { wants small || wants small-fresh; } && [[ ! -f $www/small/.done ]]; then
     echo "cli_vs_curl: making 2,000 files of 16 KiB" >&2
     for i in $(seq 1 2000); do head -c 16384 /dev/urandom >"$www/small/f$i"; done
     touch "$www/small/.done"
@@ -86,7 +92,7 @@ CONF
 make_files
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$out"' EXIT
+trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$work/out" "$work/fresh"' EXIT
 for _ in $(seq 1 100); do
   curl -sf -o /dev/null "http://127.0.0.1:$port/ready" && break
   sleep 0.05  # waiting for a separate process to listen, not synchronising threads
@@ -98,7 +104,7 @@ base=http://127.0.0.1:$port
 run() {
   local case=$1 tool=$2 pair=$3
   shift 3
-  rm -rf "$out"
+  $fresh_outputs || rm -rf "$out"
   mkdir -p "$out"
   sync
   local t0 t1
@@ -122,7 +128,7 @@ check_output() {
   bytes=$(find "$out" -type f ! -name '*.part*' ! -name '*.aria2' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
   local want_files want_bytes
   case $case in
-    small) want_files=2000 want_bytes=$((2000 * 16384)) ;;
+    small | small-fresh) want_files=2000 want_bytes=$((2000 * 16384)) ;;
     large) want_files=1 want_bytes=$((1 << 30)) ;;
     split) want_files=1 want_bytes=$((256 << 20)) ;;
   esac
@@ -140,26 +146,40 @@ pairs_of() {
   local -a names=() cmds=()
   while [[ $# -gt 0 ]]; do names+=("$1"); cmds+=("$2"); shift 2; done
   echo "cli_vs_curl: case $case: ${names[*]}, $pairs pairs" >&2
-  for i in "${!names[@]}"; do eval "run $case ${names[$i]} warm-up ${cmds[$i]}"; done
+  # one CASE TOOL-INDEX PAIR: the commands name their folder as \$out, set here.
+  one() {
+    $fresh_outputs && out=$work/fresh/${names[$2]}-$3
+    eval "run $1 ${names[$2]} $3 ${cmds[$2]}"
+  }
+  for i in "${!names[@]}"; do one "$case" "$i" warm-up; done
   for p in $(seq 1 "$pairs"); do
     local order=(0 1)
     (( p % 2 == 0 )) && order=(1 0)
-    for i in "${order[@]}"; do eval "run $case ${names[$i]} $p ${cmds[$i]}"; done
-    for ((i = 2; i < ${#names[@]}; ++i)); do eval "run $case ${names[$i]} $p ${cmds[$i]}"; done
+    for i in "${order[@]}"; do one "$case" "$i" "$p"; done
+    for ((i = 2; i < ${#names[@]}; ++i)); do one "$case" "$i" "$p"; done
   done
 }
 
 : >"$results"
 for c in "${cases[@]}"; do
   case $c in
-    small)
+    small | small-fresh)
+      if [[ $c == small-fresh ]]; then
+        fresh_outputs=true
+        rm -rf "$work/fresh" "$out"
+        sync
+        echo "cli_vs_curl: case small-fresh: a minute without deletes first" >&2
+        sleep 61  # ext4's "recently deleted" window, not thread synchronisation
+      fi
       for i in $(seq 1 2000); do echo "$base/small/f$i"; done >"$work/small-urls.txt"
       mapfile -t small_urls <"$work/small-urls.txt"
       printf '%s\n' "${small_urls[@]}" | sed 's/^/url = /' >"$work/small-curl.cfg"
-      pairs_of small \
-        vow-get "\"$vow_get\" -q -j 32 -o \"$out\" -i \"$work/small-urls.txt\"" \
-        curl "curl -s -Z --parallel-max 32 --remote-name-all --output-dir \"$out\" -K \"$work/small-curl.cfg\"" \
-        aria2c "aria2c -q -j 32 --allow-overwrite=true -d \"$out\" -i \"$work/small-urls.txt\""
+      pairs_of "$c" \
+        vow-get "\"$vow_get\" -q -j 32 -o \"\$out\" -i \"$work/small-urls.txt\"" \
+        curl "curl -s -Z --parallel-max 32 --remote-name-all --output-dir \"\$out\" -K \"$work/small-curl.cfg\"" \
+        aria2c "aria2c -q -j 32 --allow-overwrite=true -d \"\$out\" -i \"$work/small-urls.txt\""
+      fresh_outputs=false
+      out=$work/out
       ;;
     large)
       pairs_of large \
