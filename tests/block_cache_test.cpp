@@ -19,13 +19,7 @@ void* counted_allocation(std::size_t size) {
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-// Not inlined: g++ would then pair a new-expression with free() and warn.
-[[gnu::noinline]] void* operator new(std::size_t n) { return counted_allocation(n); }
-[[gnu::noinline]] void* operator new[](std::size_t n) { return counted_allocation(n); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "replace_operator_new.hpp"
 
 namespace {
 
