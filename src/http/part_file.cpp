@@ -47,20 +47,46 @@ int open_existing(const std::filesystem::path& p, int flags) {
     return fd;
 }
 
-// Creates `p` anew with O_EXCL and without following a symlink: a regular
-// file already there is removed first; a symlink (or anything else) is left
-// alone and is a file_error. Returns -1 with errno set on other failures.
-int create_fresh(const std::filesystem::path& p, int access = O_WRONLY) {
+// A symlink, or anything but a regular file, at `p` is someone else's: a file_error.
+void refuse_unless_regular(const std::filesystem::path& p) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(p);
+}
+
+// Runs `make`, which makes `p` without ever replacing what is there (false
+// with errno set on failure). When `p` is taken, a regular file there is
+// removed and `make` runs once more; anything else there is a file_error.
+// False with errno set on other failures.
+template <class Make>
+bool make_replacing_a_regular_file(const std::filesystem::path& p, Make make) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-        int fd = ::open(p.c_str(), access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd >= 0 || errno != EEXIST) return fd;
+        if (make()) return true;
+        if (errno != EEXIST) return false;
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) continue;  // gone meanwhile
         if (!S_ISREG(st.st_mode)) throw_not_regular(p);
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_errno("cannot remove ", p);
     }
     errno = EEXIST;
-    return -1;
+    return false;
+}
+
+// Creates `p` anew with O_EXCL and without following a symlink, replacing a
+// regular file there (make_replacing_a_regular_file). Returns -1 with errno
+// set on other failures.
+int create_fresh(const std::filesystem::path& p, int access = O_WRONLY) {
+    int fd = -1;
+    make_replacing_a_regular_file(p, [&] {
+        fd = ::open(p.c_str(), access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        return fd >= 0;
+    });
+    return fd;
+}
+
+void rename_or_throw(const std::filesystem::path& from, const std::filesystem::path& to) {
+    std::error_code ec;
+    std::filesystem::rename(from, to, ec);
+    if (ec) throw file_error(ec, "cannot rename " + from.string() + " to " + to.string());
 }
 
 void write_all(int fd, const char* data, std::size_t n, const std::filesystem::path& p) {
@@ -382,13 +408,8 @@ void part_file::flush_held() {
 std::string part_file::digest() { return hash_ ? hash_->hex_digest() : std::string(); }
 
 void part_file::link_unnamed(const std::filesystem::path& to) const {
-    if (link_in(fd_, to)) return;
-    if (errno != EEXIST) throw_errno("cannot link a new file in as ", to);
-    // Taken: as create_fresh does, a regular file there is replaced, anything else refused.
-    struct stat st {};
-    if (::lstat(to.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(to);
-    if (::unlink(to.c_str()) != 0 && errno != ENOENT) throw_errno("cannot remove ", to);
-    if (!link_in(fd_, to)) throw_errno("cannot link a new file in as ", to);
+    if (!make_replacing_a_regular_file(to, [&] { return link_in(fd_, to); }))
+        throw_errno("cannot link a new file in as ", to);
 }
 
 void part_file::link_unnamed_as_final() {
@@ -396,12 +417,9 @@ void part_file::link_unnamed_as_final() {
     if (errno != EEXIST) throw_errno("cannot link a new file in as ", final_);
     // Something is at the final name: replaced as a rename replaces it (in
     // one step, through the .part), but never a symlink.
-    struct stat st {};
-    if (::lstat(final_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(final_);
+    refuse_unless_regular(final_);
     link_unnamed(part_);
-    std::error_code ec;
-    std::filesystem::rename(part_, final_, ec);
-    if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
+    rename_or_throw(part_, final_);
 }
 
 void part_file::commit() {
@@ -421,13 +439,11 @@ void part_file::commit() {
     if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) throw_errno("cannot close ", part_);
     // rename() replaces a symlink at the final name rather than writing
     // through it, but a symlink there is someone else's: refuse it.
-    struct stat st {};
-    if (::lstat(final_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) throw_not_regular(final_);
-    std::error_code ec;
-    std::filesystem::rename(part_, final_, ec);
-    if (ec) throw file_error(ec, "cannot rename " + part_.string() + " to " + final_.string());
+    refuse_unless_regular(final_);
+    rename_or_throw(part_, final_);
     record_validator(final_, meta_data_.validator);  // for a later "already complete?" check
-    if (meta_written_) std::filesystem::remove(meta_, ec);
+    std::error_code ignored;
+    if (meta_written_) std::filesystem::remove(meta_, ignored);
 }
 
 void part_file::write_meta() {

@@ -117,9 +117,11 @@ private:
     std::filesystem::path final_, part_, meta_;
     void write_meta();  // throws file_error
 
-    // The unnamed file's links: to `to`, or else to .part then renamed over `to`.
+    // Links the unnamed file in at the final name; a regular file there is
+    // replaced through the .part and a rename, anything else refused.
     void link_unnamed_as_final();
-    void link_unnamed(const std::filesystem::path& to) const;  // throws; errno EEXIST when taken
+    // Links it in as `to`, replacing a regular file there; throws file_error.
+    void link_unnamed(const std::filesystem::path& to) const;
 
     void flush_held();  // writes held_ out; throws file_error
 
