@@ -185,7 +185,8 @@ int run_demo(const config& cfg) {
         std::error_code ec;
         fs::remove(path, ec);  // a leftover from an earlier demo would spoil the story
         fs::remove(fs::path(path) += ".part", ec);
-        jobs.push_back(job{server.http_url(c.target), path, c.name, std::move(options), std::nullopt});
+        jobs.push_back(job{server.http_url(c.target), path, c.name,
+                           std::make_shared<const vow::http::request_options>(std::move(options)), std::nullopt});
     }
 
     view.info("vow-get demo: a fault-injecting server on " + server.http_url("/") + ", " +

@@ -1,14 +1,17 @@
-// Runs a list of downloads with at most N in flight, one client::download per
-// item so each one reports its own start, retries, progress and end. The loop
-// lives on the calling thread and sleeps on the wakeup pipe: a finished
-// download or a SIGINT/SIGTERM wakes it; on a signal it cancels every future
-// in flight (their .part files stay) and starts nothing more.
+// The jobs of a run (a file name for each URL, none written twice) and the
+// batch that runs them with at most N in flight, one client::download per
+// item so each one reports its own start, retries, progress and end. A
+// download that ends starts the next on the thread that ended it
+// (run_jobs.cpp); the calling thread sleeps on the wakeup pipe until all
+// have ended or a SIGINT/SIGTERM comes, which cancels every download in
+// flight (their .part files stay) and starts nothing more.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +28,9 @@ struct job {
     std::string url;
     std::filesystem::path path;  // the final file; path.part while incomplete
     std::string name;            // what the view shows
-    vow::http::request_options options;  // the runner adds its progress and retry hooks
+    // The runner adds its progress and retry hooks to a copy. URLs without
+    // options of their own share one.
+    std::shared_ptr<const vow::http::request_options> options;
     // The file already at the item's own name (without --overwrite): a HEAD
     // request checks it first; when the server's size equals its size and,
     // if a validator (ETag, else Last-Modified) was recorded on it when a
@@ -74,6 +79,9 @@ vow::http::client_options client_options_from(const config& cfg);
 vow::http::request_options request_options_from(const config& cfg);
 
 // Runs `jobs`; prints one JSON line per finished item on stdout when `json`.
+// The client's completion executor runs the batch's bookkeeping, the
+// view's calls and those lines: one that may block on stdout must not be
+// the I/O threads (see main).
 run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std::size_t parallel,
                     progress_view& view, wakeup_pipe& wake, bool json);
 

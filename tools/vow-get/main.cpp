@@ -35,14 +35,15 @@ int download_urls(const vow_get::config& cfg) {
     wake.catch_interrupts();
     vow_get::progress_view view(vow_get::choose_view_mode(cfg.quiet));
     view.label_decoded(cfg.compressed);
-    // The callbacks (progress figures, a wake-up byte for the loop) are short
-    // and never wait, so they run on the I/O thread that completes them: no
-    // hand-off to another thread per file. Writing to stdout can block, so a
-    // download to stdout has them on a pool of their own.
+    // The callbacks (a download's end and the next one's start, progress
+    // figures) are short and never wait, so they run on the I/O thread that
+    // completes them: no hand-off to another thread per file. Writing to
+    // stdout can block, so a download to stdout, or --json's lines, have them
+    // on a pool of their own.
     std::optional<vow::thread_pool> callbacks;
     auto options = vow_get::client_options_from(cfg);
     options.completion_executor = &vow::inline_executor::instance();
-    if (std::any_of(jobs.begin(), jobs.end(), [](const vow_get::job& j) { return j.to_stdout; }))
+    if (cfg.json || std::any_of(jobs.begin(), jobs.end(), [](const vow_get::job& j) { return j.to_stdout; }))
         options.completion_executor = &callbacks.emplace(2, "vow-get-cb");
     vow::http::client client(options);
     if (cfg.insecure)

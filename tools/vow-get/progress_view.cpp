@@ -13,6 +13,7 @@
 
 #include "format.hpp"
 #include "terminal_text.hpp"
+#include "vow/http/client.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow_get {
@@ -82,7 +83,8 @@ void progress_view::started(std::size_t id, const std::string& name, const std::
     item& it = active_[id];
     it.name = printable(name);
     it.started = clock::now();
-    if (mode_ == view_mode::plain) emit_locked("start  " + it.name + "  " + printable(url), false);
+    if (mode_ == view_mode::plain)
+        emit_locked("start  " + it.name + "  " + printable(vow::http::redacted_url(url)), false);
 }
 
 void progress_view::progressed(std::size_t id, const vow::http::progress& p) {
@@ -129,6 +131,12 @@ void progress_view::finished(std::size_t id, const vow::http::download_result& r
         emit_locked(line, false);
         return;
     }
+    ++done_;
+    finished_bytes_ += r.transferred;
+    if (mode_ == view_mode::quiet) {  // no line to show: none to make
+        active_.erase(found);
+        return;
+    }
     auto elapsed = clock::now() - found->second.started;
     double secs = std::chrono::duration<double>(elapsed).count();
     std::string line = "done   " + found->second.name + "  " + format_bytes(r.size) + (decoded_ ? " decoded" : "") +
@@ -137,8 +145,6 @@ void progress_view::finished(std::size_t id, const vow::http::download_result& r
     if (r.resumed_from > 0) line += ", resumed from " + format_bytes(r.resumed_from);
     if (r.status == 416) line += ", already complete";
     active_.erase(found);
-    ++done_;
-    finished_bytes_ += r.transferred;
     emit_locked(line, false);
 }
 

@@ -57,6 +57,7 @@ public:
     // server does not announce); the bars and done lines say "decoded".
     void label_decoded(bool on) { decoded_ = on; }
 
+    // `url` is shown (its credentials redacted) by the plain view only.
     void started(std::size_t id, const std::string& name, const std::string& url);
     // From any thread; dropped rather than wait while a frame is drawn.
     void progressed(std::size_t id, const vow::http::progress& p);
