@@ -351,6 +351,26 @@ TEST_F(vow_get, another_file_already_at_the_name_is_kept_and_the_download_saved_
     expect_file_is_body("1000.1", 1000);
 }
 
+// From 16 URLs on, the names already taken come from one listing of the
+// folder: a file and a symlink found there are left alone as with a lookup.
+TEST_F(vow_get, in_a_long_list_what_is_already_in_the_folder_is_left_alone) {
+    std::vector<std::string> args;
+    for (int n = 1001; n <= 1020; ++n) args.push_back(url("/bytes/" + std::to_string(n)));
+    std::ofstream(dir_ / "1005") << "mine";
+    fs::path outside = dir_ / ".." / (dir_.filename().string() + "-outside");
+    std::ofstream(outside) << "outside";
+    fs::create_symlink(outside, dir_ / "1010");
+    process_result r = vow_test::run(command(args));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(read_file(dir_ / "1005"), "mine");
+    expect_file_is_body("1005.1", 1005);
+    EXPECT_TRUE(fs::is_symlink(dir_ / "1010"));
+    EXPECT_EQ(read_file(outside), "outside");
+    expect_file_is_body("1010.1", 1010);
+    for (int n : {1001, 1009, 1011, 1020}) expect_file_is_body(std::to_string(n), static_cast<std::uint64_t>(n));
+    fs::remove(outside);
+}
+
 TEST_F(vow_get, overwrite_replaces_a_file_already_at_the_name) {
     std::ofstream(dir_ / "1000") << "mine";
     process_result r = vow_test::run(command({"--overwrite", url("/bytes/1000")}));
@@ -698,6 +718,32 @@ TEST_F(vow_get, sigint_mid_split_keeps_the_part_and_its_ranges_and_a_second_run_
     ASSERT_EQ(objects.size(), 1u) << describe(r);
     EXPECT_GT(number_field(objects[0], "resumed_from").value_or(0), 0.0) << describe(r);
     EXPECT_EQ(number_field(objects[0], "status"), 206.0);
+}
+
+// Ctrl-C in a batch longer than -j: the downloads in flight (started on
+// the client's threads as others ended) are cancelled, no other starts, and
+// the report lists those never started.
+TEST_F(vow_get, sigint_in_a_long_batch_cancels_what_is_in_flight_and_starts_nothing_more) {
+    std::vector<std::string> args{"-j", "2"};
+    for (int i = 0; i < 2; ++i) args.push_back(url("/bytes/" + std::to_string(1000 + i)));
+    const std::string stalled = "/bytes/2000000?stall_after=65536&key=" + key();
+    args.push_back(url(stalled));
+    for (int i = 0; i < 8; ++i) args.push_back(url("/bytes/" + std::to_string(3000 + i) + "?rate=10"));
+    child_process child(command(args));
+    ASSERT_TRUE(wait_for_size(dir_ / "2000000.part", 1, std::chrono::seconds(30)));
+    child.send_signal(SIGINT);
+    process_result r = child.wait(std::chrono::seconds(30));
+    ASSERT_EQ(r.exit_code, 130) << describe(r);
+    expect_file_is_body("1000", 1000);
+    expect_file_is_body("1001", 1001);
+    EXPECT_TRUE(fs::exists(dir_ / "2000000.part"));
+    int started = 0;
+    for (int i = 0; i < 8; ++i) {
+        const std::string name = std::to_string(3000 + i);
+        started += r.err.find("  " + name + ": not started") == std::string::npos;
+        EXPECT_FALSE(fs::exists(dir_ / name)) << name << "\n" << describe(r);
+    }
+    EXPECT_LE(started, 1) << "-j 2: one slot beside the stalled download\n" << describe(r);
 }
 
 TEST_F(vow_get, sigterm_also_cancels_and_exits_130) {
