@@ -624,6 +624,25 @@ TEST_F(vow_get, help_and_version_exit_0) {
     EXPECT_NE(version.out.find(VOW_GET_EXPECTED_VERSION), std::string::npos) << describe(version);
 }
 
+// Downloads that fail before they begin (a URL the client refuses) end
+// inside the launch that started them, here on the callbacks' pool after
+// one download ended: each is reported once and the run ends.
+TEST_F(vow_get, downloads_that_fail_at_once_after_one_that_ended_are_each_reported_once) {
+    std::vector<std::string> args{"--json", "-j", "1", url("/bytes/1000")};
+    for (int i = 0; i < 30; ++i) args.push_back("ftp://127.0.0.1/f" + std::to_string(i));
+    process_result r = vow_test::run(command(args));
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    expect_file_is_body("1000", 1000);
+    auto objects = json_lines(r.out);
+    ASSERT_EQ(objects.size(), 31u) << describe(r);
+    for (int i = 0; i < 30; ++i) {
+        const flat_object* failed = for_file(objects, "f" + std::to_string(i));
+        ASSERT_NE(failed, nullptr) << i << "\n" << describe(r);
+        EXPECT_EQ(bool_field(*failed, "ok"), false);
+    }
+    EXPECT_NE(r.err.find("30 of 31 failed"), std::string::npos) << describe(r);
+}
+
 TEST_F(vow_get, json_prints_one_parsable_object_per_item) {
     std::string flaky = url("/bytes/5000?fail=1&status=503&retry_after=1&key=" + key());
     process_result r = vow_test::run(command({"--json", url("/bytes/65536"), url("/status/404"), flaky}));

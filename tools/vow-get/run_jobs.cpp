@@ -8,7 +8,7 @@
 //   pump():     while fewer than `parallel` are active and jobs are left, launch one
 //   launch(i):  active + 1 and next + 1 (by pump), then the job's future, its end hooked
 //   on_end(i):  outcome i recorded, active - 1, then pump()
-//   over:       active == 0, and every job launched or the batch stopping
+//   over:       active == 0, every job launched or the batch stopping, and no pump running
 //
 // One thread pumps at a time (pump_requests): a pump asked for while one
 // runs makes that one go round again. A download that fails at once ends
@@ -127,10 +127,14 @@ struct batch_counts {
     std::atomic<int> pump_requests{0};   // > 0 while a thread pumps
     std::atomic<bool> stopping{false};   // a signal came: nothing more is launched
 
-    // All orders are sequentially consistent: a launch adds to `active`
+    // All orders are sequentially consistent. A launch adds to `active`
     // before it reads `stopping` and takes a job, so whoever reads `stopping`
-    // (or `next`) and then `active` sees that launch.
-    bool over() const { return (stopping.load() || next.load() == jobs) && active.load() == 0; }
+    // (or `next`) and then `active` sees that launch. A pump holds
+    // `pump_requests` until it has let go of the batch: a job it launched
+    // may end (and take `active` back to 0) while launch() is still running.
+    bool over() const {
+        return (stopping.load() || next.load() == jobs) && active.load() == 0 && pump_requests.load() == 0;
+    }
 };
 
 // run_jobs' own state, on its stack: used by a callback only until its job has ended.
@@ -264,7 +268,8 @@ void finish(batch& b, std::size_t i, const vow::result<download_result>& ended) 
     b.view.print_to(1, json_line(rep));  // stdout
 }
 
-// Job i's future is done: record it, free its slot, launch what fits.
+// Job i's future is done: record it, free its slot, launch what fits. May
+// run inside launch(i), when the download failed before it began.
 void on_end(batch& b, const std::shared_ptr<batch_counts>& counts, std::size_t i,
             const vow::result<download_result>& r) {
     finish(b, i, r);
