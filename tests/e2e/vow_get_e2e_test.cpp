@@ -352,18 +352,28 @@ TEST_F(vow_get, another_file_already_at_the_name_is_kept_and_the_download_saved_
 }
 
 // From 16 URLs on, the names already taken come from one listing of the
-// folder: a file and a symlink found there are left alone as with a lookup.
+// folder: files and a symlink found there are left alone as with a lookup,
+// numbered names included.
 TEST_F(vow_get, in_a_long_list_what_is_already_in_the_folder_is_left_alone) {
     std::vector<std::string> args;
     for (int n = 1001; n <= 1020; ++n) args.push_back(url("/bytes/" + std::to_string(n)));
+    args.push_back(url("/bytes/1007"));  // 1007 twice: the second is 1007.1, which is taken, as is 1007.1.1
     std::ofstream(dir_ / "1005") << "mine";
+    std::ofstream(dir_ / "1005.1") << "mine too";
+    std::ofstream(dir_ / "1007.1") << "mine as well";
+    std::ofstream(dir_ / "1007.1.1") << "and mine";
     fs::path outside = dir_ / ".." / (dir_.filename().string() + "-outside");
     std::ofstream(outside) << "outside";
     fs::create_symlink(outside, dir_ / "1010");
     process_result r = vow_test::run(command(args));
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_EQ(read_file(dir_ / "1005"), "mine");
-    expect_file_is_body("1005.1", 1005);
+    EXPECT_EQ(read_file(dir_ / "1005.1"), "mine too");
+    expect_file_is_body("1005.2", 1005);
+    expect_file_is_body("1007", 1007);
+    EXPECT_EQ(read_file(dir_ / "1007.1"), "mine as well");
+    EXPECT_EQ(read_file(dir_ / "1007.1.1"), "and mine");
+    expect_file_is_body("1007.1.2", 1007);
     EXPECT_TRUE(fs::is_symlink(dir_ / "1010"));
     EXPECT_EQ(read_file(outside), "outside");
     expect_file_is_body("1010.1", 1010);

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <unordered_set>
 
 #include "exit_codes.hpp"
@@ -45,16 +45,34 @@ std::uint64_t part_size(const std::filesystem::path& path) {
     return ec ? 0 : n;
 }
 
-// The names in `folder`, or none when it cannot be read (it is then checked
-// name by name). One listing costs less than a stat per name for a long list
-// of URLs: each stat of a name not there is a search of the folder.
-std::optional<std::unordered_set<std::string>> names_in(const std::filesystem::path& folder) {
+// Whether `entry` is a name a job may be saved under: a BASE of `bases`, or
+// BASE.N, BASE.N.M, ... (a name taken twice gets a number, and so may that).
+bool is_base_or_numbered(std::string_view entry, const std::unordered_set<std::string>& bases) {
+    for (;;) {
+        if (bases.contains(std::string(entry))) return true;
+        const auto dot = entry.rfind('.');
+        if (dot == std::string_view::npos || dot + 1 == entry.size()) return false;
+        const auto number = entry.substr(dot + 1);
+        if (!std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+        entry = entry.substr(0, dot);
+    }
+}
+
+// The entries of `folder` that a job could be saved under (see
+// is_base_or_numbered), or none when the folder cannot be read (each name
+// is then looked up). One listing costs less than a lookup per name for a
+// long list of URLs: each lookup of a name not there is a search of the
+// folder. Only those entries are kept, so a large folder costs time, not memory.
+std::optional<std::unordered_set<std::string>> names_in(const std::filesystem::path& folder,
+                                                        const std::unordered_set<std::string>& bases) {
     std::error_code ec;
     std::filesystem::directory_iterator it(folder, ec);
     if (ec) return std::nullopt;
     std::unordered_set<std::string> names;
-    for (; it != std::filesystem::directory_iterator(); it.increment(ec))
-        names.insert(it->path().filename().string());
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        std::string entry = it->path().filename().string();
+        if (is_base_or_numbered(entry, bases)) names.insert(std::move(entry));
+    }
     if (ec) return std::nullopt;
     return names;
 }
@@ -76,9 +94,17 @@ std::vector<job> jobs_from(const config& cfg) {
     // at that name that is not a regular file (a symlink is not followed).
     // A long list reads the folder once; a name with a folder of its own
     // (-O DIR/FILE) is looked up where it is.
+    auto base_of = [&](std::size_t i) {
+        const url_options& own = cfg.per_url.at(i);
+        return cfg.output_file ? cfg.output_file->string() : own.out ? *own.out : vow::http::file_name_for(cfg.urls[i]);
+    };
+    std::vector<std::string> bases;
+    bases.reserve(cfg.urls.size());
+    for (std::size_t i = 0; i < cfg.urls.size(); ++i) bases.push_back(base_of(i));
     constexpr std::size_t list_folder_from = 16;
     std::optional<std::unordered_set<std::string>> listed;
-    if (!cfg.overwrite && cfg.urls.size() >= list_folder_from) listed = names_in(cfg.output_dir);
+    if (!cfg.overwrite && cfg.urls.size() >= list_folder_from)
+        listed = names_in(cfg.output_dir, std::unordered_set<std::string>(bases.begin(), bases.end()));
     auto on_disk = [&](const std::string& name) {
         if (cfg.overwrite) return false;
         if (listed && name.find('/') == std::string::npos) return listed->contains(name);
@@ -101,9 +127,7 @@ std::vector<job> jobs_from(const config& cfg) {
     for (std::size_t i = 0; i < cfg.urls.size(); ++i) {
         const std::string& url = cfg.urls[i];
         const url_options& own = cfg.per_url.at(i);
-        std::string base = cfg.output_file ? cfg.output_file->string()
-                           : own.out       ? *own.out
-                                           : vow::http::file_name_for(url);
+        const std::string& base = bases[i];
         std::string name = base;
         for (int n = 1; !is_free(name); ++n) name = base + "." + std::to_string(n);
         std::optional<std::filesystem::path> existing;
