@@ -221,6 +221,22 @@ vow::future<download_result> download_of(batch& b, std::size_t i) {
         });
 }
 
+// What the report keeps of a download's result: all but the response's
+// headers, which only the --content-disposition rename reads (from the
+// result itself). The report holds an outcome per job until the batch ends.
+download_result kept_of(const download_result& r) {
+    download_result kept;
+    kept.path = r.path;
+    kept.size = r.size;
+    kept.transferred = r.transferred;
+    kept.resumed_from = r.resumed_from;
+    kept.status = r.status;
+    kept.url = r.url;
+    kept.sha256 = r.sha256;
+    kept.already_complete = r.already_complete;
+    return kept;
+}
+
 // Records the outcome of job i, on the thread that ended it.
 void finish(batch& b, std::size_t i, const vow::result<download_result>& ended) {
     job_outcome& out = b.report.outcomes[i];
@@ -229,12 +245,13 @@ void finish(batch& b, std::size_t i, const vow::result<download_result>& ended) 
         std::lock_guard lock(b.retries[i]->mutex);
         out.retries = std::move(b.retries[i]->records);
     }
-    vow::result<download_result> r = ended;
+    vow::result<download_result> r = ended.has_value() ? vow::result<download_result>(kept_of(ended.value()))
+                                                       : vow::result<download_result>(ended.exception());
     const bool already_complete = r.has_value() && r.value().already_complete;
     if (r.has_value() && b.jobs[i].rename_by_disposition && !already_complete) {
         try {
             std::lock_guard lock(b.taken_mutex);
-            if (auto renamed = rename_by_disposition(b.jobs[i], r.value(), b.taken)) {
+            if (auto renamed = rename_by_disposition(b.jobs[i], ended.value(), b.taken)) {
                 b.view.info("rename " + r.value().path.filename().string() + " -> " + renamed->filename().string() +
                             "  (Content-Disposition)");
                 r.value().path = *renamed;
