@@ -107,7 +107,9 @@ std::vector<job> jobs_from(const config& cfg) {
         listed = names_in(cfg.output_dir, std::unordered_set<std::string>(bases.begin(), bases.end()));
     auto on_disk = [&](const std::string& name) {
         if (cfg.overwrite) return false;
-        if (listed && name.find('/') == std::string::npos) return listed->contains(name);
+        // A listing has no "." nor "..": those, like a name with a folder, are looked up.
+        const bool listable = name.find('/') == std::string::npos && name != "." && name != "..";
+        if (listed && listable) return listed->contains(name);
         std::error_code ec;
         return std::filesystem::symlink_status(cfg.output_dir / name, ec).type() !=
                std::filesystem::file_type::not_found;
