@@ -13,6 +13,12 @@
 // One thread pumps at a time (pump_requests): a pump asked for while one
 // runs makes that one go round again. A download that fails at once ends
 // inside launch(), and its pump() leaves the launching to the running pump.
+//
+// Why not vow::bounded_map, which also starts the next call as one ends:
+// cancelling its output completes it at once, while the downloads in flight
+// still end, and record their outcomes, on other threads. After Ctrl-C the
+// batch must know when the last of them has let go of its state before the
+// report is read; `over` says exactly that.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
