@@ -93,8 +93,9 @@ awaitable<void> request_op::run() {
     try {
         for (;;) {
             check_stopped(h.url);
-            co_await acquire_slot(h.url.origin());
-            slot_guard slot{&env_->limits, h.url.origin()};
+            const std::string origin = h.url.origin();
+            co_await acquire_slot(origin);
+            slot_guard slot{&env_->limits, origin};
             start_total_timeout();
 
             exchange ex;

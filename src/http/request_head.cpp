@@ -2,6 +2,8 @@
 // are dropped (up to informational_limit of them) until the final head is
 // in the parser; then what the final head itself may not be is refused.
 // The header block limit is the parser's (prepare_parser).
+#include <iterator>
+
 #include "request.hpp"
 #include "request_stages.hpp"
 #include "vow/http/errors.hpp"
@@ -13,6 +15,7 @@ response_head head_of(const response_parser& parser) {
     response_head h;
     h.status = msg.result_int();
     h.reason = std::string(msg.reason());
+    h.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& f : msg) h.headers.add(std::string(f.name_string()), std::string(f.value()));
     if (auto n = parser.content_length()) h.content_length = *n;
     return h;

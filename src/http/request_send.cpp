@@ -38,9 +38,10 @@ bhttp::request<bhttp::string_body> request_op::build_request(const hop& h, excha
     req.set(bhttp::field::host, (url.port == (url.tls ? "443" : "80")) ? url.host : url.host + ":" + url.port);
     req.set(bhttp::field::user_agent, env_->options.user_agent);
     req.set(bhttp::field::accept_encoding, options_.decode_content ? "gzip, deflate" : "identity");
+    // Credentials stay with the origin they were meant for.
+    const bool same_origin = options_.headers.empty() || url.origin() == url_.origin();
     for (const auto& [name, value] : options_.headers) {
-        // Credentials stay with the origin they were meant for.
-        if (url.origin() != url_.origin() && is_credential(name)) continue;
+        if (!same_origin && is_credential(name)) continue;
         if (is_set_by_client(name)) {
             req.set(name, value);
         } else {

@@ -15,6 +15,7 @@ public:
     using field = std::pair<std::string, std::string>;
 
     void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+    void reserve(std::size_t n) { fields_.reserve(n); }
     // The first field named `name`, ignoring case.
     std::optional<std::string> find(std::string_view name) const;
     bool contains(std::string_view name) const { return find(name).has_value(); }
