@@ -47,7 +47,12 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
     auto policy = std::move(*options.retry);
     options.retry.reset();
     return vow::retry(
-        std::move(policy), [attempt, options = std::move(options)]() mutable { return attempt(options); },
+        std::move(policy),
+        [attempt, options = std::move(options)]() mutable {
+            auto attempted = attempt(options);
+            options.part_known_absent = false;  // what held as the call started; a retry looks
+            return attempted;
+        },
         core.retry_timer(),
         core.completion_executor());
 }
@@ -66,13 +71,14 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
         };
         hooks.single = [core, url, path](request_options o) {
             o.segments = 1;
+            o.part_known_absent = false;  // the split may have made one
             return fetch_to(core, url, path, std::move(o));
         };
         return detail::segmented_download(*core, url, std::move(path), std::move(options), std::move(hooks));
     }
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
-        auto consumer = std::make_unique<detail::file_consumer>(path, detail::redacted(url),
-                                                                o.resume && !o.decode_content, o.sha256);
+        auto consumer = std::make_unique<detail::file_consumer>(
+            path, detail::redacted(url), o.resume && !o.decode_content, o.sha256, o.part_known_absent);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
 }
@@ -120,6 +126,7 @@ future<download_result> keep_or_number(const std::shared_ptr<client_core>& core,
                 done.already_complete = true;
                 return make_ready_future(std::move(done));
             }
+            options.part_known_absent = false;  // it was said of `path`, not of the numbered name
             return fetch_to(core, url, numbered_name(path), std::move(options));
         });
 }

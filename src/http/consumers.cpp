@@ -1,5 +1,7 @@
 #include "consumers.hpp"
 
+#include <utility>
+
 #include "client_impl.hpp"
 #include "completed_file.hpp"
 #include "content_range.hpp"
@@ -39,15 +41,23 @@ void memory_consumer::on_end(const target_url& url) { result_.url = url.text; }
 // --- file ------------------------------------------------------------------
 
 file_consumer::file_consumer(std::filesystem::path path, std::string url, bool resume,
-                             std::optional<std::string> sha256)
-    : file_(std::move(path)), url_(std::move(url)), resume_(resume), expected_sha256_(std::move(sha256)) {
+                             std::optional<std::string> sha256, bool part_known_absent)
+    : file_(std::move(path)),
+      url_(std::move(url)),
+      resume_(resume),
+      part_known_absent_(part_known_absent),
+      expected_sha256_(std::move(sha256)) {
     if (expected_sha256_) {
         for (auto& c : *expected_sha256_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
 }
 
 void file_consumer::add_request_headers(bhttp::fields& fields) {
-    asked_from_ = resume_ ? file_.existing_size() : 0;
+    asked_from_ = 0;
+    if (std::exchange(part_known_absent_, false))
+        file_.known_absent();
+    else if (resume_)
+        asked_from_ = file_.existing_size();
     stored_.reset();
     if (asked_from_ == 0) return;
     // Only a .part whose meta says it is a part of this URL is continued;

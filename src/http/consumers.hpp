@@ -61,7 +61,9 @@ class file_consumer final : public consumer_of<download_result> {
 public:
     // `url` is what the download was asked for: a .part is resumed only when
     // its .part.meta names the same URL.
-    file_consumer(std::filesystem::path path, std::string url, bool resume, std::optional<std::string> sha256);
+    // `part_known_absent`: the first request does not look for a .part to resume.
+    file_consumer(std::filesystem::path path, std::string url, bool resume, std::optional<std::string> sha256,
+                  bool part_known_absent = false);
     void add_request_headers(bhttp::fields& fields) override;
     verdict on_head(const response_head& head, const target_url& url) override;
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;
@@ -78,6 +80,7 @@ private:
     std::string url_;
     std::optional<part_meta> stored_;  // the .part.meta the range was asked from
     bool resume_;
+    bool part_known_absent_;  // until the first request is made
     std::optional<std::string> expected_sha256_;
     std::uint64_t asked_from_ = 0;  // the Range sent, 0 for none
     std::uint64_t have_ = 0;        // bytes kept from the .part for this response

@@ -76,6 +76,8 @@ public:
     // Bytes already in the .part file (0 when there is none). Remembers
     // whether there was one, for open(). A symlink there is a file_error.
     std::uint64_t existing_size();
+    // What existing_size() would find when the caller knows there is no .part.
+    void known_absent() noexcept { part_seen_ = false; }
     // What the .part.meta records; unset when there is none or it cannot
     // be read (a .part without one is a foreign leftover, never resumed).
     std::optional<part_meta> stored_meta() const;

@@ -381,6 +381,30 @@ TEST_F(vow_get, in_a_long_list_what_is_already_in_the_folder_is_left_alone) {
     fs::remove(outside);
 }
 
+TEST_F(vow_get, in_a_long_list_a_part_left_by_an_earlier_run_is_resumed) {
+    // The listing of the folder keeps .part files too: a name listed without
+    // one is not looked up again, one with one is continued.
+    const std::string target = "/bytes/100000?short_after=40000&faults=1&key=" + key();
+    process_result first = vow_test::run(command({"--retries", "0", url(target)}));
+    ASSERT_EQ(first.exit_code, 1) << describe(first);
+    ASSERT_TRUE(fs::exists(dir_ / "100000.part"));
+    std::vector<std::string> args{"--json"};
+    for (int n = 1001; n <= 1020; ++n) args.push_back(url("/bytes/" + std::to_string(n)));
+    args.push_back(url(target));
+    process_result r = vow_test::run(command(args));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("100000", 100000);
+    EXPECT_FALSE(fs::exists(dir_ / "100000.part"));
+    auto objects = json_lines(r.out);
+    const flat_object* resumed = for_file(objects, "100000");
+    ASSERT_NE(resumed, nullptr) << describe(r);
+    EXPECT_EQ(number_field(*resumed, "resumed_from"), 40000.0) << describe(r);
+    const flat_object* fresh = for_file(objects, "1001");
+    ASSERT_NE(fresh, nullptr) << describe(r);
+    EXPECT_EQ(number_field(*fresh, "resumed_from"), 0.0) << describe(r);
+    expect_file_is_body("1001", 1001);
+}
+
 TEST_F(vow_get, overwrite_replaces_a_file_already_at_the_name) {
     std::ofstream(dir_ / "1000") << "mine";
     process_result r = vow_test::run(command({"--overwrite", url("/bytes/1000")}));

@@ -18,6 +18,7 @@
 #include "vow/http/errors.hpp"
 #include "http_test_support.hpp"
 #include "vow/http/loopback_server.hpp"
+#include "vow/http/retry.hpp"
 
 namespace {
 
@@ -191,6 +192,32 @@ TEST_F(download_files_test, an_interrupted_download_is_resumed_from_its_part) {
     auto r = get_within(download(target, "f.bin"));
     EXPECT_EQ(r.resumed_from, 1000u);
     EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+// part_known_absent: the caller has read the folder and saw no .part. The
+// first attempt takes its word (it does not look, so a .part there is not
+// continued); a retry looks as usual and continues what the first one left.
+TEST_F(download_files_test, a_part_known_absent_is_not_looked_for_by_the_first_attempt) {
+    const std::string target = "/bytes/5000?short_after=1000&faults=1&key=known-" + std::to_string(::getpid());
+    failure_of<vow::http::transport_error>(download(target, "f.bin"));
+    ASSERT_EQ(fs::file_size(out("f.bin.part")), 1000u);
+    vow::http::request_options o;
+    o.part_known_absent = true;
+    auto r = get_within(client_.download(url(target), out("f.bin"), o));
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+}
+
+TEST_F(download_files_test, with_a_part_known_absent_a_retry_still_resumes_what_the_first_attempt_left) {
+    const std::string target = "/bytes/5000?short_after=1000&faults=1&key=known-retry-" + std::to_string(::getpid());
+    vow::http::request_options o;
+    o.part_known_absent = true;
+    o.retry = vow::http::retry_policy(2);
+    o.retry->initial_delay = std::chrono::milliseconds(1);
+    auto r = get_within(client_.download(url(target), out("f.bin"), o));
+    EXPECT_EQ(r.resumed_from, 1000u);
+    EXPECT_EQ(read_file(out("f.bin")), loopback_server::body(5000));
+    EXPECT_FALSE(fs::exists(out("f.bin.part")));
 }
 
 TEST_F(download_files_test, a_part_left_by_another_url_is_restarted_not_spliced) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "http_test_support.hpp"
+#include "vow/http/errors.hpp"
 #include "vow/http/loopback_server.hpp"
 
 namespace {
@@ -140,6 +141,21 @@ TEST_F(existing_file, keep_saves_a_file_of_another_size_as_name_1_and_takes_the_
     EXPECT_EQ(read_file(dir_ / "f"), "mine");
     EXPECT_EQ(read_file(dir_ / "f.1"), "also mine");
     EXPECT_EQ(read_file(dir_ / "f.2"), loopback_server::body(1000));
+}
+
+TEST_F(existing_file, keep_resumes_the_numbered_names_part_even_when_the_paths_part_is_known_absent) {
+    // part_known_absent is said of `path`; the download keep sends to f.1 looks for f.1.part.
+    const std::string url = server().http_url("/bytes/5000?short_after=1000&faults=1&key=" + key());
+    failure_of<vow::http::transport_error>(client_.download(url, dir_ / "f.1"));
+    ASSERT_EQ(fs::file_size(dir_ / "f.1.part"), 1000u);
+    std::ofstream(dir_ / "f") << "mine";
+    auto o = with(existing_file_policy::keep);
+    o.part_known_absent = true;
+    auto r = get_within(client_.download(url, dir_ / "f", o));
+    EXPECT_EQ(r.path, dir_ / "f.1");
+    EXPECT_EQ(r.resumed_from, 1000u);
+    EXPECT_EQ(read_file(dir_ / "f.1"), loopback_server::body(5000));
+    EXPECT_EQ(read_file(dir_ / "f"), "mine");
 }
 
 TEST_F(existing_file, keep_checks_a_file_without_a_record_by_its_size_even_past_max_body_size) {

@@ -59,7 +59,7 @@ bool is_base_or_numbered(std::string_view entry, const std::unordered_set<std::s
 }
 
 // The entries of `folder` that a job could be saved under (see
-// is_base_or_numbered), or none when the folder cannot be read (each name
+// is_base_or_numbered), and their .part files, or none when the folder cannot be read (each name
 // is then looked up). One listing costs less than a lookup per name for a
 // long list of URLs: each lookup of a name not there is a search of the
 // folder. Only those entries are kept, so a large folder costs time, not memory.
@@ -71,7 +71,9 @@ std::optional<std::unordered_set<std::string>> names_in(const std::filesystem::p
     std::unordered_set<std::string> names;
     for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::string entry = it->path().filename().string();
-        if (is_base_or_numbered(entry, bases)) names.insert(std::move(entry));
+        std::string_view name = entry;
+        if (name.ends_with(".part")) name.remove_suffix(5);  // NAME.part: the job at NAME resumes it
+        if (is_base_or_numbered(name, bases)) names.insert(std::move(entry));
     }
     if (ec) return std::nullopt;
     return names;
@@ -105,25 +107,33 @@ std::vector<job> jobs_from(const config& cfg) {
     std::optional<std::unordered_set<std::string>> listed;
     if (!cfg.overwrite && cfg.urls.size() >= list_folder_from)
         listed = names_in(cfg.output_dir, std::unordered_set<std::string>(bases.begin(), bases.end()));
+    // A listing has no "." nor "..": those, like a name with a folder, are looked up.
+    auto in_listing = [&](const std::string& name) {
+        return listed && name.find('/') == std::string::npos && name != "." && name != "..";
+    };
     auto on_disk = [&](const std::string& name) {
         if (cfg.overwrite) return false;
-        // A listing has no "." nor "..": those, like a name with a folder, are looked up.
-        const bool listable = name.find('/') == std::string::npos && name != "." && name != "..";
-        if (listed && listable) return listed->contains(name);
+        if (in_listing(name)) return listed->contains(name);
         std::error_code ec;
         return std::filesystem::symlink_status(cfg.output_dir / name, ec).type() !=
                std::filesystem::file_type::not_found;
     };
-    // The command line's options, shared by every URL without options of its own.
+    // The command line's options, shared by every URL without options of its
+    // own; a second set for the names the listing shows without a .part, so
+    // that download() does not look for one.
     auto options = std::make_shared<const vow::http::request_options>(request_options_from(cfg));
-    auto options_of = [&](const url_options& own) -> std::shared_ptr<const vow::http::request_options> {
-        if (own.headers.empty() && !own.sha256) return options;
+    auto options_without_part = std::make_shared<vow::http::request_options>(*options);
+    options_without_part->part_known_absent = true;
+    auto options_of = [&](const url_options& own, bool no_part) -> std::shared_ptr<const vow::http::request_options> {
+        if (own.headers.empty() && !own.sha256) return no_part ? options_without_part : options;
         auto mine = std::make_shared<vow::http::request_options>(with_own_headers(*options, own));
         if (own.sha256) mine->sha256 = own.sha256;
+        mine->part_known_absent = no_part;
         return mine;
     };
     if (cfg.output_file && *cfg.output_file == "-") {
-        jobs.push_back(job{cfg.urls.at(0), "-", "-", options_of(cfg.per_url.at(0)), std::nullopt, true, false, false});
+        jobs.push_back(
+            job{cfg.urls.at(0), "-", "-", options_of(cfg.per_url.at(0), false), std::nullopt, true, false, false});
         return jobs;
     }
     for (std::size_t i = 0; i < cfg.urls.size(); ++i) {
@@ -142,7 +152,8 @@ std::vector<job> jobs_from(const config& cfg) {
             for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
         }
         reserve(name);
-        jobs.push_back(job{url, cfg.output_dir / name, name, options_of(own), existing, false,
+        const bool no_part = in_listing(name) && !listed->contains(name + ".part");
+        jobs.push_back(job{url, cfg.output_dir / name, name, options_of(own, no_part), existing, false,
                            cfg.content_disposition && !cfg.output_file && !own.out, cfg.overwrite});
     }
     return jobs;

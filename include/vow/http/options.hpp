@@ -92,6 +92,12 @@ struct request_options {
 
     // download(): continue an existing `path.part` with Range/If-Range.
     bool resume = true;
+    // download(): the caller knows there is no `path.part` as the call
+    // starts (it has just read the folder): the first attempt does not look
+    // for one, a lookup that costs a search of the folder. A retry looks as
+    // usual, as does a download that if_exists = keep sends to a numbered
+    // name. A .part there after all is not resumed (as with resume off).
+    bool part_known_absent = false;
     // download(): a file already at `path`. The default replaces it.
     existing_file_policy if_exists = existing_file_policy::replace;
     // download(): fetch one large file as this many byte ranges over as many
