@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <fstream>
 #include <future>
+#include <thread>
 
 #include "../support/thread_name.hpp"
 #include "vow/errors.hpp"
@@ -57,10 +58,10 @@ client_core::~client_core() { shutdown(); }
 
 void client_core::shutdown() {
     std::call_once(shut_down_, [this] {
-        {
-            std::lock_guard lock(start_mutex_);
-            closed_.store(true, std::memory_order_release);
-        }
+        closed_.store(true);
+        // A spawn that saw the client open finishes putting its request on
+        // a worker first (briefly: up to the request's first wait).
+        while (spawning_.load() != 0) std::this_thread::yield();
         for (auto& w : workers_) {
             asio::post(w->ctx, [w = w.get()] {
                 for (auto* op : w->live) op->cancel();

@@ -36,11 +36,20 @@ public:
     // Requests started after it (a retry's next attempt) fail at once.
     void shutdown();
     bool closed() const noexcept override { return closed_.load(std::memory_order_acquire); }
-    // Holding the lock across the spawn means no request slips in after
-    // shutdown drained the I/O threads.
+    // No request slips in after shutdown drained the I/O threads: shutdown
+    // sets closed_, then waits for the spawns it may have raced with. Counted,
+    // not locked: a spawn on a worker's own thread runs the request's first
+    // steps inline (co_spawn dispatches), and a lock held across them made
+    // the I/O threads wait for each other. Both sides are sequentially
+    // consistent: a spawn that read closed_ as false is seen by shutdown's
+    // read of spawning_.
     bool spawn_unless_closed(unique_function<void()> spawn) override {
-        std::lock_guard lock(start_mutex_);
-        if (closed()) return false;
+        struct counted {
+            std::atomic<int>& n;
+            explicit counted(std::atomic<int>& count) : n(count) { n.fetch_add(1); }
+            ~counted() { n.fetch_sub(1); }
+        } in_progress{spawning_};
+        if (closed_.load()) return false;
         spawn();
         return true;
     }
@@ -86,7 +95,7 @@ private:
     std::size_t idle_cap_;  // idle connections per origin, over all workers
     std::atomic<std::size_t> next_worker_{0};
     std::once_flag shut_down_;
-    std::mutex start_mutex_;         // orders spawns against shutdown
+    std::atomic<int> spawning_{0};   // spawns in progress, waited for by shutdown
     std::atomic<bool> closed_{false};
     request_env env_;                // refers to the members above
 };

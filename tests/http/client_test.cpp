@@ -716,6 +716,56 @@ TEST(client, destroying_the_client_during_a_retry_backoff_fails_the_future) {
     EXPECT_EQ(server().requests_with_key(key), 1u);
 }
 
+// Second attempts start on one thread while another destroys the client:
+// each either runs (and the shutdown cancels it, or it completes first) or
+// finds the client closed; none is lost or fails otherwise, and the shutdown
+// does not hang waiting for a start. A bounded race (under TSan, a check of
+// the start/shutdown protocol's memory order too).
+TEST(client, attempts_started_while_the_client_is_destroyed_each_complete) {
+    constexpr int rounds = 20;
+    constexpr int requests = 16;
+    for (int round = 0; round < rounds; ++round) {
+        vow::manual_timer clock;
+        std::vector<vow::future<vow::http::response>> fs;
+        std::latch retrying(requests);
+        std::latch go(2);
+        std::thread firing;
+        {
+            vow::http::client_options co;
+            co.retry_timer = &clock;
+            co.io_threads = 2;
+            vow::http::client c(co);
+            vow::http::request_options o;
+            o.retry = vow::http::retry_policy(2);
+            o.retry->on_retry = [&](int, const std::exception_ptr&, vow::timer::duration) { retrying.count_down(); };
+            for (int i = 0; i < requests; ++i) {
+                const std::string key = "race-" + std::to_string(::getpid()) + "-" + std::to_string(round) + "-" +
+                                        std::to_string(i);
+                fs.push_back(c.get(server().http_url("/bytes/8?fail=1&status=503&key=" + key), o));
+            }
+            retrying.wait();
+            firing = std::thread([&] {
+                go.arrive_and_wait();
+                clock.advance(1h);
+            });
+            go.arrive_and_wait();
+        }
+        firing.join();
+        clock.advance(1h);  // a backoff armed after the first advance starts on the closed client
+        for (auto& f : fs) {
+            ASSERT_TRUE(f.wait_for(bound)) << "round " << round;
+            auto r = std::move(f).get_result();
+            if (!r.has_exception()) continue;
+            try {
+                std::rethrow_exception(r.exception());
+            } catch (const vow::cancelled_error&) {
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "round " << round << ": " << e.what();
+            }
+        }
+    }
+}
+
 TEST(client, credentials_are_not_sent_to_another_origin) {
     vow::http::client c(trusting_options());
     vow::http::request_options o;
