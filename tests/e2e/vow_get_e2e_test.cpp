@@ -358,6 +358,8 @@ TEST_F(vow_get, in_a_long_list_what_is_already_in_the_folder_is_left_alone) {
     std::vector<std::string> args;
     for (int n = 1001; n <= 1020; ++n) args.push_back(url("/bytes/" + std::to_string(n)));
     args.push_back(url("/bytes/1007"));  // 1007 twice: the second is 1007.1, which is taken, as is 1007.1.1
+    args.push_back(url("/bytes/1030/x.part"));  // a name that looks like a .part is a name like any other
+    std::ofstream(dir_ / "x.part") << "mine, named like a part";
     std::ofstream(dir_ / "1005") << "mine";
     std::ofstream(dir_ / "1005.1") << "mine too";
     std::ofstream(dir_ / "1007.1") << "mine as well";
@@ -377,6 +379,8 @@ TEST_F(vow_get, in_a_long_list_what_is_already_in_the_folder_is_left_alone) {
     EXPECT_TRUE(fs::is_symlink(dir_ / "1010"));
     EXPECT_EQ(read_file(outside), "outside");
     expect_file_is_body("1010.1", 1010);
+    EXPECT_EQ(read_file(dir_ / "x.part"), "mine, named like a part");
+    expect_file_is_body("x.part.1", 1030);
     for (int n : {1001, 1009, 1011, 1020}) expect_file_is_body(std::to_string(n), static_cast<std::uint64_t>(n));
     fs::remove(outside);
 }

@@ -59,10 +59,11 @@ bool is_base_or_numbered(std::string_view entry, const std::unordered_set<std::s
 }
 
 // The entries of `folder` that a job could be saved under (see
-// is_base_or_numbered), and their .part files, or none when the folder cannot be read (each name
-// is then looked up). One listing costs less than a lookup per name for a
-// long list of URLs: each lookup of a name not there is a search of the
-// folder. Only those entries are kept, so a large folder costs time, not memory.
+// is_base_or_numbered) and their .part files, or none when the folder cannot
+// be read (each name is then looked up). One listing costs less than a
+// lookup per name for a long list of URLs: each lookup of a name not there
+// is a search of the folder. Only those entries are kept, so a large folder
+// costs time, not memory.
 std::optional<std::unordered_set<std::string>> names_in(const std::filesystem::path& folder,
                                                         const std::unordered_set<std::string>& bases) {
     std::error_code ec;
@@ -72,8 +73,10 @@ std::optional<std::unordered_set<std::string>> names_in(const std::filesystem::p
     for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::string entry = it->path().filename().string();
         std::string_view name = entry;
-        if (name.ends_with(".part")) name.remove_suffix(5);  // NAME.part: the job at NAME resumes it
-        if (is_base_or_numbered(name, bases)) names.insert(std::move(entry));
+        // NAME.part is kept for the job at NAME, which resumes it (and may itself be a base).
+        const bool part_of_one =
+            name.ends_with(".part") && is_base_or_numbered(name.substr(0, name.size() - 5), bases);
+        if (part_of_one || is_base_or_numbered(name, bases)) names.insert(std::move(entry));
     }
     if (ec) return std::nullopt;
     return names;
