@@ -110,23 +110,27 @@ std::vector<job> jobs_from(const config& cfg) {
     std::optional<std::unordered_set<std::string>> listed;
     if (!cfg.overwrite && cfg.urls.size() >= list_folder_from)
         listed = names_in(cfg.output_dir, std::unordered_set<std::string>(bases.begin(), bases.end()));
-    // A listing has no "." nor "..": those, like a name with a folder, are looked up.
-    auto in_listing = [&](const std::string& name) {
+    // Whether the listing can answer for `name`. It has no "." nor "..":
+    // those, like a name with a folder, are looked up.
+    auto listing_answers = [&](const std::string& name) {
         return listed && name.find('/') == std::string::npos && name != "." && name != "..";
     };
     auto on_disk = [&](const std::string& name) {
         if (cfg.overwrite) return false;
-        if (in_listing(name)) return listed->contains(name);
+        if (listing_answers(name)) return listed->contains(name);
         std::error_code ec;
         return std::filesystem::symlink_status(cfg.output_dir / name, ec).type() !=
                std::filesystem::file_type::not_found;
     };
     // The command line's options, shared by every URL without options of its
-    // own; a second set for the names the listing shows without a .part, so
-    // that download() does not look for one.
+    // own; with a listing, a second set for the names it shows without a
+    // .part, so that download() does not look for one.
     auto options = std::make_shared<const vow::http::request_options>(request_options_from(cfg));
-    auto options_without_part = std::make_shared<vow::http::request_options>(*options);
-    options_without_part->part_known_absent = true;
+    std::shared_ptr<vow::http::request_options> options_without_part;
+    if (listed) {
+        options_without_part = std::make_shared<vow::http::request_options>(*options);
+        options_without_part->part_known_absent = true;
+    }
     auto options_of = [&](const url_options& own, bool no_part) -> std::shared_ptr<const vow::http::request_options> {
         if (own.headers.empty() && !own.sha256) return no_part ? options_without_part : options;
         auto mine = std::make_shared<vow::http::request_options>(with_own_headers(*options, own));
@@ -155,7 +159,7 @@ std::vector<job> jobs_from(const config& cfg) {
             for (int n = 1; !is_free(name) || on_disk(name); ++n) name = taken + "." + std::to_string(n);
         }
         reserve(name);
-        const bool no_part = in_listing(name) && !listed->contains(name + ".part");
+        const bool no_part = listing_answers(name) && !listed->contains(name + ".part");
         jobs.push_back(job{url, cfg.output_dir / name, name, options_of(own, no_part), existing, false,
                            cfg.content_disposition && !cfg.output_file && !own.out, cfg.overwrite});
     }
