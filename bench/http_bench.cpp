@@ -1,7 +1,8 @@
 // HTTP benchmarks: vow::http against libcurl, both downloading from the same
 // in-process loopback server in the same run.
 //   big_body_to_file / big_body_to_sink   one 1 GiB body (bytes_per_second)
-//   small_downloads                       2,000 bodies of 16 KiB, 32 in flight, to tmpfs (items_per_second);
+//   small_downloads                       2,000 bodies of 16 KiB, 32 in flight, to the temporary folder, a real
+//                                         disk (VOW_BENCH_SMALL_DIR to change it; items_per_second);
 //                                         curl_part: libcurl writing .part files renamed on success, as vow does
 //   big_body_peak_rss/vow                 growth of peak RSS during a 1 GiB download (counter rss_growth_MiB)
 // The server shares the machine with the client, so absolute figures say as
