@@ -58,10 +58,10 @@ client_core::~client_core() { shutdown(); }
 
 void client_core::shutdown() {
     std::call_once(shut_down_, [this] {
-        closed_.store(true);
+        closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see spawn_unless_closed
         // A spawn that saw the client open finishes putting its request on
         // a worker first (briefly: up to the request's first wait).
-        while (spawning_.load() != 0) std::this_thread::yield();
+        while (spawning_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
         for (auto& w : workers_) {
             asio::post(w->ctx, [w = w.get()] {
                 for (auto* op : w->live) op->cancel();

@@ -41,15 +41,17 @@ public:
     // not locked: a spawn on a worker's own thread runs the request's first
     // steps inline (co_spawn dispatches), and a lock held across them made
     // the I/O threads wait for each other. Both sides are sequentially
-    // consistent: a spawn that read closed_ as false is seen by shutdown's
-    // read of spawning_.
+    // consistent, and must stay so (an acquire load or a release store
+    // here lets the store of one side pass the load that follows it): a
+    // spawn that read closed_ as false is seen by shutdown's read of
+    // spawning_. Spawn runs no user code, so nothing in it waits on shutdown.
     bool spawn_unless_closed(unique_function<void()> spawn) override {
         struct counted {
             std::atomic<int>& n;
-            explicit counted(std::atomic<int>& count) : n(count) { n.fetch_add(1); }
-            ~counted() { n.fetch_sub(1); }
+            explicit counted(std::atomic<int>& count) : n(count) { n.fetch_add(1, std::memory_order_seq_cst); }
+            ~counted() { n.fetch_sub(1, std::memory_order_seq_cst); }
         } in_progress{spawning_};
-        if (closed_.load()) return false;
+        if (closed_.load(std::memory_order_seq_cst)) return false;
         spawn();
         return true;
     }

@@ -96,7 +96,8 @@ struct request_options {
     // starts (it has just read the folder): the first attempt does not look
     // for one, a lookup that costs a search of the folder. A retry looks as
     // usual, as does a download that if_exists = keep sends to a numbered
-    // name. A .part there after all is not resumed (as with resume off).
+    // name; ignored with segments > 1 (a split always looks). A .part there
+    // after all is not resumed: it is left beside the file or replaced.
     bool part_known_absent = false;
     // download(): a file already at `path`. The default replaces it.
     existing_file_policy if_exists = existing_file_policy::replace;
