@@ -1337,6 +1337,19 @@ TEST_F(vow_get, content_disposition_never_replaces_a_file_already_there_nor_anot
     expect_file_is_body("2000", 2000);
 }
 
+// A name the server suggests may be another item's .part: that item would
+// take the finished file for its own leftover and replace it.
+TEST_F(vow_get, content_disposition_never_renames_onto_another_items_part) {
+    process_result r = vow_test::run(command({"--content-disposition", "-j", "1",
+                                              url(disposition_target(1000, "attachment; filename=2000.part")),
+                                              url(disposition_target(2000, "attachment; filename=2000.part.meta"))}));
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    expect_file_is_body("2000.part.1", 1000);
+    expect_file_is_body("2000.part.meta.1", 2000);
+    EXPECT_FALSE(fs::exists(dir_ / "2000.part"));
+    EXPECT_FALSE(fs::exists(dir_ / "2000.part.meta"));
+}
+
 TEST_F(vow_get, content_disposition_leaves_a_name_given_with_output_alone) {
     process_result r = vow_test::run(command({"--content-disposition", "-O", "mine.bin",
                                               url(disposition_target(1000, "attachment; filename=theirs.bin"))}));

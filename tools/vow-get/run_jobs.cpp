@@ -91,9 +91,9 @@ vow::future<download_result> stream_to_stdout(vow::http::client& client, const s
 }
 
 // --content-disposition: renames the finished file to the server's name in
-// the same folder, never onto a name another item of the batch uses and,
-// without --overwrite, never onto anything already there (RENAME_NOREPLACE;
-// NAME.1, NAME.2, ... instead). Returns the new path, or nullopt when the
+// the same folder, never onto a name another item of the batch uses (its
+// file, .part or .part.meta) and, without --overwrite, never onto anything
+// already there (RENAME_NOREPLACE; NAME.1, NAME.2, ... instead). Returns the new path, or nullopt when the
 // response named no usable file or it already has that name.
 std::optional<std::filesystem::path> rename_by_disposition(const job& j, const download_result& r,
                                                            std::set<std::filesystem::path>& taken) {
@@ -369,8 +369,12 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     b.retries.resize(jobs.size());
     b.futures.resize(jobs.size());
     b.ended.resize(jobs.size());
+    // Every name a job writes is kept from the renames: its file, and the
+    // .part and .part.meta a later job would take a file there for its own.
     if (std::any_of(jobs.begin(), jobs.end(), [](const job& j) { return j.rename_by_disposition; }))
-        for (const auto& j : jobs) b.taken.insert(j.path);
+        for (const auto& j : jobs) {
+            for (const char* suffix : {"", ".part", ".part.meta"}) b.taken.insert(j.path.string() + suffix);
+        }
 
     pump(b.counts, &b);
     for (;;) {
