@@ -78,7 +78,8 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
     }
     return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
         auto consumer = std::make_unique<detail::file_consumer>(
-            path, detail::redacted(url), o.resume && !o.decode_content, o.sha256, o.part_known_absent);
+            path, detail::redacted(url), o.resume && !o.decode_content, o.sha256, o.part_known_absent,
+            o.if_exists == existing_file_policy::replace);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
 }

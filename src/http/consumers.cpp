@@ -41,12 +41,13 @@ void memory_consumer::on_end(const target_url& url) { result_.url = url.text; }
 // --- file ------------------------------------------------------------------
 
 file_consumer::file_consumer(std::filesystem::path path, std::string url, bool resume,
-                             std::optional<std::string> sha256, bool part_known_absent)
+                             std::optional<std::string> sha256, bool part_known_absent, bool replace_existing)
     : file_(std::move(path)),
       url_(std::move(url)),
       resume_(resume),
       part_known_absent_(part_known_absent),
       expected_sha256_(std::move(sha256)) {
+    if (!replace_existing) file_.never_replace();
     if (expected_sha256_) {
         for (auto& c : *expected_sha256_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }

@@ -62,8 +62,10 @@ public:
     // `url` is what the download was asked for: a .part is resumed only when
     // its .part.meta names the same URL.
     // `part_known_absent`: the first request does not look for a .part to resume.
+    // Without `replace_existing`, a file at `path` as the body ends is not
+    // replaced (part_file::never_replace).
     file_consumer(std::filesystem::path path, std::string url, bool resume, std::optional<std::string> sha256,
-                  bool part_known_absent = false);
+                  bool part_known_absent = false, bool replace_existing = true);
     void add_request_headers(bhttp::fields& fields) override;
     verdict on_head(const response_head& head, const target_url& url) override;
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;

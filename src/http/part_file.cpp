@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +88,21 @@ void rename_or_throw(const std::filesystem::path& from, const std::filesystem::p
     std::error_code ec;
     std::filesystem::rename(from, to, ec);
     if (ec) throw file_error(ec, "cannot rename " + from.string() + " to " + to.string());
+}
+
+// Renames `from` to `to` unless something is at `to` (false then). Where the
+// file system has no RENAME_NOREPLACE, a look first and a plain rename.
+bool rename_unless_taken(const std::filesystem::path& from, const std::filesystem::path& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+    if (errno == EEXIST) return false;
+    if (errno != EINVAL && errno != ENOSYS) {
+        std::error_code error(errno, std::generic_category());
+        throw file_error(error, "cannot rename " + from.string() + " to " + to.string());
+    }
+    struct stat st {};
+    if (::lstat(to.c_str(), &st) == 0) return false;
+    rename_or_throw(from, to);
+    return true;
 }
 
 void write_all(int fd, const char* data, std::size_t n, const std::filesystem::path& p) {
@@ -412,9 +428,17 @@ void part_file::link_unnamed(const std::filesystem::path& to) const {
         throw_errno("cannot link a new file in as ", to);
 }
 
+void part_file::refuse_taken_final() {
+    const std::error_code exists = std::make_error_code(std::errc::file_exists);
+    close();  // an unnamed file is linked in as the .part; the meta is written
+    throw file_error(exists, final_.string() + " appeared while the download ran and is not replaced; the download is kept as " +
+                                 part_.string());
+}
+
 void part_file::link_unnamed_as_final() {
     if (link_in(fd_, final_)) return;
     if (errno != EEXIST) throw_errno("cannot link a new file in as ", final_);
+    if (!replace_final_) refuse_taken_final();
     // Something is at the final name: replaced as a rename replaces it (in
     // one step, through the .part), but never a symlink.
     refuse_unless_regular(final_);
@@ -437,10 +461,17 @@ void part_file::commit() {
         return;
     }
     if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) throw_errno("cannot close ", part_);
-    // rename() replaces a symlink at the final name rather than writing
-    // through it, but a symlink there is someone else's: refuse it.
-    refuse_unless_regular(final_);
-    rename_or_throw(part_, final_);
+    if (!replace_final_) {
+        if (!rename_unless_taken(part_, final_)) {
+            if (!meta_written_) write_meta();  // so that the .part resumes
+            refuse_taken_final();
+        }
+    } else {
+        // rename() replaces a symlink at the final name rather than writing
+        // through it, but a symlink there is someone else's: refuse it.
+        refuse_unless_regular(final_);
+        rename_or_throw(part_, final_);
+    }
     record_validator(final_, meta_data_.validator);  // for a later "already complete?" check
     std::error_code ignored;
     if (meta_written_) std::filesystem::remove(meta_, ignored);

@@ -107,6 +107,11 @@ public:
     // Hex SHA-256 of the .part's bytes as they are on disk now.
     std::string digest_of_file() const;
 
+    // A file at the final path as the download completes is not replaced:
+    // commit() throws file_error (file exists) and leaves the download as
+    // the .part, with its meta, to resume.
+    void never_replace() noexcept { replace_final_ = false; }
+
     // Closes, renames .part to the final path (recording the validator on
     // it: completed_file.hpp) and removes the meta file.
     void commit();
@@ -126,6 +131,8 @@ private:
     void link_unnamed(const std::filesystem::path& to) const;
 
     void flush_held();  // writes held_ out; throws file_error
+    // never_replace(): the .part, kept with its meta, and the file_error.
+    [[noreturn]] void refuse_taken_final();
 
     int fd_ = -1;
     bool unnamed_ = false;  // fd_ is an O_TMPFILE not yet linked in
@@ -139,6 +146,7 @@ private:
     part_meta meta_data_;
     bool meta_written_ = false;
     bool part_seen_ = true;  // false once existing_size() found no .part
+    bool replace_final_ = true;
     std::optional<sha256> hash_;
 };
 

@@ -374,6 +374,7 @@ future<download_result> run_split(const std::shared_ptr<client_core>& core, stat
 future<download_result> segmented_download(client_core& core, const std::string& url, std::filesystem::path path,
                                            request_options options, split_hooks hooks) {
     auto s = std::make_shared<split_state>(path);
+    if (options.if_exists != existing_file_policy::replace) s->file.never_replace();
     s->meta_url = redacted(url);
     s->asked_url = url;
     s->on_progress = options.on_progress;

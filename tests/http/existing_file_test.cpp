@@ -18,6 +18,7 @@
 #include "http_test_support.hpp"
 #include "vow/http/errors.hpp"
 #include "vow/http/loopback_server.hpp"
+#include "vow/http/retry.hpp"
 
 namespace {
 
@@ -89,6 +90,29 @@ TEST_F(existing_file, fail_and_keep_download_as_usual_when_nothing_is_there) {
     EXPECT_EQ(b.path, dir_ / "b");
     EXPECT_EQ(read_file(dir_ / "a"), loopback_server::body(100));
     EXPECT_EQ(read_file(dir_ / "b"), loopback_server::body(100));
+}
+
+// A file that appears at the path while the download runs (here: between
+// an attempt cut short and its retry) is not replaced either: a file_error,
+// and the download stays as the .part, to complete once the file is gone.
+TEST_F(existing_file, fail_and_keep_never_replace_a_file_that_appears_while_the_download_runs) {
+    for (auto policy : {existing_file_policy::fail, existing_file_policy::keep}) {
+        const fs::path path = dir_ / (policy == existing_file_policy::fail ? "f" : "k");
+        const std::string target = "/bytes/5000?short_after=1000&faults=1&key=" + key();
+        auto o = with(policy);
+        o.retry = vow::http::retry_policy(2);
+        o.retry->initial_delay = std::chrono::milliseconds(1);
+        o.retry->on_retry = [&](int, const std::exception_ptr&, vow::timer::duration) { std::ofstream(path) << "mine"; };
+        auto e = failure_of<vow::http::file_error>(client_.download(server().http_url(target), path, o));
+        EXPECT_EQ(e.code(), std::make_error_code(std::errc::file_exists)) << e.what();
+        EXPECT_EQ(read_file(path), "mine");
+        EXPECT_EQ(fs::file_size(path.string() + ".part"), 5000u);
+        fs::remove(path);
+        auto r = get_within(client_.download(server().http_url(target), path, with(policy)));
+        EXPECT_EQ(r.path, path);
+        EXPECT_EQ(read_file(path), loopback_server::body(5000));
+        EXPECT_FALSE(fs::exists(path.string() + ".part"));
+    }
 }
 
 TEST_F(existing_file, keep_skips_a_file_completed_before_with_the_same_size_and_validator) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,47 @@ protected:
 
     fs::path dir_;
 };
+
+// never_replace(): a file that appeared at the final name while the body
+// came stays, and the download stays as the .part with its meta, to resume.
+// A known small length makes an unnamed file (where the file system has
+// O_TMPFILE); an unknown one, a named .part.
+TEST_F(file_consumer_test, a_file_that_appears_at_the_final_name_is_not_replaced_when_told_so) {
+    for (std::optional<std::uint64_t> length : {std::optional<std::uint64_t>(5), std::optional<std::uint64_t>()}) {
+        const fs::path final_path = dir_ / "new.bin";
+        fs::remove(final_path);
+        fs::remove(dir_ / "new.bin.part");
+        fs::remove(dir_ / "new.bin.part.meta");
+        part_file part(final_path);
+        part.never_replace();
+        part.known_absent();
+        part.open(false, part_meta{the_url, "\"v1\"", length, {}}, false, length);
+        part.write("hello", 5);
+        std::ofstream(final_path) << "mine";
+        try {
+            part.commit();
+            ADD_FAILURE() << "commit replaced the file";
+        } catch (const vow::http::file_error& e) {
+            EXPECT_EQ(e.code(), std::make_error_code(std::errc::file_exists)) << e.what();
+        }
+        EXPECT_EQ(read_file(final_path), "mine");
+        EXPECT_EQ(read_file(dir_ / "new.bin.part"), "hello");
+        auto stored = part_file(final_path).stored_meta();
+        ASSERT_TRUE(stored) << "the .part resumes";
+        EXPECT_EQ(stored->url, the_url);
+    }
+}
+
+TEST_F(file_consumer_test, by_default_a_file_at_the_final_name_is_replaced) {
+    part_file part(dir_ / "new.bin");
+    part.known_absent();
+    part.open(false, part_meta{the_url, std::nullopt, 5, {}}, false, 5);
+    part.write("hello", 5);
+    std::ofstream(dir_ / "new.bin") << "mine";
+    part.commit();
+    EXPECT_EQ(read_file(dir_ / "new.bin"), "hello");
+    EXPECT_FALSE(fs::exists(dir_ / "new.bin.part"));
+}
 
 TEST_F(file_consumer_test, a_206_for_a_part_file_removed_meanwhile_is_a_file_error) {
     record({the_url, "\"v\"", 200, {}});

@@ -93,8 +93,9 @@ vow::future<download_result> stream_to_stdout(vow::http::client& client, const s
 // --content-disposition: renames the finished file to the server's name in
 // the same folder, never onto a name another item of the batch uses (its
 // file, .part or .part.meta) and, without --overwrite, never onto anything
-// already there (RENAME_NOREPLACE; NAME.1, NAME.2, ... instead). Returns the new path, or nullopt when the
-// response named no usable file or it already has that name.
+// already there (RENAME_NOREPLACE; NAME.1, NAME.2, ... instead). Returns
+// the new path, or nullopt when the response named no usable file or it
+// already has that name.
 std::optional<std::filesystem::path> rename_by_disposition(const job& j, const download_result& r,
                                                            std::set<std::filesystem::path>& taken) {
     auto header = r.headers.find("Content-Disposition");

@@ -34,6 +34,9 @@ enum class existing_file_policy {
     // saved as NAME.1, NAME.2, ... (the first name with nothing there), as wget.
     keep,
     fail,  // file_error (file exists) before anything is sent
+    // With keep and fail, a file that appears at the path while the download
+    // runs is not replaced either: file_error (file exists), and the
+    // download stays as path.part, to complete once the name is free.
 };
 
 struct request_options {
