@@ -134,7 +134,7 @@ future<download_result> keep_or_number(const std::shared_ptr<client_core>& core,
 
 future<download_result> start_download(const std::shared_ptr<client_core>& core, const std::string& url,
                                        std::filesystem::path path, request_options options) {
-    if (options.if_exists == existing_file_policy::replace || !anything_at(path))
+    if (options.if_exists == existing_file_policy::replace || options.path_known_free || !anything_at(path))
         return fetch_to(core, url, std::move(path), std::move(options));
     if (options.if_exists == existing_file_policy::fail)
         return make_exceptional_future<download_result>(

@@ -193,6 +193,13 @@ vow::http::request_options request_options_from(const config& cfg) {
     if (cfg.speed_limit || cfg.speed_time_s) o.low_speed_limit = cfg.speed_limit.value_or(1);
     if (cfg.speed_time_s) o.low_speed_time = seconds_to_duration(*cfg.speed_time_s);
     o.resume = cfg.resume;
+    // Without --overwrite the names are chosen free (jobs_from), so they are
+    // not looked up again; one taken meanwhile is not replaced as the
+    // download ends (a file_error; the download stays as the .part).
+    if (!cfg.overwrite) {
+        o.if_exists = vow::http::existing_file_policy::fail;
+        o.path_known_free = true;
+    }
     o.decode_content = cfg.compressed;
     o.segments = cfg.split;
     o.sha256 = cfg.sha256;

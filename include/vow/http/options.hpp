@@ -104,6 +104,11 @@ struct request_options {
     bool part_known_absent = false;
     // download(): a file already at `path`. The default replaces it.
     existing_file_policy if_exists = existing_file_policy::replace;
+    // download(): the caller has just made sure nothing is at `path` (it
+    // chose the name from a listing of the folder): if_exists = fail or keep
+    // does not look again as the call starts. The end still never replaces
+    // a file that is there by then.
+    bool path_known_free = false;
     // download(): fetch one large file as this many byte ranges over as many
     // connections at once (aria2's -s/-x), written in place into the same
     // .part. Only when the server answers HEAD with Accept-Ranges: bytes, a
