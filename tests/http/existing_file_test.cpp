@@ -115,6 +115,18 @@ TEST_F(existing_file, fail_and_keep_never_replace_a_file_that_appears_while_the_
     }
 }
 
+TEST_F(existing_file, with_the_path_known_free_fail_does_not_look_first_but_never_replaces) {
+    std::ofstream(dir_ / "f") << "mine";
+    const auto k = key();
+    auto o = with(existing_file_policy::fail);
+    o.path_known_free = true;
+    auto e = failure_of<vow::http::file_error>(client_.download(server().http_url("/bytes/1000?key=" + k), dir_ / "f", o));
+    EXPECT_EQ(e.code(), std::make_error_code(std::errc::file_exists)) << e.what();
+    EXPECT_EQ(server().requests_with_key(k), 1u) << "the caller's word was taken: the request went";
+    EXPECT_EQ(read_file(dir_ / "f"), "mine");
+    EXPECT_EQ(fs::file_size(dir_ / "f.part"), 1000u);
+}
+
 TEST_F(existing_file, keep_skips_a_file_completed_before_with_the_same_size_and_validator) {
     if (!records_validators()) GTEST_SKIP() << "no user extended attributes on " << dir_;
     get_within(client_.download(server().http_url("/bytes/1000?etag=v1"), dir_ / "f"));
