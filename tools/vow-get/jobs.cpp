@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "exit_codes.hpp"
+#include "folder_names.hpp"
 #include "format.hpp"
 #include "vow/http/retry.hpp"
 
@@ -63,7 +64,8 @@ bool is_base_or_numbered(std::string_view entry, const std::unordered_set<std::s
 // be read (each name is then looked up). One listing costs less than a
 // lookup per name for a long list of URLs: each lookup of a name not there
 // is a search of the folder. Only those entries are kept, so a large folder
-// costs time, not memory.
+// costs time, not memory. Used only where names compare as bytes
+// (folder_names.hpp): elsewhere "not listed" would not mean "free".
 std::optional<std::unordered_set<std::string>> names_in(const std::filesystem::path& folder,
                                                         const std::unordered_set<std::string>& bases) {
     std::error_code ec;
@@ -108,7 +110,7 @@ std::vector<job> jobs_from(const config& cfg) {
     for (std::size_t i = 0; i < cfg.urls.size(); ++i) bases.push_back(base_of(i));
     constexpr std::size_t list_folder_from = 16;
     std::optional<std::unordered_set<std::string>> listed;
-    if (!cfg.overwrite && cfg.urls.size() >= list_folder_from)
+    if (!cfg.overwrite && cfg.urls.size() >= list_folder_from && folder_names_compare_exactly(cfg.output_dir))
         listed = names_in(cfg.output_dir, std::unordered_set<std::string>(bases.begin(), bases.end()));
     // Whether the listing can answer for `name`. It has no "." nor "..":
     // those, like a name with a folder, are looked up.

@@ -1,0 +1,36 @@
+// folder_names: whether vow-get may trust one listing of the output folder
+// (a name not listed is free) or must look each name up.
+#include "folder_names.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/magic.h>
+
+#include <filesystem>
+
+namespace {
+
+TEST(folder_names, file_systems_that_compare_names_as_bytes_are_exact) {
+    for (long type : {long(EXT4_SUPER_MAGIC), long(XFS_SUPER_MAGIC), long(BTRFS_SUPER_MAGIC), long(TMPFS_MAGIC),
+                      long(F2FS_SUPER_MAGIC), long(OVERLAYFS_SUPER_MAGIC), 0x2FC12FC1L /* zfs */})
+        EXPECT_TRUE(vow_get::names_compare_exactly(type, false)) << std::hex << type;
+}
+
+TEST(folder_names, a_casefolded_ext4_or_f2fs_folder_is_not) {
+    EXPECT_FALSE(vow_get::names_compare_exactly(EXT4_SUPER_MAGIC, true));
+    EXPECT_FALSE(vow_get::names_compare_exactly(F2FS_SUPER_MAGIC, true));
+}
+
+TEST(folder_names, fat_exfat_ntfs_smb_hfs_and_unknown_file_systems_are_not) {
+    for (long type : {long(MSDOS_SUPER_MAGIC), 0x2011BAB0L /* exFAT */, 0x5346544EL /* ntfs */, 0x7366746EL /* ntfs3 */,
+                      long(CIFS_SUPER_MAGIC), long(SMB2_SUPER_MAGIC), long(SMB_SUPER_MAGIC), 0x482BL /* HFS+ */,
+                      long(FUSE_SUPER_MAGIC), long(NFS_SUPER_MAGIC), 0x12345678L})
+        EXPECT_FALSE(vow_get::names_compare_exactly(type, false)) << std::hex << type;
+}
+
+TEST(folder_names, the_temporary_folder_here_is_told_and_a_missing_one_is_not_exact) {
+    // The build machines' temporary folder is ext4 or tmpfs, both exact.
+    EXPECT_TRUE(vow_get::folder_names_compare_exactly(std::filesystem::temp_directory_path()));
+    EXPECT_FALSE(vow_get::folder_names_compare_exactly(std::filesystem::temp_directory_path() / "vow-no-such-folder"));
+}
+
+}  // namespace

@@ -1,0 +1,21 @@
+// Whether a folder tells its names apart byte for byte, as vow-get's one
+// listing of the output folder assumes (jobs.cpp): a name not in the
+// listing is then free. FAT, exFAT, NTFS, SMB shares and HFS+ match names
+// without regard to case (README.TXT answers for readme.txt), as does an
+// ext4 or f2fs folder with casefolding on; there the listing is not used
+// and each name is looked up, which the file system answers rightly.
+#pragma once
+
+#include <filesystem>
+
+namespace vow_get {
+
+// A file system's magic number (statfs f_type) and whether the folder has
+// casefolding on: true only for file systems known to compare names as
+// bytes. One not known here (a network share, FUSE) counts as not exact.
+bool names_compare_exactly(long fs_type, bool casefold);
+
+// The same for `folder` as it is; false when it cannot be told.
+bool folder_names_compare_exactly(const std::filesystem::path& folder);
+
+}  // namespace vow_get
