@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <thread>
 
 #include "client_impl.hpp"
 #include "consumers.hpp"
@@ -176,7 +177,16 @@ std::string shorten_file_name(std::string name) {
 
 client::client(client_options options) : core_(std::make_shared<client_core>(std::move(options))) {}
 
-client::~client() { core_->shutdown(); }
+client::~client() {
+    if (core_->on_an_io_thread()) {
+        // Destroyed by a continuation on one of its own I/O threads (an
+        // inline completion executor), which cannot join itself: a thread
+        // of its own finishes closing once the continuation has returned.
+        std::thread([core = std::move(core_)] { core->shutdown(); }).detach();
+        return;
+    }
+    core_->shutdown();
+}
 
 future<response> client::get(const std::string& url) { return get(url, core_->options().defaults); }
 

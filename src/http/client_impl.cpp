@@ -1,5 +1,7 @@
 #include "client_impl.hpp"
 
+#include <algorithm>
+
 #include <openssl/ssl.h>
 
 #include <sys/socket.h>
@@ -73,6 +75,11 @@ void client_core::shutdown() {
             if (w->thread.joinable()) w->thread.join();
         }
     });
+}
+
+bool client_core::on_an_io_thread() const {
+    return std::any_of(workers_.begin(), workers_.end(),
+                       [](const auto& w) { return w->ctx.get_executor().running_in_this_thread(); });
 }
 
 client_core::placement client_core::pick_worker(const std::string& origin) {

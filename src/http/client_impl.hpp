@@ -35,6 +35,9 @@ public:
     // Cancels every request in flight and joins the I/O threads. Idempotent.
     // Requests started after it (a retry's next attempt) fail at once.
     void shutdown();
+    // Whether the calling thread is one of this client's I/O threads (a
+    // continuation run there by an inline completion executor).
+    bool on_an_io_thread() const;
     bool closed() const noexcept override { return closed_.load(std::memory_order_acquire); }
     // No request slips in after shutdown drained the I/O threads: shutdown
     // sets closed_, then waits for the spawns it may have raced with. Counted,

@@ -14,6 +14,7 @@
 #include "http_test_support.hpp"
 #include "vow/http/loopback_server.hpp"
 #include "vow/http/retry.hpp"
+#include "vow/inline_executor.hpp"
 #include "vow/manual_executor.hpp"
 #include "vow/promise.hpp"
 #include "vow/thread_pool.hpp"
@@ -767,6 +768,27 @@ TEST(client, attempts_started_while_the_client_is_destroyed_each_complete) {
             }
         }
     }
+}
+
+// With the inline executor a continuation runs on the client's I/O thread;
+// destroying the client there cannot join that thread. It finishes closing
+// once the continuation returns: the other request in flight is cancelled,
+// and nothing hangs or ends the process.
+TEST(client, a_client_destroyed_by_a_continuation_on_its_own_io_thread_finishes_closing_after_it) {
+    vow::http::client_options co;
+    co.completion_executor = &vow::inline_executor::instance();
+    auto c = std::make_unique<vow::http::client>(co);
+    auto slow = c->get(server().http_url("/bytes/100000?rate=1000"));
+    vow::promise<std::thread::id> destroyed_on;
+    auto where = destroyed_on.get_future();
+    c->get(server().http_url("/bytes/10")).add_done_callback([&](const vow::result<vow::http::response>&) {
+        c.reset();
+        destroyed_on.set_value(std::this_thread::get_id());
+    });
+    ASSERT_TRUE(where.wait_for(bound));
+    EXPECT_NE(std::move(where).get(), std::this_thread::get_id()) << "it ran on an I/O thread";
+    ASSERT_TRUE(slow.wait_for(bound));
+    EXPECT_THROW(std::move(slow).get(), vow::cancelled_error);
 }
 
 TEST(client, credentials_are_not_sent_to_another_origin) {

@@ -100,7 +100,9 @@ public:
     explicit client(client_options options = {});
     // Cancels what is in flight (their futures fail with cancelled_error) and
     // joins the I/O threads. Requests started later (a retry's next attempt)
-    // fail at once with cancelled_error.
+    // fail at once with cancelled_error. Run on one of its own I/O threads
+    // (a continuation under an inline completion executor), it returns at
+    // once and a thread of its own does that once the continuation is over.
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;
