@@ -100,7 +100,7 @@ bool rename_unless_taken(const std::filesystem::path& from, const std::filesyste
         throw file_error(error, "cannot rename " + from.string() + " to " + to.string());
     }
     struct stat st {};
-    if (::lstat(to.c_str(), &st) == 0) return false;
+    if (::lstat(to.c_str(), &st) == 0 || errno != ENOENT) return false;  // taken, or not known to be free
     rename_or_throw(from, to);
     return true;
 }
@@ -429,10 +429,20 @@ void part_file::link_unnamed(const std::filesystem::path& to) const {
 }
 
 void part_file::refuse_taken_final() {
-    const std::error_code exists = std::make_error_code(std::errc::file_exists);
-    close();  // an unnamed file is linked in as the .part; the meta is written
-    throw file_error(exists, final_.string() + " appeared while the download ran and is not replaced; the download is kept as " +
-                                 part_.string());
+    std::string kept;
+    try {
+        if (std::exchange(unnamed_, false) && size_ > 0) link_unnamed(part_);
+        if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+        if (size_ > 0) {
+            if (!meta_written_) write_meta();  // so that the .part resumes
+            kept = "; the download is kept as " + part_.string();
+        }
+    } catch (const std::exception& e) {
+        if (fd_ >= 0) ::close(std::exchange(fd_, -1));  // an unnamed file's bytes go with it
+        kept = std::string("; the download could not be kept (") + e.what() + ")";
+    }
+    throw file_error(std::make_error_code(std::errc::file_exists),
+                     "a file is at " + final_.string() + " and is not replaced" + kept);
 }
 
 void part_file::link_unnamed_as_final() {
@@ -462,10 +472,7 @@ void part_file::commit() {
     }
     if (fd_ >= 0 && ::close(std::exchange(fd_, -1)) != 0) throw_errno("cannot close ", part_);
     if (!replace_final_) {
-        if (!rename_unless_taken(part_, final_)) {
-            if (!meta_written_) write_meta();  // so that the .part resumes
-            refuse_taken_final();
-        }
+        if (!rename_unless_taken(part_, final_)) refuse_taken_final();
     } else {
         // rename() replaces a symlink at the final name rather than writing
         // through it, but a symlink there is someone else's: refuse it.

@@ -131,7 +131,8 @@ private:
     void link_unnamed(const std::filesystem::path& to) const;
 
     void flush_held();  // writes held_ out; throws file_error
-    // never_replace(): the .part, kept with its meta, and the file_error.
+    // never_replace() met a file at the final name: keeps what came as the
+    // .part with its meta (as far as it can), closes, throws file_error.
     [[noreturn]] void refuse_taken_final();
 
     int fd_ = -1;
