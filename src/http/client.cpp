@@ -180,9 +180,9 @@ client::client(client_options options) : core_(std::make_shared<client_core>(std
 client::~client() {
     if (core_->on_an_io_thread()) {
         // Destroyed by a continuation on one of its own I/O threads (an
-        // inline completion executor), which cannot join itself: a thread
-        // of its own finishes closing once the continuation has returned.
-        std::thread([core = std::move(core_)] { core->shutdown(); }).detach();
+        // inline completion executor), which cannot join itself: another
+        // thread closes it, joining this one once the continuation is over.
+        detail::close_in_background(std::move(core_));
         return;
     }
     core_->shutdown();

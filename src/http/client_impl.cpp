@@ -1,15 +1,16 @@
 #include "client_impl.hpp"
 
-#include <algorithm>
-
 #include <openssl/ssl.h>
-
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "../support/thread_name.hpp"
 #include "vow/errors.hpp"
@@ -28,7 +29,47 @@ namespace {
 // exit is joined before OpenSSL tears down under it.
 const bool openssl_initialised_at_load = OPENSSL_init_ssl(0, nullptr) == 1;
 
+// The threads that finish closing clients destroyed on their own I/O
+// threads. Joined at exit: made on first use, after OpenSSL's exit handler
+// was registered (above), so joined before that handler runs. Each new one
+// first joins those that are done, so they do not pile up.
+class background_closers {
+public:
+    static background_closers& instance() {
+        static background_closers closers;
+        return closers;
+    }
+    void close(std::shared_ptr<client_core> core) {
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        std::lock_guard lock(mutex_);
+        std::erase_if(closers_, [](closer& c) {
+            if (!c.done->load()) return false;
+            c.thread.join();
+            return true;
+        });
+        closers_.push_back({std::thread([core = std::move(core), done]() mutable {
+                                core->shutdown();
+                                core.reset();  // the client's last owner, in all likelihood
+                                done->store(true);
+                            }),
+                            done});
+    }
+    ~background_closers() {
+        for (auto& c : closers_) c.thread.join();
+    }
+
+private:
+    struct closer {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex mutex_;
+    std::vector<closer> closers_;
+};
+
 }  // namespace
+
+void close_in_background(std::shared_ptr<client_core> core) { background_closers::instance().close(std::move(core)); }
 
 client_core::client_core(client_options options)
     : options_(std::move(options)),

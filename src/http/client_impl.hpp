@@ -105,4 +105,9 @@ private:
     request_env env_;                // refers to the members above
 };
 
+// Closes `core` (shutdown, then its last owner let go) on a thread of the
+// library's own, joined at exit: for a client destroyed on one of its own
+// I/O threads, which cannot join itself.
+void close_in_background(std::shared_ptr<client_core> core);
+
 }  // namespace vow::http::detail

@@ -748,7 +748,11 @@ TEST(client, attempts_started_while_the_client_is_destroyed_each_complete) {
             }
             retrying.wait();
             // on_retry runs just before its backoff is armed: all armed, the advance fires each.
-            while (clock.pending() != static_cast<std::size_t>(requests)) std::this_thread::yield();
+            for (const auto until = std::chrono::steady_clock::now() + bound;
+                 clock.pending() != static_cast<std::size_t>(requests);) {
+                ASSERT_LT(std::chrono::steady_clock::now(), until) << "round " << round << ": not every retry was armed";
+                std::this_thread::yield();
+            }
             firing = std::thread([&] {
                 go.arrive_and_wait();
                 clock.advance(1h);
@@ -772,19 +776,33 @@ TEST(client, attempts_started_while_the_client_is_destroyed_each_complete) {
 
 // With the inline executor a continuation runs on the client's I/O thread;
 // destroying the client there cannot join that thread. It finishes closing
-// once the continuation returns: the other request in flight is cancelled,
-// and nothing hangs or ends the process.
+// on a thread of its own: the other request in flight is cancelled, and
+// nothing hangs or ends the process. The continuation's request completes
+// only after the callback is attached: its first attempt fails, and the
+// retry goes when the test's clock says.
 TEST(client, a_client_destroyed_by_a_continuation_on_its_own_io_thread_finishes_closing_after_it) {
+    vow::manual_timer clock;
     vow::http::client_options co;
     co.completion_executor = &vow::inline_executor::instance();
+    co.retry_timer = &clock;
     auto c = std::make_unique<vow::http::client>(co);
     auto slow = c->get(server().http_url("/bytes/100000?rate=1000"));
+    vow::http::request_options o;
+    o.retry = vow::http::retry_policy(2);
+    const std::string key = "own-io-thread-" + std::to_string(::getpid());
+    auto quick = c->get(server().http_url("/bytes/10?fail=1&status=503&key=" + key), o);
     vow::promise<std::thread::id> destroyed_on;
     auto where = destroyed_on.get_future();
-    c->get(server().http_url("/bytes/10")).add_done_callback([&](const vow::result<vow::http::response>&) {
+    quick.add_done_callback([&](const vow::result<vow::http::response>&) {
         c.reset();
         destroyed_on.set_value(std::this_thread::get_id());
     });
+    const auto until = std::chrono::steady_clock::now() + bound;
+    while (clock.pending() == 0) {
+        ASSERT_LT(std::chrono::steady_clock::now(), until) << "the retry was never armed";
+        std::this_thread::yield();
+    }
+    clock.advance(1h);
     ASSERT_TRUE(where.wait_for(bound));
     EXPECT_NE(std::move(where).get(), std::this_thread::get_id()) << "it ran on an I/O thread";
     ASSERT_TRUE(slow.wait_for(bound));

@@ -102,7 +102,8 @@ public:
     // joins the I/O threads. Requests started later (a retry's next attempt)
     // fail at once with cancelled_error. Run on one of its own I/O threads
     // (a continuation under an inline completion executor), it returns at
-    // once and a thread of its own does that once the continuation is over.
+    // once and a thread of the library's does that (joined at exit); other
+    // requests' callbacks may run until it has.
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;
