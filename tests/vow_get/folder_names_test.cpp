@@ -28,6 +28,13 @@ TEST(folder_names, fat_exfat_ntfs_smb_hfs_and_unknown_file_systems_are_not) {
         EXPECT_FALSE(vow_get::names_compare_exactly(type, false)) << std::hex << type;
 }
 
+TEST(folder_names, where_names_compare_without_case_names_that_differ_in_case_are_one) {
+    EXPECT_EQ(vow_get::name_key("README.TXT", false), vow_get::name_key("readme.txt", false));
+    EXPECT_EQ(vow_get::name_key("Report-2026.PDF", false), "report-2026.pdf");
+    EXPECT_NE(vow_get::name_key("README.TXT", true), vow_get::name_key("readme.txt", true));
+    EXPECT_EQ(vow_get::name_key("\xc3\x89t\xc3\xa9.txt", false), "\xc3\x89t\xc3\xa9.txt") << "bytes past ASCII are kept";
+}
+
 TEST(folder_names, the_temporary_folder_here_is_told_and_a_missing_one_is_not_exact) {
     const auto here = std::filesystem::temp_directory_path();
     struct statfs fs {};

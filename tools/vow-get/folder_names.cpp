@@ -44,6 +44,13 @@ bool names_compare_exactly(long fs_type, bool casefold) {
     }
 }
 
+std::string name_key(std::string name, bool exact) {
+    if (!exact)
+        for (auto& c : name)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return name;
+}
+
 bool folder_names_compare_exactly(const std::filesystem::path& folder) {
     const char* name = folder.empty() ? "." : folder.c_str();
     int fd = ::open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace vow_get {
 
@@ -17,5 +18,10 @@ bool names_compare_exactly(long fs_type, bool casefold);
 
 // The same for `folder` as it is; false when it cannot be told.
 bool folder_names_compare_exactly(const std::filesystem::path& folder);
+
+// What stands for `name` when names are compared as such a folder does:
+// the name itself where they compare exactly, else with ASCII letters in
+// lower case (README.TXT and readme.txt are one name there).
+std::string name_key(std::string name, bool exact);
 
 }  // namespace vow_get

@@ -92,11 +92,17 @@ std::vector<job> jobs_from(const config& cfg) {
     // Every name a job writes: NAME, NAME.part and NAME.part.meta. A name is
     // free only when all three are, so "x" and "x.part" in one batch cannot
     // write into each other's files.
+    // Where the folder matches names without regard to case, so does this.
+    const bool exact_names = folder_names_compare_exactly(cfg.output_dir);
     std::unordered_set<std::string> used;
     auto is_free = [&](const std::string& name) {
-        return !used.contains(name) && !used.contains(name + ".part") && !used.contains(name + ".part.meta");
+        const std::string key = name_key(name, exact_names);
+        return !used.contains(key) && !used.contains(key + ".part") && !used.contains(key + ".part.meta");
     };
-    auto reserve = [&](const std::string& name) { used.insert({name, name + ".part", name + ".part.meta"}); };
+    auto reserve = [&](const std::string& name) {
+        const std::string key = name_key(name, exact_names);
+        used.insert({key, key + ".part", key + ".part.meta"});
+    };
     // Without --overwrite a file on disk is never replaced, nor is anything
     // at that name that is not a regular file (a symlink is not followed).
     // A long list reads the folder once; a name with a folder of its own
@@ -110,7 +116,7 @@ std::vector<job> jobs_from(const config& cfg) {
     for (std::size_t i = 0; i < cfg.urls.size(); ++i) bases.push_back(base_of(i));
     constexpr std::size_t list_folder_from = 16;
     std::optional<std::unordered_set<std::string>> listed;
-    if (!cfg.overwrite && cfg.urls.size() >= list_folder_from && folder_names_compare_exactly(cfg.output_dir))
+    if (!cfg.overwrite && cfg.urls.size() >= list_folder_from && exact_names)
         listed = names_in(cfg.output_dir, std::unordered_set<std::string>(bases.begin(), bases.end()));
     // Whether the listing can answer for `name`. It has no "." nor "..":
     // those, like a name with a folder, are looked up.

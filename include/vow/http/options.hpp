@@ -33,7 +33,7 @@ enum class existing_file_policy {
     // download_result says already_complete; otherwise the new file is
     // saved as NAME.1, NAME.2, ... (the first name with nothing there), as wget.
     keep,
-    fail,  // file_error (file exists) before anything is sent
+    fail,  // file_error (file exists) before anything is sent (unless path_known_free)
     // With keep and fail, a file that appears at the path while the download
     // runs is not replaced either: file_error (file exists), and the
     // download stays as path.part, to complete once the name is free.
