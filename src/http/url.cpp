@@ -13,12 +13,13 @@ namespace vow::http::detail {
 namespace {
 
 target_url from_url_view(boost::urls::url_view u, const std::string& given) {
-    const std::string original = redacted(given);
+    // For the messages only: built when one is thrown, not for every URL.
+    auto original = [&given] { return redacted(given); };
     std::string scheme = u.scheme();
     for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (scheme != "http" && scheme != "https")
-        throw invalid_url("unsupported scheme '" + scheme + "' in " + original + " (http and https only)");
-    if (!u.has_authority() || u.encoded_host().empty()) throw invalid_url("no host in " + original);
+        throw invalid_url("unsupported scheme '" + scheme + "' in " + original() + " (http and https only)");
+    if (!u.has_authority() || u.encoded_host().empty()) throw invalid_url("no host in " + original());
     target_url t;
     t.tls = scheme == "https";
     if (u.host_type() == boost::urls::host_type::ipv6) {
@@ -28,7 +29,7 @@ target_url from_url_view(boost::urls::url_view u, const std::string& given) {
     }
     if (u.has_port()) {
         auto port = checked_port(u.port());
-        if (!port) throw invalid_url("bad port '" + std::string(u.port()) + "' in " + original + " (1-65535)");
+        if (!port) throw invalid_url("bad port '" + std::string(u.port()) + "' in " + original() + " (1-65535)");
         t.port = *port;
     } else {
         t.port = t.tls ? "443" : "80";
@@ -38,7 +39,7 @@ target_url from_url_view(boost::urls::url_view u, const std::string& given) {
     // Boost.URL lets "https://[::1]44:83/x" through with the path "44:83/x",
     // which would make a malformed request line (found by fuzz_url).
     if (!t.target.empty() && t.target.front() != '/')
-        throw invalid_url("malformed authority in " + original + " (the path does not start with '/')");
+        throw invalid_url("malformed authority in " + original() + " (the path does not start with '/')");
     if (t.target.empty()) t.target = "/";
     if (u.has_query()) t.target += "?" + std::string(u.encoded_query());
     boost::urls::url copy(u);
