@@ -4,7 +4,6 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
-#include <thread>
 
 #include "client_impl.hpp"
 #include "consumers.hpp"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -97,11 +98,12 @@ std::vector<job> jobs_from(const config& cfg) {
     std::unordered_set<std::string> used;
     auto is_free = [&](const std::string& name) {
         const std::string key = name_key(name, exact_names);
-        return !used.contains(key) && !used.contains(key + ".part") && !used.contains(key + ".part.meta");
+        return std::none_of(std::begin(names_written_suffixes), std::end(names_written_suffixes),
+                            [&](const char* suffix) { return used.contains(key + suffix); });
     };
     auto reserve = [&](const std::string& name) {
         const std::string key = name_key(name, exact_names);
-        used.insert({key, key + ".part", key + ".part.meta"});
+        for (const char* suffix : names_written_suffixes) used.insert(key + suffix);
     };
     // Without --overwrite a file on disk is never replaced, nor is anything
     // at that name that is not a regular file (a symlink is not followed).

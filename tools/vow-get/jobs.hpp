@@ -70,6 +70,10 @@ struct run_report {
     int interrupt_signal = 0;           // SIGINT/SIGTERM that stopped the run, or 0
 };
 
+// What a job saved as NAME writes: NAME + each of these (the file, its
+// .part and its .part.meta). No two jobs of a batch share any of them.
+inline constexpr const char* names_written_suffixes[] = {"", ".part", ".part.meta"};
+
 // Jobs for the config's URLs: each saved under file_name_for(url) (or -O FILE)
 // in the output folder; a name used twice in one run gets ".1", ".2", ... like wget. A job's
 // NAME.part and NAME.part.meta count as used too. Unless cfg.overwrite, a name

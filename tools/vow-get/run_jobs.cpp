@@ -373,9 +373,8 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     // Every name a job writes is kept from the renames: its file, and the
     // .part and .part.meta a later job would take a file there for its own.
     if (std::any_of(jobs.begin(), jobs.end(), [](const job& j) { return j.rename_by_disposition; }))
-        for (const auto& j : jobs) {
-            for (const char* suffix : {"", ".part", ".part.meta"}) b.taken.insert(j.path.string() + suffix);
-        }
+        for (const auto& j : jobs)
+            for (const char* suffix : names_written_suffixes) b.taken.insert(j.path.string() + suffix);
 
     pump(b.counts, &b);
     for (;;) {
