@@ -150,9 +150,10 @@ awaitable<void> request_op::start_exchange(const hop& h, exchange& ex) {
         active_ = &conn;
         check_stopped(url);
 
-        auto req = build_request(h, ex);
+        const std::string request = wire_bytes(build_request(h, ex));
         conn.lowest().expires_after(options_.idle_timeout);
-        auto [wec, written] = co_await on_stream(conn, [&](auto& s) { return bhttp::async_write(s, req, nothrow); });
+        auto [wec, written] =
+            co_await on_stream(conn, [&](auto& s) { return asio::async_write(s, asio::buffer(request), nothrow); });
         (void)written;
 
         prepare_parser(ex.parser, h.method == "HEAD");

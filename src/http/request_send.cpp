@@ -1,6 +1,6 @@
 // The send stage: the request message of one hop (request line, the
-// client's own fields, the caller's, credentials, the resume range), which
-// request_op::start_exchange writes under the idle timeout.
+// client's own fields, the caller's, credentials, the resume range), and
+// its bytes as request_op::start_exchange writes them under the idle timeout.
 #include "request_env.hpp"
 #include "request.hpp"
 #include "request_stages.hpp"
@@ -61,6 +61,20 @@ bhttp::request<bhttp::string_body> request_op::build_request(const hop& h, excha
         req.prepare_payload();
     }
     return req;
+}
+
+// One flat copy, written in one go: Beast's serializer would walk the
+// message as a chain of seven buffers or more, which costs more per small
+// request than the copy (a GET's head is about 100 bytes). The same bytes:
+// request line, the fields in order, the blank line, the body (string_body:
+// sized by Content-Length, never chunked).
+std::string wire_bytes(const bhttp::request<bhttp::string_body>& req) {
+    std::string out;
+    out.reserve(128 + req.body().size());
+    out.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
+    for (const auto& field : req) out.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    out.append("\r\n").append(req.body());
+    return out;
 }
 
 }  // namespace vow::http::detail

@@ -29,6 +29,9 @@ auto on_stream(connection& c, F&& f) {
     return c.tls ? f(*c.tls) : f(*c.plain);
 }
 
+// The request as sent (request_send.cpp).
+std::string wire_bytes(const bhttp::request<bhttp::string_body>& req);
+
 // The final head as consumers see it (request_head.cpp).
 response_head head_of(const response_parser& parser);
 
