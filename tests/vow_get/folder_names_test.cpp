@@ -35,6 +35,18 @@ TEST(folder_names, where_names_compare_without_case_names_that_differ_in_case_ar
     EXPECT_EQ(vow_get::name_key("\xc3\x89t\xc3\xa9.txt", false), "\xc3\x89t\xc3\xa9.txt") << "bytes past ASCII are kept";
 }
 
+TEST(folder_names, taken_names_match_as_the_folder_matches_names) {
+    vow_get::taken_names folded(false);
+    folded.add("/downloads/README.TXT.part");
+    EXPECT_TRUE(folded.contains("/downloads/readme.txt.part")) << "one file where case does not count";
+    EXPECT_FALSE(folded.contains("/downloads/readme.txt"));
+
+    vow_get::taken_names exact(true);
+    exact.add("/downloads/README.TXT.part");
+    EXPECT_TRUE(exact.contains("/downloads/README.TXT.part"));
+    EXPECT_FALSE(exact.contains("/downloads/readme.txt.part")) << "two files where names compare as bytes";
+}
+
 TEST(folder_names, the_temporary_folder_here_is_told_and_a_missing_one_is_not_exact) {
     const auto here = std::filesystem::temp_directory_path();
     struct statfs fs {};

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <unordered_set>
 
 namespace vow_get {
 
@@ -23,5 +24,19 @@ bool folder_names_compare_exactly(const std::filesystem::path& folder);
 // the name itself where they compare exactly, else with ASCII letters in
 // lower case (README.TXT and readme.txt are one name there).
 std::string name_key(std::string name, bool exact);
+
+// Paths in one folder as the folder tells them apart: where it matches names
+// without regard to case, README.part and readme.part are one. The
+// --content-disposition renames keep off the names a batch writes with it.
+class taken_names {
+public:
+    explicit taken_names(bool exact) : exact_(exact) {}
+    void add(const std::filesystem::path& p) { keys_.insert(name_key(p.string(), exact_)); }
+    bool contains(const std::filesystem::path& p) const { return keys_.contains(name_key(p.string(), exact_)); }
+
+private:
+    bool exact_;
+    std::unordered_set<std::string> keys_;
+};
 
 }  // namespace vow_get

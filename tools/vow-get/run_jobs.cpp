@@ -25,7 +25,6 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <span>
 #include <system_error>
 
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "content_disposition.hpp"
+#include "folder_names.hpp"
 #include "jobs.hpp"
 #include "json_output.hpp"
 #include "vow/http/retry.hpp"
@@ -97,7 +97,7 @@ vow::future<download_result> stream_to_stdout(vow::http::client& client, const s
 // the new path, or nullopt when the response named no usable file or it
 // already has that name.
 std::optional<std::filesystem::path> rename_by_disposition(const job& j, const download_result& r,
-                                                           std::set<std::filesystem::path>& taken) {
+                                                           taken_names& taken) {
     auto header = r.headers.find("Content-Disposition");
     auto suggested = header ? disposition_filename(*header) : std::nullopt;
     auto base = suggested ? safe_base_name(*suggested) : std::nullopt;
@@ -108,7 +108,7 @@ std::optional<std::filesystem::path> rename_by_disposition(const job& j, const d
         if (taken.contains(candidate)) continue;
         const unsigned flags = j.overwrite ? 0 : RENAME_NOREPLACE;
         if (::renameat2(AT_FDCWD, r.path.c_str(), AT_FDCWD, candidate.c_str(), flags) == 0) {
-            taken.insert(candidate);
+            taken.add(candidate);
             return candidate;
         }
         if (errno != EEXIST) {
@@ -159,7 +159,7 @@ struct batch {
     std::vector<char> ended;
     std::mutex taken_mutex;  // guards taken
     // Every file the batch writes: a --content-disposition rename never takes one.
-    std::set<std::filesystem::path> taken;
+    taken_names taken;
 };
 
 void pump(const std::shared_ptr<batch_counts>& counts, batch* b);
@@ -365,16 +365,21 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
     run_report report;
     report.outcomes.resize(jobs.size());
     view.set_total_items(jobs.size());
-    batch b{client, jobs, view, json, report, std::make_shared<batch_counts>(jobs.size(), parallel, wake), {}, {}, {}, {}, {}, {}, {}};
+    // The renames stay in the output folder (no -O, no out=), so its way of
+    // comparing names is theirs.
+    const auto renamed = std::find_if(jobs.begin(), jobs.end(), [](const job& j) { return j.rename_by_disposition; });
+    const bool exact_names = renamed == jobs.end() || folder_names_compare_exactly(renamed->path.parent_path());
+    batch b{client, jobs, view, json, report, std::make_shared<batch_counts>(jobs.size(), parallel, wake),
+            {}, {}, {}, {}, {}, {}, taken_names(exact_names)};
     b.started.resize(jobs.size());
     b.retries.resize(jobs.size());
     b.futures.resize(jobs.size());
     b.ended.resize(jobs.size());
     // Every name a job writes is kept from the renames: its file, and the
     // .part and .part.meta a later job would take a file there for its own.
-    if (std::any_of(jobs.begin(), jobs.end(), [](const job& j) { return j.rename_by_disposition; }))
+    if (renamed != jobs.end())
         for (const auto& j : jobs)
-            for (const char* suffix : names_written_suffixes) b.taken.insert(j.path.string() + suffix);
+            for (const char* suffix : names_written_suffixes) b.taken.add(j.path.string() + suffix);
 
     pump(b.counts, &b);
     for (;;) {
