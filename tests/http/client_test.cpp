@@ -861,6 +861,13 @@ TEST(client, file_name_for_takes_the_last_path_segment) {
     EXPECT_EQ(vow::http::file_name_for("http://h/"), "index.html");
     EXPECT_EQ(vow::http::file_name_for("http://h"), "index.html");
     EXPECT_EQ(vow::http::file_name_for("https://h/dir/"), "index.html");
+    EXPECT_EQ(vow::http::file_name_for("http://h/a/b.txt#part/2"), "b.txt") << "the fragment is not the path";
+    EXPECT_EQ(vow::http::file_name_for("http://[::1]:8080/x.iso?mirror=a/b"), "x.iso");
+    EXPECT_EQ(vow::http::file_name_for("HTTP://user:pw@h/%C3%A9t%C3%A9.txt"), "%C3%A9t%C3%A9.txt")
+        << "as sent: percent-encoded";
+    EXPECT_EQ(vow::http::file_name_for("http://h?q=a/b"), "index.html") << "a query with no path";
+    EXPECT_EQ(vow::http::file_name_for("ftp://h/pub/f.tgz"), "f.tgz") << "named, then refused by download()";
+    EXPECT_EQ(vow::http::file_name_for("no scheme/dir/f.bin"), "f.bin");
 }
 
 }  // namespace
