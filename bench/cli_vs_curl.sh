@@ -19,12 +19,14 @@
 # Each case runs once to warm up, then PAIRS (default 5) pairs of runs, the order of the
 # tools alternating from pair to pair. It prints each tool's median wall time, CPU time
 # (user + system) and peak RSS (/usr/bin/time), and the median of the per-pair ratios
-# (the peer's wall time / vow-get's: above 1 means vow-get is faster).
+# (the peer's wall time / vow-get's: above 1 means vow-get is faster), then, per pair,
+# vow-get's CPU time over each peer's (below 1 means vow-get used less).
 # Scratch files live in VOW_BENCH_CLI_DIR (default build/bench-cli, on the project's disk,
-# not tmpfs); the served files are kept there between runs.
+# not tmpfs); the served files are kept there between runs, and so is each run's table
+# (results-<UTC time>.tsv: case, tool, pair, wall s, CPU s, peak RSS KiB).
 set -euo pipefail
 
-[[ $# -ge 1 ]] || { sed -n '2,24p' "$0"; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,27p' "$0"; exit 2; }
 vow_get=$(realpath "$1")
 shift
 cases=("$@")
@@ -226,5 +228,13 @@ for case in dict.fromkeys(r[0] for r in rows):
             rs = sorted(runs[p][0] / by[(case, ref)][p][0] for p in runs if p in by[(case, ref)])
             ratio = f"{statistics.median(rs):.2f}x ({rs[0]:.2f}-{rs[-1]:.2f})"
         print(f"  {t:<16}{statistics.median(walls):>7.3f} ({min(walls):.3f}-{max(walls):.3f})".ljust(44)
-              + f"{statistics.median(cpus):>8.2f}{statistics.median(rsss) / 1024:>14.1f}{ratio:>22}")
+              + f"{statistics.median(cpus):>8.3f}{statistics.median(rsss) / 1024:>14.1f}{ratio:>22}")
+    # CPU per pair, in pair order: vow-get's over each peer's (< 1: vow-get used less)
+    for t in tools[1:]:
+        pairs = [p for p in sorted(by[(case, t)], key=int) if p in by[(case, ref)]]
+        cpu_ratios = [by[(case, ref)][p][1] / by[(case, t)][p][1] for p in pairs if by[(case, t)][p][1] > 0]
+        if cpu_ratios:
+            print(f"  {ref} CPU / {t} CPU per pair: " + ", ".join(f"{r:.2f}" for r in cpu_ratios))
 PY
+# Each run's table is kept beside the last one's.
+cp "$results" "$work/results-$(date -u +%Y%m%dT%H%M%SZ).tsv"

@@ -253,7 +253,8 @@ std::string redacted_url(const std::string& url) { return detail::redacted(url);
 std::string file_name_for(const std::string& url) {
     std::string_view path = url;
     path = path.substr(0, path.find_first_of("?#"));
-    if (auto scheme_end = path.find("://"); scheme_end != std::string_view::npos && is_scheme(path.substr(0, scheme_end))) {
+    const auto scheme_end = path.find("://");
+    if (scheme_end != std::string_view::npos && is_scheme(path.substr(0, scheme_end))) {
         auto authority_end = path.find('/', scheme_end + 3);
         path = authority_end == std::string_view::npos ? std::string_view() : path.substr(authority_end);
     }
