@@ -5,6 +5,9 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <filesystem>
 #include <fstream>
 #include <latch>
@@ -777,32 +780,33 @@ TEST(client, attempts_started_while_the_client_is_destroyed_each_complete) {
 // With the inline executor a continuation runs on the client's I/O thread;
 // destroying the client there cannot join that thread. It finishes closing
 // on a thread of its own: the other request in flight is cancelled, and
-// nothing hangs or ends the process. The continuation's request completes
-// only after the callback is attached: its first attempt fails, and the
-// retry goes when the test's clock says.
+// nothing hangs or ends the process. The continuation's request goes to a
+// listener of the test's own, which answers only after the callback is
+// attached: the request completes on an I/O thread, never inline here.
 TEST(client, a_client_destroyed_by_a_continuation_on_its_own_io_thread_finishes_closing_after_it) {
-    vow::manual_timer clock;
+    namespace asio = boost::asio;
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor listener(ctx, {asio::ip::make_address("127.0.0.1"), 0});
     vow::http::client_options co;
     co.completion_executor = &vow::inline_executor::instance();
-    co.retry_timer = &clock;
     auto c = std::make_unique<vow::http::client>(co);
     auto slow = c->get(server().http_url("/bytes/100000?rate=1000"));
-    vow::http::request_options o;
-    o.retry = vow::http::retry_policy(2);
-    const std::string key = "own-io-thread-" + std::to_string(::getpid());
-    auto quick = c->get(server().http_url("/bytes/10?fail=1&status=503&key=" + key), o);
+    auto quick = c->get("http://127.0.0.1:" + std::to_string(listener.local_endpoint().port()) + "/held");
     vow::promise<std::thread::id> destroyed_on;
     auto where = destroyed_on.get_future();
     quick.add_done_callback([&](const vow::result<vow::http::response>&) {
         c.reset();
         destroyed_on.set_value(std::this_thread::get_id());
     });
-    const auto until = std::chrono::steady_clock::now() + bound;
-    while (clock.pending() == 0) {
-        ASSERT_LT(std::chrono::steady_clock::now(), until) << "the retry was never armed";
-        std::this_thread::yield();
-    }
-    clock.advance(1h);
+    // Now the request may complete: accept it, read its head, answer.
+    asio::ip::tcp::socket peer(ctx);
+    asio::streambuf head;
+    listener.async_accept(peer, [&](boost::system::error_code ec) {
+        if (!ec) asio::async_read_until(peer, head, "\r\n\r\n", [](boost::system::error_code, std::size_t) {});
+    });
+    ctx.run_for(bound);  // returns once the head is read (no work is left), or at the bound
+    ASSERT_GT(head.size(), 0u) << "the request never came";
+    asio::write(peer, asio::buffer(std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
     ASSERT_TRUE(where.wait_for(bound));
     EXPECT_NE(std::move(where).get(), std::this_thread::get_id()) << "it ran on an I/O thread";
     ASSERT_TRUE(slow.wait_for(bound));
