@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <utility>
 
 #include "client_impl.hpp"
 #include "consumers.hpp"
@@ -66,6 +67,11 @@ future<Result> with_retry(client_core& core, request_options& options, Attempt a
         core.completion_executor());
 }
 
+bool anything_at(const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::symlink_status(p, ec).type() != std::filesystem::file_type::not_found;
+}
+
 // Each attempt of a retried download resumes from the .part the last one left.
 future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const std::string& url,
                                  std::filesystem::path path, request_options options) {
@@ -85,17 +91,27 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
         };
         return detail::segmented_download(*core, url, std::move(path), std::move(options), std::move(hooks));
     }
-    return with_retry<download_result>(*core, options, [core, url, path](request_options o) {
+    // A download that never replaces a file looks at the final name again
+    // before each retry: a file that came there since the call began fails
+    // it at once (the end would refuse it too, after the rest of the body).
+    // The .part stays, to resume once the name is free.
+    const bool never_replace = options.if_exists != existing_file_policy::replace;
+    return with_retry<download_result>(*core, options, [core, url, path, never_replace,
+                                                        retry = false](request_options o) mutable {
+        if (std::exchange(retry, true) && never_replace && anything_at(path)) {
+            const std::string part = path.string() + ".part";
+            return make_exceptional_future<download_result>(
+                       std::make_exception_ptr(file_error(
+                           std::make_error_code(std::errc::file_exists),
+                           "a file came to " + path.string() + " during the download and is not replaced" +
+                               (anything_at(part) ? "; what came so far is kept as " + part : ""))))
+                .via(core->completion_executor());
+        }
         auto consumer = std::make_unique<detail::file_consumer>(
             path, detail::redacted(url), o.resume && !o.decode_content, o.sha256, o.part_known_absent,
             o.if_exists == existing_file_policy::replace);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
-}
-
-bool anything_at(const std::filesystem::path& p) {
-    std::error_code ec;
-    return std::filesystem::symlink_status(p, ec).type() != std::filesystem::file_type::not_found;
 }
 
 // NAME.1, NAME.2, ...: the first with nothing there (its .part may be, and is resumed).

@@ -1252,12 +1252,29 @@ TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
     expect_file_is_body("65536", 65536);
 }
 
-// Without --overwrite, a file put at the item's name while it downloads (its
-// first request stalls until --idle-timeout; the retry then completes it) is
-// not replaced: the item fails with "file exists", the download kept as the .part.
-TEST_F(vow_get, without_overwrite_a_file_put_at_the_name_meanwhile_is_not_replaced) {
+// Without --overwrite, a file put at the item's name while it downloads is
+// not replaced: the item fails with "not replaced", the download kept as the
+// .part. Here the file comes while the first request stalls (until
+// --idle-timeout), and the retry looks first: it fails at once.
+TEST_F(vow_get, without_overwrite_a_file_put_at_the_name_before_a_retry_stops_it) {
     const std::string target = "/bytes/2000000?stall_after=65536&faults=1&key=" + key();
     child_process child(command({"--idle-timeout", "1", "--retries", "1", url(target)}));
+    const fs::path part = dir_ / "2000000.part";
+    ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
+    std::ofstream(dir_ / "2000000") << "mine";
+    process_result r = child.wait(std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_EQ(read_file(dir_ / "2000000"), "mine");
+    ASSERT_TRUE(fs::exists(part)) << describe(r);
+    EXPECT_EQ(fs::file_size(part), 65536u) << "the retry fetched the rest: " << describe(r);
+    EXPECT_NE(r.err.find("not replaced"), std::string::npos) << describe(r);
+}
+
+// The same when the file comes during the one attempt (the server sends at
+// 2 MB/s, so it has 1 s): the download completes, and its last step does not
+// replace the file.
+TEST_F(vow_get, without_overwrite_a_file_put_at_the_name_meanwhile_is_not_replaced) {
+    child_process child(command({url("/bytes/2000000?rate=2000000")}));
     const fs::path part = dir_ / "2000000.part";
     ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
     std::ofstream(dir_ / "2000000") << "mine";

@@ -92,39 +92,48 @@ TEST_F(existing_file, fail_and_keep_download_as_usual_when_nothing_is_there) {
     EXPECT_EQ(read_file(dir_ / "b"), loopback_server::body(100));
 }
 
-// A file that appears at the path while the download runs (here: between
-// an attempt cut short and its retry) is not replaced either: a file_error,
-// and the download stays as the .part, to complete once the file is gone.
-TEST_F(existing_file, fail_and_keep_never_replace_a_file_that_appears_while_the_download_runs) {
+// A file that appears at the path between an attempt cut short and its
+// retry: the retry looks first and fails at once (file_error), without
+// fetching the rest; what came so far stays as the .part, and completes
+// once the file is gone.
+TEST_F(existing_file, fail_and_keep_stop_a_retry_when_a_file_came_to_the_path) {
     for (auto policy : {existing_file_policy::fail, existing_file_policy::keep}) {
         const fs::path path = dir_ / (policy == existing_file_policy::fail ? "f" : "k");
-        const std::string target = "/bytes/5000?short_after=1000&faults=1&key=" + key();
+        const auto k = key();
+        const std::string target = "/bytes/5000?short_after=1000&faults=1&key=" + k;
         auto o = with(policy);
         o.retry = vow::http::retry_policy(2);
         o.retry->initial_delay = std::chrono::milliseconds(1);
         o.retry->on_retry = [&](int, const std::exception_ptr&, vow::timer::duration) { std::ofstream(path) << "mine"; };
         auto e = failure_of<vow::http::file_error>(client_.download(server().http_url(target), path, o));
         EXPECT_EQ(e.code(), std::make_error_code(std::errc::file_exists)) << e.what();
+        EXPECT_EQ(server().requests_with_key(k), 1u) << "only the first attempt reached the server";
         EXPECT_EQ(read_file(path), "mine");
-        EXPECT_EQ(fs::file_size(path.string() + ".part"), 5000u);
+        EXPECT_EQ(fs::file_size(path.string() + ".part"), 1000u) << e.what();
         fs::remove(path);
         auto r = get_within(client_.download(server().http_url(target), path, with(policy)));
         EXPECT_EQ(r.path, path);
+        EXPECT_EQ(r.resumed_from, 1000u);
         EXPECT_EQ(read_file(path), loopback_server::body(5000));
         EXPECT_FALSE(fs::exists(path.string() + ".part"));
     }
 }
 
-TEST_F(existing_file, with_the_path_known_free_fail_does_not_look_first_but_never_replaces) {
-    std::ofstream(dir_ / "f") << "mine";
-    const auto k = key();
-    auto o = with(existing_file_policy::fail);
-    o.path_known_free = true;
-    auto e = failure_of<vow::http::file_error>(client_.download(server().http_url("/bytes/1000?key=" + k), dir_ / "f", o));
-    EXPECT_EQ(e.code(), std::make_error_code(std::errc::file_exists)) << e.what();
-    EXPECT_EQ(server().requests_with_key(k), 1u) << "the caller's word was taken: the request went";
-    EXPECT_EQ(read_file(dir_ / "f"), "mine");
-    EXPECT_EQ(fs::file_size(dir_ / "f.part"), 1000u);
+// The end never replaces a file that is there by then: with the caller's
+// word that the path is free, the request goes, and the file there stays.
+TEST_F(existing_file, with_the_path_known_free_fail_and_keep_do_not_look_first_but_never_replace) {
+    for (auto policy : {existing_file_policy::fail, existing_file_policy::keep}) {
+        const fs::path path = dir_ / (policy == existing_file_policy::fail ? "f" : "k");
+        std::ofstream(path) << "mine";
+        const auto k = key();
+        auto o = with(policy);
+        o.path_known_free = true;
+        auto e = failure_of<vow::http::file_error>(client_.download(server().http_url("/bytes/1000?key=" + k), path, o));
+        EXPECT_EQ(e.code(), std::make_error_code(std::errc::file_exists)) << e.what();
+        EXPECT_EQ(server().requests_with_key(k), 1u) << "the caller's word was taken: the request went";
+        EXPECT_EQ(read_file(path), "mine");
+        EXPECT_EQ(fs::file_size(path.string() + ".part"), 1000u);
+    }
 }
 
 TEST_F(existing_file, keep_skips_a_file_completed_before_with_the_same_size_and_validator) {

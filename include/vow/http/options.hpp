@@ -36,7 +36,8 @@ enum class existing_file_policy {
     fail,  // file_error (file exists) before anything is sent (unless path_known_free)
     // With keep and fail, a file that appears at the path while the download
     // runs is not replaced either: file_error (file exists), and the
-    // download stays as path.part, to complete once the name is free.
+    // download stays as path.part, to complete once the name is free. A
+    // retry looks first: it fails so at once, without fetching the rest.
 };
 
 struct request_options {
