@@ -221,6 +221,23 @@ protected:
         EXPECT_NE(r.err.find("1000"), std::string::npos) << "the report names the other item\n" << describe(r);
     }
 
+    // Runs vow-get (without --overwrite) on `args`, a 2,000,000-byte item,
+    // and puts a file at the item's name once its .part has bytes: the file
+    // is not replaced, the item fails, and its download stays as a .part of
+    // `kept` bytes.
+    void expect_a_file_put_meanwhile_is_kept(std::vector<std::string> args, std::uint64_t kept) {
+        child_process child(command(std::move(args)));
+        const fs::path part = dir_ / "2000000.part";
+        ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
+        std::ofstream(dir_ / "2000000") << "mine";
+        process_result r = child.wait(std::chrono::seconds(60));
+        EXPECT_EQ(r.exit_code, 1) << describe(r);
+        EXPECT_EQ(read_file(dir_ / "2000000"), "mine");
+        ASSERT_TRUE(fs::exists(part)) << describe(r);
+        EXPECT_EQ(fs::file_size(part), kept) << describe(r);
+        EXPECT_NE(r.err.find("not replaced"), std::string::npos) << describe(r);
+    }
+
     static loopback_server* server_;
     static inline int keys_ = 0;
     fs::path dir_;
@@ -1253,37 +1270,19 @@ TEST_F(vow_get, on_a_terminal_progress_bars_render_and_finish) {
 }
 
 // Without --overwrite, a file put at the item's name while it downloads is
-// not replaced: the item fails with "not replaced", the download kept as the
-// .part. Here the file comes while the first request stalls (until
-// --idle-timeout), and the retry looks first: it fails at once.
+// not replaced. Here the file comes while the first request stalls (until
+// --idle-timeout), and the retry looks first: it fails at once, without
+// fetching the rest.
 TEST_F(vow_get, without_overwrite_a_file_put_at_the_name_before_a_retry_stops_it) {
     const std::string target = "/bytes/2000000?stall_after=65536&faults=1&key=" + key();
-    child_process child(command({"--idle-timeout", "1", "--retries", "1", url(target)}));
-    const fs::path part = dir_ / "2000000.part";
-    ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
-    std::ofstream(dir_ / "2000000") << "mine";
-    process_result r = child.wait(std::chrono::seconds(60));
-    EXPECT_EQ(r.exit_code, 1) << describe(r);
-    EXPECT_EQ(read_file(dir_ / "2000000"), "mine");
-    ASSERT_TRUE(fs::exists(part)) << describe(r);
-    EXPECT_EQ(fs::file_size(part), 65536u) << "the retry fetched the rest: " << describe(r);
-    EXPECT_NE(r.err.find("not replaced"), std::string::npos) << describe(r);
+    expect_a_file_put_meanwhile_is_kept({"--idle-timeout", "1", "--retries", "1", url(target)}, 65536);
 }
 
 // The same when the file comes during the one attempt (the server sends at
 // 2 MB/s, so it has 1 s): the download completes, and its last step does not
 // replace the file.
 TEST_F(vow_get, without_overwrite_a_file_put_at_the_name_meanwhile_is_not_replaced) {
-    child_process child(command({url("/bytes/2000000?rate=2000000")}));
-    const fs::path part = dir_ / "2000000.part";
-    ASSERT_TRUE(wait_for_size(part, 1, std::chrono::seconds(30))) << "no bytes in " << part;
-    std::ofstream(dir_ / "2000000") << "mine";
-    process_result r = child.wait(std::chrono::seconds(60));
-    EXPECT_EQ(r.exit_code, 1) << describe(r);
-    EXPECT_EQ(read_file(dir_ / "2000000"), "mine");
-    ASSERT_TRUE(fs::exists(part)) << describe(r);
-    EXPECT_EQ(fs::file_size(part), 2000000u);
-    EXPECT_NE(r.err.find("not replaced"), std::string::npos) << describe(r);
+    expect_a_file_put_meanwhile_is_kept({url("/bytes/2000000?rate=2000000")}, 2000000);
 }
 
 // A /bytes/N URL whose response carries Content-Disposition: `disposition`.
