@@ -25,14 +25,15 @@ bool folder_names_compare_exactly(const std::filesystem::path& folder);
 // lower case (README.TXT and readme.txt are one name there).
 std::string name_key(std::string name, bool exact);
 
-// Paths in one folder as the folder tells them apart: where it matches names
-// without regard to case, README.part and readme.part are one. The
-// --content-disposition renames keep off the names a batch writes with it.
+// Names (or paths) in one folder as the folder tells them apart: where it
+// matches names without regard to case, README.part and readme.part are
+// one. The batch's choice of names and the --content-disposition renames
+// keep off the names taken with it.
 class taken_names {
 public:
     explicit taken_names(bool exact) : exact_(exact) {}
-    void add(const std::filesystem::path& p) { keys_.insert(name_key(p.string(), exact_)); }
-    bool contains(const std::filesystem::path& p) const { return keys_.contains(name_key(p.string(), exact_)); }
+    void add(const std::string& name) { keys_.insert(name_key(name, exact_)); }
+    bool contains(const std::string& name) const { return keys_.contains(name_key(name, exact_)); }
 
 private:
     bool exact_;

@@ -95,15 +95,13 @@ std::vector<job> jobs_from(const config& cfg) {
     // write into each other's files.
     // Where the folder matches names without regard to case, so does this.
     const bool exact_names = folder_names_compare_exactly(cfg.output_dir);
-    std::unordered_set<std::string> used;
+    taken_names used(exact_names);
     auto is_free = [&](const std::string& name) {
-        const std::string key = name_key(name, exact_names);
         return std::none_of(std::begin(names_written_suffixes), std::end(names_written_suffixes),
-                            [&](const char* suffix) { return used.contains(key + suffix); });
+                            [&](const char* suffix) { return used.contains(name + suffix); });
     };
     auto reserve = [&](const std::string& name) {
-        const std::string key = name_key(name, exact_names);
-        for (const char* suffix : names_written_suffixes) used.insert(key + suffix);
+        for (const char* suffix : names_written_suffixes) used.add(name + suffix);
     };
     // Without --overwrite a file on disk is never replaced, nor is anything
     // at that name that is not a regular file (a symlink is not followed).

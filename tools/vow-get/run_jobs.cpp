@@ -105,10 +105,10 @@ std::optional<std::filesystem::path> rename_by_disposition(const job& j, const d
     const auto folder = r.path.parent_path();
     for (int n = 0; n < 1000; ++n) {
         auto candidate = folder / (n == 0 ? *base : *base + "." + std::to_string(n));
-        if (taken.contains(candidate)) continue;
+        if (taken.contains(candidate.string())) continue;
         const unsigned flags = j.overwrite ? 0 : RENAME_NOREPLACE;
         if (::renameat2(AT_FDCWD, r.path.c_str(), AT_FDCWD, candidate.c_str(), flags) == 0) {
-            taken.add(candidate);
+            taken.add(candidate.string());
             return candidate;
         }
         if (errno != EEXIST) {
