@@ -1,7 +1,7 @@
 // moodycamel's queue uses std::atomic_thread_fence, which ThreadSanitizer
 // does not model; g++ says so (-Wtsan) for each fence. vow's own fences are
 // made visible to TSan (support/full_fence.hpp); moodycamel's are covered by
-// the tests' suppressions (tests/tsan_suppressions.cpp).
+// the tests' suppressions (tests/tsan.supp).
 #if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif

@@ -4,7 +4,7 @@
 // under TSan the fence is a read-modify-write of one shared atomic instead:
 // those are totally ordered and synchronise, which gives the same guarantee in
 // a form TSan follows. Other code's fences (moodycamel's queue) are covered by
-// the tests' suppressions (tests/tsan_suppressions.cpp).
+// the tests' suppressions (tests/tsan.supp).
 #pragma once
 
 #include <atomic>
