@@ -58,12 +58,13 @@ bool idle_index::take(const std::string& origin, std::size_t worker, bool promis
     auto it = by_origin_.find(origin);
     if (it == by_origin_.end()) return false;
     auto& c = it->second[worker];
-    if (promised && c.promised > 0) {
-        --c.promised;
-    } else if (c.idle == c.promised) {
-        return false;  // every idle connection here is promised to another request
-    }
-    if (c.idle == 0) return false;  // the promised connection was closed meanwhile
+    if (c.idle == 0) return false;  // none left (a promised one was closed or taken meanwhile)
+    // The taker holds a slot of the origin and sends now; a request a
+    // connection is promised to has not started, and may wait for a slot
+    // behind the taker. So a taker without a promise takes a promised
+    // connection too, rather than open one more than the requests in flight:
+    // the request it was promised to takes another when it runs, or connects.
+    if (c.promised > 0 && (promised || c.idle == c.promised)) --c.promised;
     --c.idle;
     forget_if_empty(origin);
     return true;

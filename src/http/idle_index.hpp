@@ -5,8 +5,12 @@
 //
 // Counts per (origin, worker): `idle` connections in that worker's pool, of
 // which `promised` are set aside for requests started there and not yet
-// running. Only the unpromised rest may be taken by anyone else. Thread-safe;
-// one short critical section per call, nothing else runs under the lock.
+// running. Placement leaves promised connections alone (promise_one), so
+// requests spread over the workers that hold connections. A request that is
+// about to send takes a promised one when nothing else is idle there, rather
+// than connect anew; the one it was promised to then takes another or
+// connects. Thread-safe; one short critical section per call, nothing else
+// runs under the lock.
 #pragma once
 
 #include <cstddef>
@@ -30,8 +34,9 @@ public:
     // A connection goes idle in `worker`'s pool; false (close it instead) when
     // the origin already has `cap` idle connections over all workers.
     bool add(const std::string& origin, std::size_t worker, std::size_t cap);
-    // A connection leaves `worker`'s pool for a request (which spends its
-    // promise, if it holds one). False when there is none it may take.
+    // A connection leaves `worker`'s pool for a request about to send (which
+    // spends its promise, if it holds one; without one it may take a promised
+    // connection, see above). False when the pool there is empty.
     bool take(const std::string& origin, std::size_t worker, bool promised);
     // An idle connection was closed while pooled (expired, shut down).
     void remove(const std::string& origin, std::size_t worker);

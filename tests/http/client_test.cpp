@@ -813,6 +813,72 @@ TEST(client, a_client_destroyed_by_a_continuation_on_its_own_io_thread_finishes_
     EXPECT_THROW(std::move(slow).get(), vow::cancelled_error);
 }
 
+// A connection set aside for a request that is still queued for its slot
+// is taken by the request that got a slot first, not left idle while that
+// one connects anew. The origin is a listener of the test's own, so each
+// response goes out when the test says: S1 and S2 fill the per-host limit of
+// two; R1 queues for a slot; S1 ends, and while its callback holds the I/O
+// thread, R3 starts and has S1's connection set aside for it; then R1 runs.
+TEST(client, a_request_with_a_slot_takes_a_connection_set_aside_for_one_still_queued) {
+    namespace asio = boost::asio;
+    using error_code = boost::system::error_code;
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor listener(ctx, {asio::ip::make_address("127.0.0.1"), 0});
+    const std::string origin = "http://127.0.0.1:" + std::to_string(listener.local_endpoint().port());
+    const std::string_view ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    vow::http::client_options co;
+    co.io_threads = 1;
+    co.max_connections_per_host = 2;
+    co.completion_executor = &vow::inline_executor::instance();
+    vow::http::client c(co);
+
+    auto accept_and_read_head = [&](asio::ip::tcp::socket& s, asio::streambuf& head) {
+        listener.accept(s);
+        asio::read_until(s, head, "\r\n\r\n");
+        head.consume(head.size());
+    };
+    asio::ip::tcp::socket a(ctx), b(ctx);
+    asio::streambuf head_a, head_b;
+    auto s1 = c.get(origin + "/s1");
+    accept_and_read_head(a, head_a);
+    auto s2 = c.get(origin + "/s2");
+    accept_and_read_head(b, head_b);
+    auto r1 = c.get(origin + "/r1");  // no slot: both are taken
+
+    std::latch in_callback(1), go_on(1);
+    s1.add_done_callback([&](const vow::result<vow::http::response>&) {
+        in_callback.count_down();
+        go_on.wait();  // holds the I/O thread: R1, granted S1's slot, waits behind it
+    });
+    asio::write(a, asio::buffer(ok));  // S1 ends: its connection goes idle, its slot to R1
+    in_callback.wait();
+    auto r3 = c.get(origin + "/r3");  // S1's idle connection is set aside for R3
+    go_on.count_down();
+
+    // R1's request: on S1's connection, or on a new one.
+    asio::ip::tcp::socket extra(ctx);
+    bool connected_anew = false, sent_on_a = false;
+    listener.async_accept(extra, [&](error_code ec) { connected_anew = !ec; });
+    asio::async_read_until(a, head_a, "\r\n\r\n", [&](error_code ec, std::size_t) { sent_on_a = !ec; });
+    ctx.run_one_for(bound);
+    listener.cancel();
+    ctx.restart();
+    ctx.poll();
+    EXPECT_FALSE(connected_anew) << "R1 opened a third connection to a host limited to two";
+    ASSERT_TRUE(sent_on_a) << "R1's request never came";
+    head_a.consume(head_a.size());
+    asio::write(a, asio::buffer(ok));
+    EXPECT_EQ(get_within(r1).body, "ok");
+
+    // R3 gets R1's slot and takes the connection back.
+    asio::read_until(a, head_a, "\r\n\r\n");
+    asio::write(a, asio::buffer(ok));
+    EXPECT_EQ(get_within(r3).body, "ok");
+    asio::write(b, asio::buffer(ok));
+    EXPECT_EQ(get_within(s2).body, "ok");
+    EXPECT_EQ(get_within(s1).body, "ok");
+}
+
 TEST(client, credentials_are_not_sent_to_another_origin) {
     vow::http::client c(trusting_options());
     vow::http::request_options o;
