@@ -9,6 +9,7 @@
 
 #include "client_impl.hpp"
 #include "consumers.hpp"
+#include "part_file.hpp"
 #include "request.hpp"
 #include "segmented_download.hpp"
 #include "url.hpp"
@@ -101,10 +102,7 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
         if (std::exchange(retry, true) && never_replace && anything_at(path)) {
             const std::string part = path.string() + ".part";
             return make_exceptional_future<download_result>(
-                       std::make_exception_ptr(file_error(
-                           std::make_error_code(std::errc::file_exists),
-                           "a file came to " + path.string() + " during the download and is not replaced" +
-                               (anything_at(part) ? "; what came so far is kept as " + part : ""))))
+                       detail::final_name_taken(path, anything_at(part) ? "the download is kept as " + part : ""))
                 .via(core->completion_executor());
         }
         auto consumer = std::make_unique<detail::file_consumer>(

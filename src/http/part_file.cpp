@@ -428,6 +428,12 @@ void part_file::link_unnamed(const std::filesystem::path& to) const {
         throw_errno("cannot link a new file in as ", to);
 }
 
+std::exception_ptr final_name_taken(const std::filesystem::path& final, const std::string& what_became) {
+    std::string message = "a file is at " + final.string() + " and is not replaced";
+    if (!what_became.empty()) message += "; " + what_became;
+    return std::make_exception_ptr(file_error(std::make_error_code(std::errc::file_exists), message));
+}
+
 void part_file::refuse_taken_final() {
     std::string kept;
     try {
@@ -435,14 +441,13 @@ void part_file::refuse_taken_final() {
         if (fd_ >= 0) ::close(std::exchange(fd_, -1));
         if (size_ > 0) {
             if (!meta_written_) write_meta();  // so that the .part resumes
-            kept = "; the download is kept as " + part_.string();
+            kept = "the download is kept as " + part_.string();
         }
     } catch (const std::exception& e) {
         if (fd_ >= 0) ::close(std::exchange(fd_, -1));  // an unnamed file's bytes go with it
-        kept = std::string("; the download could not be kept (") + e.what() + ")";
+        kept = std::string("the download could not be kept (") + e.what() + ")";
     }
-    throw file_error(std::make_error_code(std::errc::file_exists),
-                     "a file is at " + final_.string() + " and is not replaced" + kept);
+    std::rethrow_exception(final_name_taken(final_, kept));
 }
 
 void part_file::link_unnamed_as_final() {

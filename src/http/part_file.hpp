@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -42,6 +43,11 @@ private:
     };
     std::unique_ptr<void, ctx_deleter> ctx_;
 };
+
+// The error of a download that finds something at its final name and does
+// not replace it: file_error (file exists). `what_became`: of the bytes that
+// came so far ("the download is kept as X"), or empty.
+std::exception_ptr final_name_taken(const std::filesystem::path& final, const std::string& what_became);
 
 // One range of a segmented download: bytes [start, end) of the file, of
 // which the first `done` are in the .part.
