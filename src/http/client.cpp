@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include <sys/resource.h>
+
 #include "client_impl.hpp"
 #include "consumers.hpp"
 #include "part_file.hpp"
@@ -108,6 +110,7 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
         auto consumer = std::make_unique<detail::file_consumer>(
             path, detail::redacted(url), o.resume && !o.decode_content, o.sha256, o.part_known_absent,
             o.if_exists == existing_file_policy::replace);
+        consumer->take_new_files_from(core->new_files().find(path.parent_path()));
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
 }
@@ -239,13 +242,58 @@ future<stream_result> client::stream(const std::string& url, sink body_sink, req
     });
 }
 
+files_made_ahead::files_made_ahead() noexcept = default;
+files_made_ahead::files_made_ahead(std::shared_ptr<detail::client_core> core,
+                                   std::shared_ptr<detail::new_file_stock> stock) noexcept
+    : core_(std::move(core)), stock_(std::move(stock)) {}
+files_made_ahead::files_made_ahead(files_made_ahead&& other) noexcept
+    : core_(std::move(other.core_)), stock_(std::move(other.stock_)) {}
+files_made_ahead& files_made_ahead::operator=(files_made_ahead&& other) noexcept {
+    if (this != &other) {
+        release();
+        core_ = std::move(other.core_);
+        stock_ = std::move(other.stock_);
+    }
+    return *this;
+}
+files_made_ahead::~files_made_ahead() { release(); }
+
+void files_made_ahead::release() noexcept {
+    if (stock_) {
+        core_->new_files().remove(stock_.get());
+        stock_->stop();  // a download still holding it makes its own files from now on
+    }
+    stock_.reset();
+    core_.reset();
+}
+
+files_made_ahead client::make_files_ahead(std::filesystem::path folder, std::size_t count) {
+    constexpr std::size_t fewest = 16;  // below it, a thread of its own is not worth it
+    // At most 32 ready: enough to keep ahead of the I/O threads. At most a
+    // 16th of the descriptors the process may open, so the stock never
+    // takes the ones its downloads and connections need.
+    std::size_t ahead = 32;
+    rlimit open_files{};
+    if (::getrlimit(RLIMIT_NOFILE, &open_files) == 0 && open_files.rlim_cur != RLIM_INFINITY)
+        ahead = std::min<std::size_t>(ahead, open_files.rlim_cur / 16);
+    if (count < fewest || ahead == 0) return {};
+    auto stock = std::make_shared<detail::new_file_stock>(std::move(folder), count, ahead);
+    core_->new_files().add(stock);
+    return files_made_ahead(core_, std::move(stock));
+}
+
 future<std::vector<result<download_result>>> client::download_all(std::vector<batch_item> items,
                                                                   std::filesystem::path folder,
                                                                   request_options options) {
     auto limit = std::max<std::size_t>(1, core_->options().max_connections);
+    const auto in_folder = static_cast<std::size_t>(std::count_if(items.begin(), items.end(), [](const batch_item& i) {
+        return i.path.empty() || (i.path.is_relative() && !i.path.has_parent_path());
+    }));
+    // Held by the mapper: the files not taken are closed when the batch's state goes.
+    auto ahead = std::make_shared<files_made_ahead>(make_files_ahead(folder, in_folder));
     return bounded_map(
         std::move(items), limit,
-        [core = core_, folder, options](batch_item& item) {
+        [core = core_, folder, options, ahead](batch_item& item) {
             auto path = item.path.empty() ? folder / file_name_for(item.url)
                                           : (item.path.is_absolute() ? item.path : folder / item.path);
             return start_download(core, item.url, path, options);

@@ -14,6 +14,7 @@
 #include "connection.hpp"
 #include "idle_index.hpp"
 #include "io_worker.hpp"
+#include "new_file_stock.hpp"
 #include "proxy_route.hpp"
 #include "rate_limiter.hpp"
 #include "request_env.hpp"
@@ -80,6 +81,8 @@ public:
     // The cap of client_options::max_bytes_per_second; null when there is none.
     rate_limiter* rate() noexcept { return rate_ ? &*rate_ : nullptr; }
     const client_options& options() const noexcept { return options_; }
+    // client::make_files_ahead's stocks; a download takes its new file from its folder's.
+    new_file_stocks& new_files() noexcept { return new_files_; }
 
     // Pool, on the worker's thread. take_idle returns null when the worker
     // has no connection the request may take, or the one it took had been
@@ -102,6 +105,7 @@ private:
     std::once_flag shut_down_;
     std::atomic<int> spawning_{0};   // spawns in progress, waited for by shutdown
     std::atomic<bool> closed_{false};
+    new_file_stocks new_files_;
     request_env env_;                // refers to the members above
 };
 

@@ -66,6 +66,10 @@ public:
     // replaced (part_file::never_replace).
     file_consumer(std::filesystem::path path, std::string url, bool resume, std::optional<std::string> sha256,
                   bool part_known_absent = false, bool replace_existing = true);
+    // A new file is taken from `stock` (null: none) where one is made (part_file).
+    void take_new_files_from(std::shared_ptr<new_file_stock> stock) noexcept {
+        file_.take_new_files_from(std::move(stock));
+    }
     void add_request_headers(bhttp::fields& fields) override;
     verdict on_head(const response_head& head, const target_url& url) override;
     awaitable<void> on_data(request_op& op, const char* data, std::size_t n) override;

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "completed_file.hpp"
+#include "new_file_stock.hpp"
 #include "vow/http/errors.hpp"
 
 namespace vow::http::detail {
@@ -115,15 +116,6 @@ void write_all(int fd, const char* data, std::size_t n, const std::filesystem::p
         data += w;
         n -= static_cast<std::size_t>(w);
     }
-}
-
-// An unnamed file in `folder` (O_TMPFILE), or -1 where there is none: the
-// file system cannot make one, or /proc (through which it is linked in later)
-// is not there.
-int create_unnamed(const std::filesystem::path& folder) {
-    static const bool proc_fd = ::access("/proc/self/fd", X_OK) == 0;
-    if (!proc_fd) return -1;
-    return ::open(folder.empty() ? "." : folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 }
 
 // Links the unnamed file `fd` in as `to`: by the descriptor itself where the
@@ -283,7 +275,10 @@ void part_file::open(bool keep_existing, part_meta meta, bool hash,
     const bool old_part_may_exist = part_seen_;
     constexpr std::uint64_t small_file = 1 << 20;
     const bool small = expected_size && *expected_size <= small_file;
-    if (!keep_existing && !old_part_may_exist && small) fd_ = create_unnamed(final_.parent_path());
+    if (!keep_existing && !old_part_may_exist && small) {
+        fd_ = new_files_ ? new_files_->take() : -1;
+        if (fd_ < 0) fd_ = make_unnamed_file(final_.parent_path());
+    }
     unnamed_ = fd_ >= 0;
     if (!unnamed_) {
         // Never through a symlink: a kept .part must be a regular file of ours,

@@ -14,7 +14,8 @@
 // threads can create files in one folder at once (a plain create holds the
 // lock while ext4 searches for a free inode). One left incomplete is linked
 // in as the .part, with its meta, so it resumes as any other. Where the file
-// system has no O_TMPFILE, the .part is named from the start.
+// system has no O_TMPFILE, the .part is named from the start. With a
+// new_file_stock for the folder, the unnamed file is one it made ahead.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,8 @@
 #include <vector>
 
 namespace vow::http::detail {
+
+class new_file_stock;
 
 class sha256 {
 public:
@@ -77,6 +80,9 @@ public:
     part_file& operator=(const part_file&) = delete;
 
     const std::filesystem::path& final_path() const noexcept { return final_; }
+    // open() takes its unnamed file from `stock` (made for the final path's
+    // folder) where it would make one, and makes its own when none is left.
+    void take_new_files_from(std::shared_ptr<new_file_stock> stock) noexcept { new_files_ = std::move(stock); }
     const std::filesystem::path& part_path() const noexcept { return part_; }
 
     // Bytes already in the .part file (0 when there is none). Remembers
@@ -141,6 +147,7 @@ private:
     // .part with its meta (as far as it can), closes, throws file_error.
     [[noreturn]] void refuse_taken_final();
 
+    std::shared_ptr<new_file_stock> new_files_;  // may be null
     int fd_ = -1;
     bool unnamed_ = false;  // fd_ is an O_TMPFILE not yet linked in
     // A small body (its length known, at most held_limit) that comes in

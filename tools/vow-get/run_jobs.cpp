@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cerrno>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -358,6 +359,17 @@ void pump(const std::shared_ptr<batch_counts>& counts, batch* b) {
     if (counts->over()) counts->wake.notify();  // the launch given up may have been what run_jobs waited for
 }
 
+// New files are made ahead for each folder the batch starts many new files
+// in (client::make_files_ahead): the jobs with nothing at their name.
+std::vector<vow::http::files_made_ahead> make_files_ahead(vow::http::client& client, const std::vector<job>& jobs) {
+    std::map<std::filesystem::path, std::size_t> new_files;
+    for (const auto& j : jobs)
+        if (!j.to_stdout && !j.existing) ++new_files[j.path.parent_path()];
+    std::vector<vow::http::files_made_ahead> made;
+    for (const auto& [folder, count] : new_files) made.push_back(client.make_files_ahead(folder, count));
+    return made;
+}
+
 }  // namespace
 
 run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std::size_t parallel,
@@ -381,6 +393,7 @@ run_report run_jobs(vow::http::client& client, const std::vector<job>& jobs, std
         for (const auto& j : jobs)
             for (const char* suffix : names_written_suffixes) b.taken.add(j.path.string() + suffix);
 
+    const auto files_ahead = make_files_ahead(client, jobs);
     pump(b.counts, &b);
     for (;;) {
         if (!b.counts->stopping.load() && wakeup_pipe::interrupt_signal() != 0) {

@@ -25,6 +25,7 @@ namespace vow::http {
 
 namespace detail {
 class client_core;
+class new_file_stock;
 }
 
 struct response {
@@ -95,6 +96,25 @@ struct batch_item {
     std::filesystem::path path;  // empty: the URL's last path segment, in the folder
 };
 
+// What client::make_files_ahead returns. While it lives, the client makes
+// new files for downloads into its folder ahead of need; dropping it (or
+// moving another into it) stops that and closes the files made and not
+// taken, which, unnamed, leave nothing on disk. An empty one does nothing.
+class files_made_ahead {
+public:
+    files_made_ahead() noexcept;
+    files_made_ahead(files_made_ahead&&) noexcept;
+    files_made_ahead& operator=(files_made_ahead&&) noexcept;
+    ~files_made_ahead();
+
+private:
+    friend class client;
+    files_made_ahead(std::shared_ptr<detail::client_core> core, std::shared_ptr<detail::new_file_stock> stock) noexcept;
+    void release() noexcept;
+    std::shared_ptr<detail::client_core> core_;
+    std::shared_ptr<detail::new_file_stock> stock_;
+};
+
 class client {
 public:
     explicit client(client_options options = {});
@@ -131,6 +151,18 @@ public:
     future<std::vector<result<download_result>>> download_all(std::vector<batch_item> items,
                                                               std::filesystem::path folder,
                                                               request_options options);
+
+    // Says that about `count` new files are to be downloaded into `folder`
+    // (a batch). Until the handle is dropped, a thread of the client's
+    // makes up to 32 of them ahead (unnamed, O_TMPFILE: nothing shows in the
+    // folder), and a download into `folder` that starts a small new file
+    // (at most 1 MiB, its length known) takes one instead of making its own.
+    // Where making a file is dear (ext4 without a journal, soon after many
+    // deletes) that keeps the creates on one CPU, alongside the network,
+    // instead of contending from every I/O thread. Fewer than 16 files, or
+    // no O_TMPFILE there, and nothing is made ahead. download_all does it
+    // for its folder.
+    [[nodiscard]] files_made_ahead make_files_ahead(std::filesystem::path folder, std::size_t count);
 
     executor& completion_executor() noexcept;
     const client_options& options() const noexcept;
