@@ -1,11 +1,10 @@
 #include "new_file_stock.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
-
-#include "../support/thread_name.hpp"
 
 namespace vow::http::detail {
 
@@ -21,6 +20,8 @@ int make_unnamed_file(const std::filesystem::path& folder) {
 new_file_stock::new_file_stock(std::filesystem::path folder, std::size_t count, std::size_t ahead)
     : folder_(std::move(folder)), count_(count), ahead_(std::max<std::size_t>(1, ahead)) {
     maker_ = std::thread([this] { make_files(); });
+    // Named here rather than by the thread, so the name is there as soon as the stock is.
+    ::pthread_setname_np(maker_.native_handle(), "vow-new-files");
 }
 
 new_file_stock::~new_file_stock() { stop(); }
@@ -53,7 +54,6 @@ void new_file_stock::stop() {
 }
 
 void new_file_stock::make_files() {
-    vow::detail::name_this_thread("vow-new-files");
     std::unique_lock lock(mutex_);
     while (!stopping_ && made_ < count_) {
         room_.wait(lock, [&] { return stopping_ || ready_.size() <= low_mark(); });

@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -28,19 +27,14 @@ using vow::http::detail::new_file_stocks;
 using vow::http::detail::part_file;
 using vow::http::detail::part_meta;
 
-int open_descriptors() {
+// Descriptors open on files in `folder` (an unnamed one reads "folder/#N (deleted)").
+// Only those: the loopback server's threads open and close sockets meanwhile.
+int open_in(const fs::path& folder) {
     int n = 0;
-    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
-    return n;
-}
-
-// Threads of this process named `name` (/proc/self/task/N/comm).
-int threads_named(const std::string& name) {
-    int n = 0;
-    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
-        std::string comm;
-        std::getline(std::ifstream(task.path() / "comm"), comm);
-        n += comm == name;
+    for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        auto target = fs::read_symlink(e.path(), ec);
+        n += !ec && target.string().rfind(folder.string() + "/", 0) == 0;
     }
     return n;
 }
@@ -82,28 +76,26 @@ TEST_F(new_file_stock_test, gives_unnamed_files_in_its_folder_and_no_more_than_i
 }
 
 TEST_F(new_file_stock_test, files_not_taken_are_closed_when_it_stops) {
-    const int before = open_descriptors();
     int taken = -1;
     {
         new_file_stock stock(dir_, 100, 8);
         taken = stock.take();
         ASSERT_GE(taken, 0);
         stock.stop();
-        EXPECT_EQ(open_descriptors(), before + 1) << "only the file taken stays open";
+        EXPECT_EQ(open_in(dir_), 1) << "only the file taken stays open";
         EXPECT_EQ(stock.take(), -1) << "a take after stop gets none";
     }
     ::close(taken);
-    EXPECT_EQ(open_descriptors(), before);
+    EXPECT_EQ(open_in(dir_), 0);
 }
 
 TEST_F(new_file_stock_test, never_holds_more_than_its_ahead_open) {
-    const int before = open_descriptors();
     new_file_stock stock(dir_, 200, 4);
     for (int i = 0; i < 200; ++i) {
         const int fd = stock.take();
         ASSERT_GE(fd, 0);
         // The taken one, at most 4 ready, and the one the maker may be making.
-        EXPECT_LE(open_descriptors() - before, 1 + 4 + 1) << "take " << i;
+        EXPECT_LE(open_in(dir_), 1 + 4 + 1) << "take " << i;
         ::close(fd);
     }
 }
@@ -183,12 +175,11 @@ vow::http::loopback_server& server() {
 
 TEST_F(new_file_stock_test, a_batch_made_ahead_downloads_every_file_and_dropping_it_closes_what_was_not_taken) {
     vow::http::client client;
-    const int makers = threads_named("vow-new-files");
     std::vector<vow::http::batch_item> items;
     for (int i = 0; i < 20; ++i) items.push_back({server().http_url("/bytes/" + std::to_string(1000 + i)), ""});
     {
         auto ahead = client.make_files_ahead(dir_, 40);  // more than will be taken
-        EXPECT_EQ(threads_named("vow-new-files"), makers + 1);
+        EXPECT_TRUE(ahead.active());
         std::vector<vow::future<vow::http::download_result>> downloads;
         for (int i = 0; i < 20; ++i)
             downloads.push_back(client.download(items[i].url, dir_ / ("f" + std::to_string(i))));
@@ -198,23 +189,14 @@ TEST_F(new_file_stock_test, a_batch_made_ahead_downloads_every_file_and_dropping
                       vow::http::loopback_server::body(1000 + i));
         }
     }
-    EXPECT_EQ(threads_named("vow-new-files"), makers) << "the maker is joined";
     EXPECT_EQ(entries_in(dir_), 20) << "no .part, nothing else";
-    // The client's connections stay open in its pool: count only files.
-    int files_open = 0;
-    for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-        std::error_code ec;
-        auto target = fs::read_symlink(e.path(), ec);
-        files_open += !ec && target.string().find(dir_.string()) == 0;
-    }
-    EXPECT_EQ(files_open, 0) << "the files made and not taken are closed";
+    EXPECT_EQ(open_in(dir_), 0) << "the files made and not taken are closed";
 }
 
 TEST_F(new_file_stock_test, a_batch_of_fewer_than_16_files_is_not_made_ahead) {
     vow::http::client client;
-    const int makers = threads_named("vow-new-files");
-    auto ahead = client.make_files_ahead(dir_, 15);
-    EXPECT_EQ(threads_named("vow-new-files"), makers);
+    EXPECT_FALSE(client.make_files_ahead(dir_, 15).active());
+    EXPECT_TRUE(client.make_files_ahead(dir_, 16).active());
 }
 
 TEST_F(new_file_stock_test, download_all_makes_its_folders_files_ahead_and_gets_them_all) {

@@ -106,6 +106,8 @@ public:
     files_made_ahead(files_made_ahead&&) noexcept;
     files_made_ahead& operator=(files_made_ahead&&) noexcept;
     ~files_made_ahead();
+    // Whether files are being made ahead (false: an empty one).
+    bool active() const noexcept { return stock_ != nullptr; }
 
 private:
     friend class client;
