@@ -75,14 +75,29 @@ bool anything_at(const std::filesystem::path& p) {
     return std::filesystem::symlink_status(p, ec).type() != std::filesystem::file_type::not_found;
 }
 
+// Whether a split left a .part of `url` at `path` (its meta has ranges):
+// its bytes are not one prefix, so one connection resumes it range by range.
+bool split_part_left(const std::filesystem::path& path, const std::string& url, const request_options& o) {
+    if (o.segments != 1 || !o.resume || o.decode_content || o.part_known_absent) return false;
+    try {
+        auto meta = detail::part_file(path).stored_meta();
+        return meta && !meta->ranges.empty() && meta->url == detail::redacted(url);
+    } catch (...) {
+        return false;  // the download itself meets what is wrong with it
+    }
+}
+
 // Each attempt of a retried download resumes from the .part the last one left.
+// `look_for_split_part`: false when a split falls back to one connection.
 future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const std::string& url,
-                                 std::filesystem::path path, request_options options) {
+                                 std::filesystem::path path, request_options options,
+                                 bool look_for_split_part = true) {
     if (options.segments < 1)
         return make_exceptional_future<download_result>(
                    std::make_exception_ptr(usage_error("vow::http: request_options::segments must be at least 1")))
             .via(core->completion_executor());
-    if (options.segments > 1 && !options.decode_content) {
+    if ((options.segments > 1 && !options.decode_content) ||
+        (look_for_split_part && split_part_left(path, url, options))) {
         detail::split_hooks hooks;
         hooks.start = [core](const std::string& u, request_options o, std::unique_ptr<detail::split_consumer> c) {
             return start<detail::split_outcome>(core, u, std::move(o), std::move(c));
@@ -90,7 +105,7 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
         hooks.single = [core, url, path](request_options o) {
             o.segments = 1;
             o.part_known_absent = false;  // the split may have made one
-            return fetch_to(core, url, path, std::move(o));
+            return fetch_to(core, url, path, std::move(o), false);
         };
         return detail::segmented_download(*core, url, std::move(path), std::move(options), std::move(hooks));
     }

@@ -428,6 +428,13 @@ future<download_result> segmented_download(client_core& core, const std::string&
                         if (range.done > 0) needed = std::max(needed, range.start + range.done);
                     if (s->file.existing_size() < needed) resume = false;
                 }
+            } catch (...) {
+                return make_exceptional_future<download_result>(std::current_exception());
+            }
+            // One connection was asked for, and what a split left cannot be
+            // continued: an ordinary download replaces it.
+            if (!resume && options.segments == 1) return hooks.single(std::move(options));
+            try {
                 if (resume) {
                     for (const auto& range : stored->ranges) {
                         auto& seg = s->segments.emplace_back();

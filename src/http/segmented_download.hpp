@@ -13,6 +13,11 @@
 // after all, or If-Range found the file changed) or a 206 carries another
 // validator than the probe's, the split is abandoned: the .part is discarded
 // and the file downloaded again over one connection.
+//
+// A download with segments = 1 comes here too when a split left a .part of
+// its URL (a format-2 meta): its ranges are resumed one at a time over one
+// connection; when they cannot be (another validator or total, a HEAD that
+// fails), the ordinary download replaces the .part.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +56,8 @@ struct split_hooks {
     std::function<future<download_result>(request_options)> single;
 };
 
-// `options.segments` > 1 and !decode_content. `url` as asked; the meta records it redacted.
+// `options.segments` > 1 (or a split's .part to resume) and !decode_content.
+// `url` as asked; the meta records it redacted.
 future<download_result> segmented_download(client_core& core, const std::string& url, std::filesystem::path path,
                                            request_options options, split_hooks hooks);
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "http_test_support.hpp"
@@ -191,13 +192,39 @@ TEST_F(split_download_test, a_part_with_a_format_1_meta_resumes_over_one_connect
     EXPECT_EQ(server_.requests_with_key("old"), 2u);  // no HEAD: one ranged GET continues it
 }
 
-TEST_F(split_download_test, a_split_part_is_replaced_by_a_download_of_one_segment) {
+TEST_F(split_download_test, a_split_part_is_resumed_range_by_range_over_one_connection_without_split) {
     const std::uint64_t size = 4 * mib;
     auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=p");
     failure_of<vow::error>(client_.download(url, file(), split(4)));
     ASSERT_TRUE(fs::exists(meta()));
-    get_within(client_.download(url, file(), split(1)));
+    const auto first_run = server_.body_bytes_with_key("p");
+    const auto connections = server_.connections_accepted();
+    auto r = get_within(client_.download(url, file(), split(1)));
     EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.resumed_from, 4u * 400000);
+    EXPECT_EQ(server_.body_bytes_with_key("p") - first_run, size - 4 * 400000) << "only the missing bytes";
+    EXPECT_EQ(server_.connections_accepted() - connections, 1u);
+    EXPECT_FALSE(fs::exists(meta()));
+}
+
+TEST_F(split_download_test, a_split_part_of_a_file_that_changed_is_replaced_by_a_download_without_split) {
+    const std::uint64_t size = 4 * mib;
+    auto url = server_.http_url("/bytes/" + std::to_string(size) + "?short_after=400000&faults=5&key=q");
+    failure_of<vow::error>(client_.download(url, file(), split(4)));
+    // The recorded validator is no longer the server's: the .part cannot be continued.
+    auto recorded = read_file(meta());
+    auto at = recorded.find("validator ");
+    ASSERT_NE(at, std::string::npos) << recorded;
+    recorded.insert(at + 10, "W/\"old\"-");
+    std::ofstream(meta(), std::ios::binary | std::ios::trunc) << recorded;
+    const auto connections = server_.connections_accepted();
+    auto r = get_within(client_.download(url, file(), split(1)));
+    EXPECT_EQ(read_file(file()), loopback_server::body(size));
+    EXPECT_EQ(r.resumed_from, 0u);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(server_.connections_accepted() - connections, 1u);
+    EXPECT_FALSE(fs::exists(part()));
+    EXPECT_FALSE(fs::exists(meta()));
 }
 
 TEST_F(split_download_test, ranges_count_against_max_connections_per_host) {
