@@ -87,34 +87,17 @@ bool split_part_left(const std::filesystem::path& path, const std::string& url, 
     }
 }
 
-// Each attempt of a retried download resumes from the .part the last one left.
-// `look_for_split_part`: false when a split falls back to one connection.
-future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const std::string& url,
-                                 std::filesystem::path path, request_options options,
-                                 bool look_for_split_part = true) {
-    if (options.segments < 1)
-        return make_exceptional_future<download_result>(
-                   std::make_exception_ptr(usage_error("vow::http: request_options::segments must be at least 1")))
-            .via(core->completion_executor());
-    if ((options.segments > 1 && !options.decode_content) ||
-        (look_for_split_part && split_part_left(path, url, options))) {
-        detail::split_hooks hooks;
-        hooks.start = [core](const std::string& u, request_options o, std::unique_ptr<detail::split_consumer> c) {
-            return start<detail::split_outcome>(core, u, std::move(o), std::move(c));
-        };
-        hooks.single = [core, url, path](request_options o) {
-            o.segments = 1;
-            o.part_known_absent = false;  // the split may have made one
-            return fetch_to(core, url, path, std::move(o), false);
-        };
-        return detail::segmented_download(*core, url, std::move(path), std::move(options), std::move(hooks));
-    }
+// One connection. Each attempt of a retried download resumes from the .part
+// the last one left.
+future<download_result> fetch_single(const std::shared_ptr<client_core>& core, const std::string& url,
+                                     std::filesystem::path path, request_options options) {
     // A download that never replaces a file looks at the final name again
     // before each retry: a file that came there since the call began fails
     // it at once (the end would refuse it too, after the rest of the body).
     // The .part stays, to resume once the name is free.
     const bool never_replace = options.if_exists != existing_file_policy::replace;
-    return with_retry<download_result>(*core, options, [core, url, path, never_replace,
+    auto new_files = core->new_files().find(path.parent_path());
+    return with_retry<download_result>(*core, options, [core, url, path, never_replace, new_files,
                                                         retry = false](request_options o) mutable {
         if (std::exchange(retry, true) && never_replace && anything_at(path)) {
             const std::string part = path.string() + ".part";
@@ -125,9 +108,35 @@ future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const
         auto consumer = std::make_unique<detail::file_consumer>(
             path, detail::redacted(url), o.resume && !o.decode_content, o.sha256, o.part_known_absent,
             o.if_exists == existing_file_policy::replace);
-        consumer->take_new_files_from(core->new_files().find(path.parent_path()));
+        consumer->take_new_files_from(new_files);
         return start<download_result>(core, url, std::move(o), std::move(consumer));
     });
+}
+
+// Several ranges (segmented_download.hpp); it falls back to fetch_single.
+future<download_result> fetch_split(const std::shared_ptr<client_core>& core, const std::string& url,
+                                    std::filesystem::path path, request_options options) {
+    detail::split_hooks hooks;
+    hooks.start = [core](const std::string& u, request_options o, std::unique_ptr<detail::split_consumer> c) {
+        return start<detail::split_outcome>(core, u, std::move(o), std::move(c));
+    };
+    hooks.single = [core, url, path](request_options o) {
+        o.segments = 1;
+        o.part_known_absent = false;  // the split may have made one
+        return fetch_single(core, url, path, std::move(o));
+    };
+    return detail::segmented_download(*core, url, std::move(path), std::move(options), std::move(hooks));
+}
+
+future<download_result> fetch_to(const std::shared_ptr<client_core>& core, const std::string& url,
+                                 std::filesystem::path path, request_options options) {
+    if (options.segments < 1)
+        return make_exceptional_future<download_result>(
+                   std::make_exception_ptr(usage_error("vow::http: request_options::segments must be at least 1")))
+            .via(core->completion_executor());
+    if ((options.segments > 1 && !options.decode_content) || split_part_left(path, url, options))
+        return fetch_split(core, url, std::move(path), std::move(options));
+    return fetch_single(core, url, std::move(path), std::move(options));
 }
 
 // NAME.1, NAME.2, ...: the first with nothing there (its .part may be, and is resumed).
@@ -261,8 +270,7 @@ files_made_ahead::files_made_ahead() noexcept = default;
 files_made_ahead::files_made_ahead(std::shared_ptr<detail::client_core> core,
                                    std::shared_ptr<detail::new_file_stock> stock) noexcept
     : core_(std::move(core)), stock_(std::move(stock)) {}
-files_made_ahead::files_made_ahead(files_made_ahead&& other) noexcept
-    : core_(std::move(other.core_)), stock_(std::move(other.stock_)) {}
+files_made_ahead::files_made_ahead(files_made_ahead&&) noexcept = default;
 files_made_ahead& files_made_ahead::operator=(files_made_ahead&& other) noexcept {
     if (this != &other) {
         release();

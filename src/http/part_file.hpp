@@ -80,10 +80,11 @@ public:
     part_file& operator=(const part_file&) = delete;
 
     const std::filesystem::path& final_path() const noexcept { return final_; }
+    const std::filesystem::path& part_path() const noexcept { return part_; }
+
     // open() takes its unnamed file from `stock` (made for the final path's
     // folder) where it would make one, and makes its own when none is left.
     void take_new_files_from(std::shared_ptr<new_file_stock> stock) noexcept { new_files_ = std::move(stock); }
-    const std::filesystem::path& part_path() const noexcept { return part_; }
 
     // Bytes already in the .part file (0 when there is none). Remembers
     // whether there was one, for open(). A symlink there is a file_error.
